@@ -1,0 +1,174 @@
+"""The case database (SQLite, ``data/case.db``).
+
+Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
+
+* ``meta(key, value)`` -- schema version, tool name and version.
+* ``runs`` -- one row per extraction run: case/exhibit refs, examiner,
+  parameters (JSON), scope (JSON + SHA-256), start/finish, status.
+* ``sources`` -- the evidence container: path, container type, segments,
+  size, intake hashes, re-verification hashes and verdict, hashes stored in
+  an E01 and whether they matched.
+* ``volumes`` -- partitions (or the whole media): table type, offset, length,
+  description, allocation, whether it runs past the end of the media.
+* ``filesystems`` -- file systems opened in a volume: type, block size/count,
+  whether the type had to be forced.
+* ``files`` -- one row per name (and per NTFS data stream): original path and
+  name (``name_hex`` when the raw name was not valid UTF-8), TSK address,
+  kind, allocation state (allocated/deleted/orphan), realloc flag, size,
+  MACB times (+ NTFS $FILE_NAME times), uid/gid/mode, hashes of the bytes
+  read, libmagic MIME/description, category, extension mismatch, recovered
+  flag, status (ok/partial/unreadable/no-content/excluded) and export path
+  relative to ``data/``.
+* ``records`` -- parser output: parser, version, record type, primary time,
+  JSON data, linked to its file.
+* ``errors`` -- everything that went wrong, by stage and severity
+  (warning = recoverable damage, error = failure for that item).
+* ``parser_runs`` -- per run and parser: files seen, records, warnings, failures.
+* ``exclusions`` -- per run and scope rule: count and bytes left in the image.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, tool TEXT NOT NULL,
+  tool_version TEXT NOT NULL, case_ref TEXT, exhibit_ref TEXT, examiner TEXT,
+  params TEXT NOT NULL, settings_sha256 TEXT NOT NULL, scope TEXT, scope_sha256 TEXT,
+  full_extraction_reason TEXT, status TEXT);
+CREATE TABLE IF NOT EXISTS sources (
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), path TEXT NOT NULL,
+  name TEXT NOT NULL, container TEXT NOT NULL, segments TEXT NOT NULL, size INTEGER NOT NULL,
+  md5 TEXT, sha1 TEXT, sha256 TEXT, verify_md5 TEXT, verify_sha1 TEXT, verify_sha256 TEXT,
+  verified TEXT NOT NULL DEFAULT 'not-run', stored_md5 TEXT, stored_sha1 TEXT, stored_sha256 TEXT,
+  stored_check TEXT NOT NULL DEFAULT 'none', ewf_headers TEXT, partition_table TEXT);
+CREATE TABLE IF NOT EXISTS volumes (
+  id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id), label TEXT NOT NULL,
+  tbl TEXT NOT NULL, addr INTEGER, start INTEGER NOT NULL, length INTEGER NOT NULL,
+  sector_size INTEGER NOT NULL, description TEXT, allocated INTEGER NOT NULL, past_end INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS filesystems (
+  id INTEGER PRIMARY KEY, volume_id INTEGER NOT NULL REFERENCES volumes(id), label TEXT NOT NULL,
+  offset INTEGER NOT NULL, fs_type TEXT NOT NULL, block_size INTEGER, block_count INTEGER,
+  forced INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, source_id INTEGER NOT NULL, fs_id INTEGER NOT NULL,
+  volume TEXT NOT NULL, path TEXT NOT NULL, name TEXT NOT NULL, name_hex TEXT, stream TEXT,
+  address TEXT NOT NULL, inode INTEGER NOT NULL, kind TEXT NOT NULL, alloc TEXT NOT NULL,
+  realloc INTEGER NOT NULL, size INTEGER NOT NULL,
+  mtime TEXT, atime TEXT, ctime TEXT, crtime TEXT, fn_mtime TEXT, fn_atime TEXT, fn_ctime TEXT, fn_crtime TEXT,
+  uid INTEGER, gid INTEGER, mode INTEGER, link_target TEXT,
+  md5 TEXT, sha1 TEXT, sha256 TEXT, bytes_read INTEGER, mime TEXT, magic TEXT, category TEXT,
+  extension TEXT, ext_mismatch INTEGER, recovered INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL, export_path TEXT);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
+CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE TABLE IF NOT EXISTS records (
+  id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), parser TEXT NOT NULL,
+  parser_version TEXT NOT NULL, record_type TEXT NOT NULL, timestamp TEXT, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_file ON records(file_id);
+CREATE TABLE IF NOT EXISTS errors (
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, source_id INTEGER, volume TEXT, file_id INTEGER,
+  path TEXT, stage TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parser_runs (
+  run_id INTEGER NOT NULL, parser TEXT NOT NULL, version TEXT NOT NULL, files INTEGER NOT NULL,
+  records INTEGER NOT NULL, warnings INTEGER NOT NULL, failures INTEGER NOT NULL,
+  PRIMARY KEY (run_id, parser));
+CREATE TABLE IF NOT EXISTS exclusions (
+  run_id INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL,
+  PRIMARY KEY (run_id, reason));
+"""
+
+FILE_COLUMNS = (
+    "id", "run_id", "source_id", "fs_id", "volume", "path", "name", "name_hex", "stream", "address",
+    "inode", "kind", "alloc", "realloc", "size", "mtime", "atime", "ctime", "crtime", "fn_mtime",
+    "fn_atime", "fn_ctime", "fn_crtime", "uid", "gid", "mode", "link_target", "md5", "sha1", "sha256",
+    "bytes_read", "mime", "magic", "category", "extension", "ext_mismatch", "recovered", "status",
+    "export_path",
+)
+RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data")
+ERROR_COLUMNS = ("run_id", "source_id", "volume", "file_id", "path", "stage", "severity", "message")
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True)
+    else:
+        conn = sqlite3.connect(str(path))
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class CaseDB:
+    """Single-writer access to the case database, batching inserts."""
+
+    def __init__(self, path: Path, batch: int = 2000) -> None:
+        self.path = path
+        self.conn = connect(path)
+        self.conn.execute("PRAGMA journal_mode=DELETE")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+        self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        self.conn.commit()
+        self._batch = batch
+        self._files: list[Sequence[Any]] = []
+        self._records: list[Sequence[Any]] = []
+        self._errors: list[Sequence[Any]] = []
+        row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
+        self._next_file_id = int(row[0]) + 1
+
+    def next_file_id(self) -> int:
+        value = self._next_file_id
+        self._next_file_id += 1
+        return value
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+        self.conn.commit()
+        return int(cur.lastrowid or 0)
+
+    def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), row_id))
+        self.conn.commit()
+
+    def add_file(self, row: Sequence[Any]) -> None:
+        self._files.append(row)
+        if len(self._files) >= self._batch:
+            self.flush()
+
+    def add_records(self, rows: Iterable[Sequence[Any]]) -> None:
+        self._records.extend(rows)
+
+    def add_error(self, row: Sequence[Any]) -> None:
+        self._errors.append(row)
+        if len(self._errors) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.conn:
+            if self._files:
+                self.conn.executemany(
+                    f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})",
+                    self._files)
+            if self._records:
+                self.conn.executemany(
+                    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", self._records)
+            if self._errors:
+                self.conn.executemany(
+                    f"INSERT INTO errors ({', '.join(ERROR_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    self._errors)
+        self._files.clear()
+        self._records.clear()
+        self._errors.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self.conn.close()

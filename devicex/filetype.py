@@ -1,0 +1,87 @@
+"""File type by signature (libmagic on the leading bytes), a category, and
+whether the name's extension contradicts the signature."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import magic
+
+HEAD_SIZE = 8192
+
+_local = threading.local()
+
+
+def _magic(mime: bool) -> magic.Magic:
+    key = "mime" if mime else "desc"
+    m = getattr(_local, key, None)
+    if m is None:
+        m = magic.Magic(mime=mime)
+        setattr(_local, key, m)
+    return m
+
+
+@dataclass(frozen=True, slots=True)
+class FileType:
+    mime: str
+    description: str
+    category: str
+    ext_mismatch: bool
+
+
+_CATEGORY_BY_MIME_PREFIX = (
+    ("image/", "image"), ("video/", "video"), ("audio/", "audio"), ("text/", "text"),
+)
+_CATEGORY_BY_MIME = {
+    "application/pdf": "document", "application/msword": "document", "application/rtf": "document",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "document",
+    "application/vnd.oasis.opendocument.text": "document", "application/vnd.ms-excel": "document",
+    "application/vnd.ms-powerpoint": "document", "application/epub+zip": "document",
+    "application/zip": "archive", "application/gzip": "archive", "application/x-tar": "archive",
+    "application/x-7z-compressed": "archive", "application/x-rar": "archive",
+    "application/x-bzip2": "archive", "application/x-xz": "archive", "application/vnd.rar": "archive",
+    "application/vnd.sqlite3": "database", "application/x-sqlite3": "database",
+    "application/x-dosexec": "executable", "application/x-executable": "executable",
+    "application/x-sharedlib": "executable", "application/x-pie-executable": "executable",
+    "application/x-mach-binary": "executable", "application/vnd.android.package-archive": "executable",
+    "application/json": "text", "application/xml": "text", "application/javascript": "text",
+}
+# Extensions each MIME type may legitimately carry (lower case, no dot).
+_EXPECTED_EXT = {
+    "image/jpeg": {"jpg", "jpeg", "jpe", "jfif", "thm"},
+    "image/png": {"png"}, "image/gif": {"gif"}, "image/bmp": {"bmp"}, "image/x-ms-bmp": {"bmp"},
+    "image/tiff": {"tif", "tiff", "dng", "nef", "cr2", "arw"}, "image/webp": {"webp"},
+    "image/heic": {"heic", "heif"}, "image/heif": {"heic", "heif"},
+    "video/mp4": {"mp4", "m4v", "mov", "3gp"}, "video/quicktime": {"mov", "qt", "mp4"},
+    "video/3gpp": {"3gp", "mp4"}, "video/x-msvideo": {"avi"}, "video/webm": {"webm"},
+    "video/x-matroska": {"mkv", "webm"}, "audio/mpeg": {"mp3", "mpga"},
+    "audio/x-wav": {"wav"}, "audio/ogg": {"ogg", "oga", "opus"}, "audio/x-m4a": {"m4a", "mp4"},
+    "application/pdf": {"pdf"}, "application/zip": {"zip", "docx", "xlsx", "pptx", "odt", "ods", "apk", "jar", "epub", "kmz"},
+    "application/gzip": {"gz", "tgz"}, "application/vnd.sqlite3": {"db", "sqlite", "sqlite3", "sqlitedb", "db3"},
+    "application/x-sqlite3": {"db", "sqlite", "sqlite3", "sqlitedb", "db3"},
+    "application/x-dosexec": {"exe", "dll", "sys", "com", "scr", "cpl", "ocx", "efi"},
+}
+
+
+def category_for(mime: str) -> str:
+    if mime in _CATEGORY_BY_MIME:
+        return _CATEGORY_BY_MIME[mime]
+    for prefix, cat in _CATEGORY_BY_MIME_PREFIX:
+        if mime.startswith(prefix):
+            return cat
+    if mime.startswith("application/vnd.openxmlformats") or mime.startswith("application/vnd.oasis"):
+        return "document"
+    return "other"
+
+
+def identify(head: bytes, extension: str) -> FileType:
+    """Type the leading bytes of a stream; ``extension`` is lower case, no dot."""
+    if not head:
+        return FileType("application/x-empty", "empty", "other", False)
+    mime = _magic(True).from_buffer(head)
+    desc = _magic(False).from_buffer(head)
+    expected = _EXPECTED_EXT.get(mime)
+    mismatch = bool(expected) and extension not in expected
+    return FileType(mime, desc, category_for(mime), mismatch)

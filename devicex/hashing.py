@@ -1,0 +1,71 @@
+"""One pass over content: MD5, SHA-1 and SHA-256 together (hashlib releases
+the GIL on large buffers, so worker threads hash in parallel)."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Digests:
+    md5: str
+    sha1: str
+    sha256: str
+    size: int
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "size": self.size}
+
+
+class MultiHasher:
+    """MD5 + SHA-1 + SHA-256 fed from the same buffers."""
+
+    __slots__ = ("_md5", "_sha1", "_sha256", "size")
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5()
+        self._sha1 = hashlib.sha1()
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._md5.update(data)
+        self._sha1.update(data)
+        self._sha256.update(data)
+        self.size += len(data)
+
+    def digests(self) -> Digests:
+        return Digests(self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest(), self.size)
+
+
+def hash_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK,
+                progress: Callable[[int], None] | None = None) -> Digests:
+    """Hash ``size`` bytes obtained from ``read(offset, length)``; stops early
+    (and reports the smaller size) if the reader runs dry."""
+    hasher = MultiHasher()
+    offset = 0
+    while offset < size:
+        data = read(offset, min(chunk, size - offset))
+        if not data:
+            break
+        hasher.update(data)
+        offset += len(data)
+        if progress is not None:
+            progress(len(data))
+    return hasher.digests()
+
+
+def sha256_file(path: str, chunk: int = CHUNK) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(chunk)
+            if not data:
+                break
+            h.update(data)
+            size += len(data)
+    return h.hexdigest(), size

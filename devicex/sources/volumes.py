@@ -1,0 +1,168 @@
+"""Volumes and file systems: partition tables (DOS/MBR incl. extended, GPT,
+others TSK knows) and the file systems inside them, autodetected, with
+ambiguous ones (two valid file systems in one partition) opened as each.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytsk3
+
+from devicex.sources.image import Source
+
+
+def _enum_names(enum: type, prefix: str) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for attr in sorted(dir(enum)):
+        if attr.startswith(prefix) and not attr.endswith("DETECT"):
+            value = int(getattr(enum, attr))
+            names.setdefault(value, attr[len(prefix):].lower())
+    return names
+
+
+FS_TYPE_NAMES = _enum_names(pytsk3.TSK_FS_TYPE_ENUM, "TSK_FS_TYPE_")
+VS_TYPE_NAMES = _enum_names(pytsk3.TSK_VS_TYPE_ENUM, "TSK_VS_TYPE_")
+_FORCED = {
+    "EXT2/3/4": pytsk3.TSK_FS_TYPE_EXT_DETECT,
+    "NTFS": pytsk3.TSK_FS_TYPE_NTFS_DETECT,
+    "UFS": pytsk3.TSK_FS_TYPE_FFS_DETECT,
+    "FAT": pytsk3.TSK_FS_TYPE_FAT_DETECT,
+    "HFS": pytsk3.TSK_FS_TYPE_HFS_DETECT,
+    "ISO9660": pytsk3.TSK_FS_TYPE_ISO9660_DETECT,
+    "EXFAT": pytsk3.TSK_FS_TYPE_EXFAT,
+    "YAFFS2": pytsk3.TSK_FS_TYPE_YAFFS2_DETECT,
+}
+_AMBIGUOUS = re.compile(r"Cannot determine file system type \((?P<a>[^)]+?) or (?P<b>[^)]+?)\)")
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A partition (or the whole media when there is no partition table)."""
+
+    index: int
+    label: str
+    table: str  # "dos", "gpt", ... or "none"
+    addr: int | None
+    start: int  # bytes
+    length: int  # bytes
+    sector_size: int
+    description: str
+    allocated: bool
+    past_end: bool
+
+
+@dataclass
+class FileSystem:
+    volume: Volume
+    label: str
+    offset: int
+    fs_type: str
+    block_size: int
+    block_count: int
+    forced: bool
+    handle: pytsk3.FS_Info
+
+
+@dataclass(frozen=True)
+class Problem:
+    volume: Volume
+    message: str
+
+
+@dataclass
+class Layout:
+    table: str
+    volumes: list[Volume]
+    filesystems: list[FileSystem]
+    problems: list[Problem]
+
+
+def _fs_type_name(fs: pytsk3.FS_Info) -> str:
+    return FS_TYPE_NAMES.get(int(fs.info.ftype), f"type-{int(fs.info.ftype)}")
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if " with error: " in text:
+        return text.split(" with error: ", 1)[1]
+    return re.sub(r"^\w+: \([^)]*\) ", "", text) or type(exc).__name__
+
+
+def _open_fs(src: Source, vol: Volume) -> tuple[list[FileSystem], str | None]:
+    """Open the file system(s) at the volume's start; error text if none."""
+    try:
+        fs = pytsk3.FS_Info(src.img, offset=vol.start)
+        return [_wrap(vol, vol.label, fs, forced=False)], None
+    except (OSError, IOError) as exc:
+        message = _describe(exc)
+    m = _AMBIGUOUS.search(message)
+    if not m:
+        return [], message
+    found: list[FileSystem] = []
+    errors: list[str] = []
+    for name in (m.group("a"), m.group("b")):
+        ftype = _FORCED.get(name.strip().upper())
+        if ftype is None:
+            errors.append(f"{name}: no forced type known")
+            continue
+        try:
+            fs = pytsk3.FS_Info(src.img, offset=vol.start, type=ftype)
+        except (OSError, IOError) as exc:
+            errors.append(f"{name}: {_describe(exc)}")
+            continue
+        wrapped = _wrap(vol, "", fs, forced=True)
+        wrapped.label = f"{vol.label}_{wrapped.fs_type}"
+        found.append(wrapped)
+    return found, (None if found else f"{message}; " + "; ".join(errors))
+
+
+def _wrap(vol: Volume, label: str, fs: pytsk3.FS_Info, forced: bool) -> FileSystem:
+    info = fs.info
+    return FileSystem(vol, label, vol.start, _fs_type_name(fs), int(info.block_size),
+                      int(info.block_count), forced, fs)
+
+
+def discover(src: Source) -> Layout:
+    """Find every partition and every file system TSK can open in them."""
+    volumes: list[Volume] = []
+    table = "none"
+    try:
+        vs = pytsk3.Volume_Info(src.img)
+    except (OSError, IOError):
+        vs = None
+    if vs is not None:
+        table = VS_TYPE_NAMES.get(int(vs.info.vstype), "unknown")
+        bsize = int(vs.info.block_size)
+        for part in vs:
+            start, length = int(part.start) * bsize, int(part.len) * bsize
+            alloc = bool(int(part.flags) & int(pytsk3.TSK_VS_PART_FLAG_ALLOC))
+            desc = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
+            volumes.append(Volume(len(volumes), f"p{int(part.addr):02d}_o{int(part.start)}", table,
+                                  int(part.addr), start, length, bsize, desc, alloc,
+                                  start + length > src.size))
+    filesystems: list[FileSystem] = []
+    problems: list[Problem] = []
+    for vol in volumes:
+        if not vol.allocated:
+            continue
+        if vol.past_end:
+            problems.append(Problem(vol, f"partition runs past the end of the media "
+                                         f"(ends at byte {vol.start + vol.length}, media is {src.size} bytes)"))
+        if vol.start >= src.size:
+            problems.append(Problem(vol, "partition starts beyond the end of the media"))
+            continue
+        found, error = _open_fs(src, vol)
+        filesystems.extend(found)
+        if error:
+            problems.append(Problem(vol, f"no file system opened: {error}"))
+    if not filesystems:
+        whole = Volume(len(volumes), "whole", "none", None, 0, src.size, 512,
+                       "whole media (no partition table)", True, False)
+        found, error = _open_fs(src, whole)
+        if found or not volumes:
+            volumes.append(whole)
+            filesystems.extend(found)
+            if error:
+                problems.append(Problem(whole, f"no file system opened: {error}"))
+    return Layout(table, volumes, filesystems, problems)

@@ -1,0 +1,182 @@
+"""Walking a file system: every allocated, deleted and orphan name, in sorted
+order (by raw name bytes), depth first, each directory visited once.
+
+``walk`` yields ``(Entry, TskContent)`` pairs; the content object reads the
+entry's stream through pytsk3 and never leaves this package's types exposed.
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytsk3
+
+from devicex import entries as E
+from devicex.sources.volumes import FileSystem
+from devicex.timeutil import from_filetime, from_unix
+
+_NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
+_META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
+_ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+_ATTR_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
+_ATTR_FNAME = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME)
+_META_KINDS = {
+    int(pytsk3.TSK_FS_META_TYPE_REG): E.KIND_FILE,
+    int(pytsk3.TSK_FS_META_TYPE_DIR): E.KIND_DIR,
+    int(pytsk3.TSK_FS_META_TYPE_LNK): E.KIND_LINK,
+    int(pytsk3.TSK_FS_META_TYPE_VIRT): E.KIND_VIRTUAL,
+    int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR): E.KIND_VIRTUAL_DIR,
+}
+_NAME_KINDS = {
+    int(pytsk3.TSK_FS_NAME_TYPE_REG): E.KIND_FILE,
+    int(pytsk3.TSK_FS_NAME_TYPE_DIR): E.KIND_DIR,
+    int(pytsk3.TSK_FS_NAME_TYPE_LNK): E.KIND_LINK,
+    int(pytsk3.TSK_FS_NAME_TYPE_VIRT): E.KIND_VIRTUAL,
+    int(pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR): E.KIND_VIRTUAL_DIR,
+}
+ORPHAN_DIR = "$OrphanFiles"
+
+
+class TskContent:
+    """Reads one stream of a pytsk3 file object."""
+
+    __slots__ = ("_file", "_attr_type", "_attr_id")
+
+    def __init__(self, file: pytsk3.File | None, attr_type: int | None, attr_id: int | None) -> None:
+        self._file = file
+        self._attr_type = attr_type
+        self._attr_id = attr_id
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self._file is None or size <= 0:
+            return b""
+        if self._attr_type is None:
+            return self._file.read_random(offset, size)
+        return self._file.read_random(offset, size, self._attr_type, self._attr_id)
+
+
+class WalkIssue(Exception):
+    """A directory that could not be listed (recorded, the walk goes on)."""
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _fn_times(file: pytsk3.File, attrs: list) -> tuple[datetime | None, ...]:
+    for attr in attrs:
+        if int(attr.info.type) == _ATTR_FNAME and int(attr.info.size) >= 40:
+            try:
+                data = file.read_random(0, 40, _ATTR_FNAME, int(attr.info.id))
+            except (OSError, IOError):
+                return (None, None, None, None)
+            if len(data) < 40:
+                return (None, None, None, None)
+            cr, m, c, a = struct.unpack_from("<4Q", data, 8)
+            return (from_filetime(m), from_filetime(a), from_filetime(c), from_filetime(cr))
+    return (None, None, None, None)
+
+
+def _streams(fs: FileSystem, file: pytsk3.File, kind: str) -> tuple[list, list]:
+    """(attributes list, [(attr_type, attr_id, stream_name|None, size)])."""
+    if fs.fs_type != "ntfs" or file.info.meta is None:
+        return [], []
+    try:
+        attrs = list(file)
+    except (OSError, IOError):
+        return [], []
+    out = []
+    for attr in attrs:
+        atype = int(attr.info.type)
+        raw = attr.info.name
+        name = _decode(raw) if raw else None
+        if atype == _ATTR_DATA or (atype == _ATTR_IDXROOT and name and name != "$I30"):
+            out.append((atype, int(attr.info.id), name, int(attr.info.size)))
+    return attrs, out
+
+
+def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | None]]:
+    """Yield every entry of the file system, depth first in sorted name order.
+
+    Directories that cannot be listed raise nothing: the issue is yielded as
+    a ``(None, WalkIssue)`` pair so the caller can record it and go on.
+    """
+    handle = fs.handle
+    root = int(handle.info.root_inum)
+    seen_dirs: set[int] = {root}
+    stack: list[tuple[str, int, bool]] = [("", root, False)]
+    while stack:
+        dir_path, dir_inode, in_orphans = stack.pop()
+        try:
+            directory = handle.open_dir(inode=dir_inode)
+            items = [(f.info.name.name, f) for f in directory]
+        except (OSError, IOError) as exc:
+            yield None, WalkIssue(f"cannot list directory {dir_path or '/'} (inode {dir_inode}): {exc}")  # type: ignore[misc]
+            continue
+        items.sort(key=lambda item: item[0])
+        children: list[tuple[str, int, bool]] = []
+        for raw, f in items:
+            if raw in (b".", b".."):
+                continue
+            path = f"{dir_path}/{_decode(raw)}"
+            orphan = in_orphans or (dir_path == "" and raw == ORPHAN_DIR.encode())
+            produced, dir_addr = _entries_for(fs, source, f, raw, path, in_orphans)
+            yield from produced
+            if dir_addr is not None and dir_addr not in seen_dirs:
+                seen_dirs.add(dir_addr)
+                children.append((path, dir_addr, orphan))
+        stack.extend(reversed(children))
+
+
+def _entries_for(fs: FileSystem, source: str, f: pytsk3.File, raw: bytes, path: str,
+                 in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
+    """The entries for one name, and the inode to descend into if a directory."""
+    name = f.info.name
+    meta = f.info.meta
+    addr = int(name.meta_addr)
+    name_unalloc = bool(int(name.flags) & _NAME_UNALLOC)
+    if meta is None and addr:
+        try:  # deleted names: TSK does not load the metadata they point at
+            f = fs.handle.open_meta(inode=addr)
+            meta = f.info.meta
+        except (OSError, IOError):
+            meta = None
+    realloc = bool(name_unalloc and meta is not None and int(meta.flags) & _META_ALLOC)
+    alloc = E.ORPHAN if in_orphans else (E.DELETED if name_unalloc else E.ALLOCATED)
+    if meta is not None:
+        kind = _META_KINDS.get(int(meta.type), E.KIND_OTHER)
+    else:
+        kind = _NAME_KINDS.get(int(name.type), E.KIND_OTHER)
+    attrs, streams = _streams(fs, f, kind) if meta is not None else ([], [])
+    fn = _fn_times(f, attrs) if attrs else (None, None, None, None)
+    base = dict(
+        source=source, volume=fs.label, fs_offset=fs.offset, fs_type=fs.fs_type, inode=addr,
+        path=path, name=_decode(raw), name_raw=raw, kind=kind, alloc=alloc, realloc=realloc,
+        meta_seq=int(meta.seq) if meta is not None else None,
+        mtime=from_unix(meta.mtime, meta.mtime_nano) if meta is not None else None,
+        atime=from_unix(meta.atime, meta.atime_nano) if meta is not None else None,
+        ctime=from_unix(meta.ctime, meta.ctime_nano) if meta is not None else None,
+        crtime=from_unix(meta.crtime, meta.crtime_nano) if meta is not None else None,
+        fn_mtime=fn[0], fn_atime=fn[1], fn_ctime=fn[2], fn_crtime=fn[3],
+        uid=int(meta.uid) if meta is not None else None,
+        gid=int(meta.gid) if meta is not None else None,
+        mode=int(meta.mode) if meta is not None else None,
+        link_target=_decode(meta.link) if meta is not None and meta.link else None,
+    )
+    is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
+    dir_addr = addr if is_dir and (meta is not None or addr) else None
+    if meta is None:
+        return [(E.Entry(attr_type=None, attr_id=None, stream=None, size=0, **base), None)], dir_addr
+    out: list[tuple[E.Entry, TskContent | None]] = []
+    if is_dir:
+        out.append((E.Entry(attr_type=None, attr_id=None, stream=None, size=int(meta.size), **base), None))
+    elif not streams:
+        out.append((E.Entry(attr_type=None, attr_id=None, stream=None, size=int(meta.size), **base),
+                    TskContent(f, None, None)))
+    for atype, aid, sname, size in streams:
+        if is_dir and sname is None:
+            continue
+        out.append((E.Entry(attr_type=atype, attr_id=aid, stream=sname, size=size, **base),
+                    TskContent(f, atype, aid)))
+    return out, dir_addr

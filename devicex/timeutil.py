@@ -1,0 +1,48 @@
+"""Timestamps: always timezone-aware UTC; missing is ``None``."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_unix(seconds: int | None, nanos: int | None = 0) -> datetime | None:
+    """Convert a POSIX time (+ nanoseconds) to aware UTC; 0/None means missing."""
+    if not seconds:
+        return None
+    try:
+        return _EPOCH + timedelta(seconds=int(seconds), microseconds=(nanos or 0) // 1000)
+    except (OverflowError, ValueError):
+        return None
+
+
+def from_filetime(value: int) -> datetime | None:
+    """Convert a Windows FILETIME (100 ns ticks since 1601) to aware UTC."""
+    if not value:
+        return None
+    try:
+        return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=value // 10)
+    except (OverflowError, ValueError):
+        return None
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO 8601 text in UTC with a ``Z`` suffix, or ``None``."""
+    if dt is None:
+        return None
+    dt = dt.astimezone(UTC)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if dt.microsecond:
+        text += f".{dt.microsecond:06d}"
+    return text + "Z"
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

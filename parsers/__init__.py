@@ -1,0 +1,34 @@
+"""Artefact parsers, one module each, found automatically.
+
+Drop a module into this package that follows the contract in
+:mod:`devicex.parsing` and it is used: there is no registry to edit.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import lru_cache
+
+from devicex.parsing import ParserSpec
+
+
+@lru_cache(maxsize=1)
+def registry() -> tuple[ParserSpec, ...]:
+    """Every parser module in this package, sorted by name."""
+    specs: list[ParserSpec] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if not all(hasattr(module, a) for a in ("NAME", "VERSION", "MIME_TYPES", "parse")):
+            continue
+        specs.append(ParserSpec(module.NAME, module.VERSION, frozenset(module.MIME_TYPES),
+                                frozenset(getattr(module, "EXTENSIONS", ())), module.parse, module))
+    names = [s.name for s in specs]
+    if len(names) != len(set(names)):
+        raise RuntimeError(f"duplicate parser names: {names}")
+    return tuple(specs)
+
+
+def for_type(mime: str, extension: str) -> list[ParserSpec]:
+    return [s for s in registry() if s.wants(mime, extension)]

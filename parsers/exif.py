@@ -1,0 +1,173 @@
+"""EXIF from JPEG, TIFF and HEIC via exifread: camera, serial, time taken
+(with its UTC offset when recorded) and GPS position in decimal degrees.
+
+EXIF DateTimeOriginal is the camera's local clock. It becomes an aware UTC
+time only when OffsetTimeOriginal is recorded; otherwise ``taken_utc`` is
+``None`` and the local text is kept as ``taken_local``. GPS date+time stamps
+are UTC by definition and give ``gps_time_utc``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+import exifread
+
+from devicex.entries import Entry
+from devicex.errors import Damage, NotMyFormat
+from devicex.parsing import ParserContext
+from devicex.records import Provenance, Record
+
+NAME = "exif"
+VERSION = "1.0"
+MIME_TYPES = frozenset({"image/jpeg", "image/tiff", "image/heic", "image/heif", "image/x-canon-cr2",
+                        "image/x-nikon-nef", "image/webp"})
+EXTENSIONS = frozenset()
+
+_OFFSET_RE = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExifRecord(Record):
+    make: str | None
+    model: str | None
+    serial: str | None
+    software: str | None
+    orientation: int | None
+    taken_local: str | None
+    taken_offset: str | None
+    taken_utc: datetime | None
+    gps_time_utc: datetime | None
+    latitude: float | None
+    longitude: float | None
+    altitude: float | None
+    width: int | None
+    height: int | None
+
+    record_type: ClassVar[str] = "exif"
+    timestamp_fields: ClassVar[tuple[str, ...]] = ("taken_utc", "gps_time_utc")
+
+
+def _text(tags: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        tag = tags.get(key)
+        if tag is None:
+            continue
+        value = str(tag.printable if hasattr(tag, "printable") else tag).strip().strip("\x00").strip()
+        if value:
+            return value
+    return None
+
+
+def _int(tags: dict[str, Any], key: str) -> int | None:
+    tag = tags.get(key)
+    if tag is None or not getattr(tag, "values", None):
+        return None
+    value = tag.values[0]
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ratio(value: Any) -> float:
+    num = getattr(value, "num", None)
+    den = getattr(value, "den", None)
+    if num is not None and den is not None:
+        if den == 0:
+            raise ZeroDivisionError("zero denominator")
+        return num / den
+    return float(value)
+
+
+def _degrees(tags: dict[str, Any], key: str, ref_key: str, negative: str) -> float | None:
+    tag = tags.get(key)
+    if tag is None or not getattr(tag, "values", None) or len(tag.values) < 3:
+        return None
+    d, m, s = (_ratio(v) for v in tag.values[:3])
+    value = d + m / 60.0 + s / 3600.0
+    ref = _text(tags, ref_key)
+    if ref and ref.upper().startswith(negative):
+        value = -value
+    return round(value, 10)
+
+
+def _altitude(tags: dict[str, Any]) -> float | None:
+    tag = tags.get("GPS GPSAltitude")
+    if tag is None or not getattr(tag, "values", None):
+        return None
+    value = _ratio(tag.values[0])
+    ref = tags.get("GPS GPSAltitudeRef")
+    if ref is not None and getattr(ref, "values", None) and ref.values[0] == 1:
+        value = -value
+    return round(value, 6)
+
+
+def _taken(local: str | None, offset: str | None) -> datetime | None:
+    if not local or not offset:
+        return None
+    m = _OFFSET_RE.match(offset)
+    try:
+        naive = datetime.strptime(local[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    if not m:
+        return None
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+    tz = timezone(delta if m.group(1) == "+" else -delta)
+    return naive.replace(tzinfo=tz).astimezone(timezone.utc)
+
+
+def _gps_time(tags: dict[str, Any]) -> datetime | None:
+    date = _text(tags, "GPS GPSDate")
+    stamp = tags.get("GPS GPSTimeStamp")
+    if not date or stamp is None or len(getattr(stamp, "values", ())) < 3:
+        return None
+    try:
+        h, m, s = (_ratio(v) for v in stamp.values[:3])
+        day = datetime.strptime(date[:10], "%Y:%m:%d").replace(tzinfo=timezone.utc)
+        return day + timedelta(hours=h, minutes=m, seconds=s)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def parse(entry: Entry, ctx: ParserContext) -> Iterator[ExifRecord]:
+    with ctx.open() as fh:
+        try:
+            tags = exifread.process_file(fh, details=False)
+        except (ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, EOFError) as exc:
+            raise Damage(f"EXIF unreadable: {type(exc).__name__}: {exc}") from None
+    if not tags:
+        raise NotMyFormat("no EXIF data")
+    local = _text(tags, "EXIF DateTimeOriginal")
+    offset = _text(tags, "EXIF OffsetTimeOriginal", "EXIF OffsetTime")
+    try:
+        lat = _degrees(tags, "GPS GPSLatitude", "GPS GPSLatitudeRef", "S")
+        lon = _degrees(tags, "GPS GPSLongitude", "GPS GPSLongitudeRef", "W")
+        alt = _altitude(tags)
+    except (ZeroDivisionError, TypeError, ValueError) as exc:
+        ctx.warn(f"GPS values unreadable: {exc}")
+        lat = lon = alt = None
+    if (lat is None) != (lon is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)):
+        ctx.warn(f"GPS position incomplete or out of range: {lat}, {lon}")
+        lat = lon = None
+    yield ExifRecord(
+        provenance=Provenance.from_entry(entry),
+        make=_text(tags, "Image Make"),
+        model=_text(tags, "Image Model"),
+        serial=_text(tags, "EXIF BodySerialNumber", "MakerNote SerialNumber", "EXIF SerialNumber"),
+        software=_text(tags, "Image Software"),
+        orientation=_int(tags, "Image Orientation"),
+        taken_local=local,
+        taken_offset=offset,
+        taken_utc=_taken(local, offset),
+        gps_time_utc=_gps_time(tags),
+        latitude=lat,
+        longitude=lon,
+        altitude=alt,
+        width=_int(tags, "EXIF ExifImageWidth"),
+        height=_int(tags, "EXIF ExifImageLength"),
+    )

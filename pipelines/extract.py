@@ -1,0 +1,241 @@
+"""The extraction pipeline: from a device image to ``OUT/data/case.db`` and
+exported files, with custody entries for every action on the evidence.
+
+Order of work: intake (open + hash media + check stored hashes), discover
+volumes and file systems, walk each in sorted order, process streams on a
+pool of worker threads (results consumed in walk order, so output is
+deterministic), write the case database in batches by one writer, then
+re-hash the media and compare.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import parsers
+from devicex import TOOL_NAME, __version__
+from devicex.casedb import CaseDB
+from devicex.custody import FILENAME as CUSTODY_FILE, Actor, Artefact, CustodyLog
+from devicex.entries import Entry
+from devicex.errors import SourceError
+from devicex.exportpath import ExportNamer
+from devicex.records import canonical_json
+from devicex.sources import Source, open_source
+from devicex.sources.volumes import discover
+from devicex.sources.walk import WalkIssue, walk
+from devicex.timeutil import iso, now_utc
+from pipelines import store
+from pipelines.events import Reporter, SilentReporter
+from pipelines.intake import check_stored, hash_media
+from pipelines.process import Result, WorkerSettings, process
+from pipelines.select import FullSelector, Selector
+
+os.environ["TZ"] = "UTC"  # TSK turns FAT's zone-less local times into epoch via the process zone
+time.tzset()
+logging.getLogger("exifread").disabled = True  # exifread logs to stderr; warnings come via records
+
+
+@dataclass
+class ExtractOptions:
+    source: Path
+    out: Path
+    case_ref: str | None = None
+    exhibit_ref: str | None = None
+    examiner: str = "unknown examiner"
+    examiner_id: str | None = None
+    organisation: str | None = None
+    workers: int = 2
+    export: bool = True
+    parse: bool = True
+    selector: Selector = field(default_factory=FullSelector)
+    scope_text: str | None = None
+    full_reason: str | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class Summary:
+    run_id: int = 0
+    files: int = 0
+    streams_read: int = 0
+    bytes_read: int = 0
+    deleted: int = 0
+    recovered: int = 0
+    exported: int = 0
+    records: int = 0
+    warnings: int = 0
+    errors: int = 0
+    excluded: int = 0
+    excluded_bytes: int = 0
+    filesystems: int = 0
+    volumes: int = 0
+    source_verified: str = "not-run"
+    stored_check: str = "none"
+    fatal: str | None = None
+    by_category: dict[str, int] = field(default_factory=dict)
+
+
+def _known_sparse(entry: Entry) -> bool:
+    # NTFS $BadClus:$Bad is declared as big as the volume but is sparse (TSK reads 0 bytes).
+    return entry.fs_type == "ntfs" and entry.path == "/$BadClus" and entry.stream == "$Bad"
+
+
+def settings_digest(params: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(params).encode()).hexdigest()
+
+
+def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
+    reporter = reporter or SilentReporter()
+    summary = Summary()
+    data_dir = opts.out / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
+    custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
+    db = CaseDB(data_dir / "case.db")
+    params = {
+        "source": str(opts.source), "workers": opts.workers, "export": opts.export, "parse": opts.parse,
+        "dry_run": opts.dry_run, "selection": opts.selector.describe(),
+        "parsers": [f"{p.name}/{p.version}" for p in parsers.registry()],
+    }
+    started = iso(now_utc())
+    run_id = db.insert("runs", {
+        "started": started, "tool": TOOL_NAME, "tool_version": __version__, "case_ref": opts.case_ref,
+        "exhibit_ref": opts.exhibit_ref, "examiner": opts.examiner, "params": canonical_json(params),
+        "settings_sha256": settings_digest(params), "scope": opts.scope_text,
+        "scope_sha256": hashlib.sha256(opts.scope_text.encode()).hexdigest() if opts.scope_text else None,
+        "full_extraction_reason": opts.full_reason, "status": "running"})
+    summary.run_id = run_id
+    try:
+        src = open_source(opts.source)
+    except SourceError as exc:
+        summary.fatal = str(exc)
+        db.add_error((run_id, None, None, None, str(opts.source), "open", "error", exc.problem))
+        custody.append("intake", inputs=[Artefact("source", str(opts.source))], result="failed",
+                       details={"error": str(exc)})
+        reporter.problem("error", str(exc))
+        _finish(db, run_id, "failed")
+        return summary
+    try:
+        _extract(opts, src, db, custody, run_id, params, reporter, summary)
+    finally:
+        src.close()
+        db.close()
+    return summary
+
+
+def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog, run_id: int,
+             params: dict[str, Any], reporter: Reporter, summary: Summary) -> None:
+    intake = hash_media(src, reporter, "intake hash")
+    stored = check_stored(src, intake)
+    summary.stored_check = stored.verdict
+    source_id = db.insert("sources", {
+        "run_id": run_id, "path": str(src.path.resolve()), "name": src.label, "container": src.container,
+        "segments": canonical_json([p.name for p in src.segments]), "size": src.size,
+        "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
+        "stored_md5": src.stored_hashes.get("md5"), "stored_sha1": src.stored_hashes.get("sha1"),
+        "stored_sha256": src.stored_hashes.get("sha256"), "stored_check": stored.verdict,
+        "ewf_headers": canonical_json(src.ewf_headers) if src.ewf_headers else None})
+    custody.append("intake", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
+                   result="ok" if stored.verdict != "fail" else "stored-hash-mismatch",
+                   details={"container": src.container, "segments": [p.name for p in src.segments],
+                            "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
+                            "bytes_hashed": intake.size, "stored_hash_check": stored.verdict,
+                            "stored_hash_details": stored.details})
+    if stored.verdict == "fail":
+        msg = f"{src.path}: hashes stored in the image do not match its content"
+        reporter.problem("error", msg)
+        db.add_error((run_id, source_id, None, None, str(src.path), "intake", "error",
+                      "; ".join(f"{k}: {v}" for k, v in stored.details.items())))
+    custody.append("extraction-start", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
+                   details={"tool": TOOL_NAME, "tool_version": __version__, "python": platform.python_version(),
+                            "parameters": params, "settings_sha256": settings_digest(params)})
+    layout = discover(src)
+    db.conn.execute("UPDATE sources SET partition_table = ? WHERE id = ?", (layout.table, source_id))
+    vol_ids = {}
+    for vol in layout.volumes:
+        vol_ids[vol.label] = db.insert("volumes", {
+            "source_id": source_id, "label": vol.label, "tbl": vol.table, "addr": vol.addr, "start": vol.start,
+            "length": vol.length, "sector_size": vol.sector_size, "description": vol.description,
+            "allocated": int(vol.allocated), "past_end": int(vol.past_end)})
+    summary.volumes = len(layout.volumes)
+    for prob in layout.problems:
+        msg = f"{src.path}: volume {prob.volume.label} (offset {prob.volume.start}): {prob.message}"
+        reporter.problem("warning", msg)
+        db.add_error((run_id, source_id, prob.volume.label, None, None, "volume", "warning", prob.message))
+    if not layout.filesystems:
+        summary.fatal = f"{src.path}: no readable file system found"
+        reporter.problem("error", summary.fatal)
+        db.add_error((run_id, source_id, None, None, str(src.path), "volume", "error", "no readable file system"))
+    settings = WorkerSettings(opts.out / "data", opts.export and not opts.dry_run, opts.parse and not opts.dry_run,
+                              opts.selector, _known_sparse)
+    namer = ExportNamer()
+    writer = store.ResultWriter(db, run_id, source_id, summary, reporter)
+    reporter.stage("extract", total_bytes=None)
+    with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="dvx") as pool:
+        window: deque[Future[Result]] = deque()
+        limit = max(8, opts.workers * 32)
+        for fs in layout.filesystems:
+            fs_id = db.insert("filesystems", {
+                "volume_id": vol_ids[fs.volume.label], "label": fs.label, "offset": fs.offset,
+                "fs_type": fs.fs_type, "block_size": fs.block_size, "block_count": fs.block_count,
+                "forced": int(fs.forced)})
+            writer.fs_id = fs_id
+            summary.filesystems += 1
+            for entry, reader in walk(fs, src.label):
+                if entry is None:
+                    writer.walk_problem(fs.label, str(reader))
+                    continue
+                decision = opts.selector.decide(entry)
+                if decision is not None and not decision.include:
+                    writer.exclude(entry, decision)
+                    continue
+                export_rel = None
+                if entry.kind in ("dir", "virtual-dir"):
+                    namer.assign_dir(entry.volume, entry.path)
+                elif entry.has_content:
+                    export_rel = "files/" + namer.assign_file(entry.volume, entry.path, entry.stream)
+                file_id = db.next_file_id()
+                window.append(pool.submit(process, entry, reader, file_id, export_rel, settings, decision))
+                while len(window) >= limit:
+                    writer.write(window.popleft().result())
+            while window:
+                writer.write(window.popleft().result())
+    writer.finish(parsers.registry())
+    verify = hash_media(src, reporter, "re-verify hash")
+    same = (verify.md5, verify.sha1, verify.sha256) == (intake.md5, intake.sha1, intake.sha256)
+    summary.source_verified = "match" if same else "mismatch"
+    db.conn.execute("UPDATE sources SET verify_md5=?, verify_sha1=?, verify_sha256=?, verified=? WHERE id=?",
+                    (verify.md5, verify.sha1, verify.sha256, summary.source_verified, source_id))
+    if not same:
+        reporter.problem("error", f"{src.path}: source hashes changed during extraction")
+        db.add_error((run_id, source_id, None, None, str(src.path), "verify", "error",
+                      "source hashes after extraction differ from intake"))
+    for outcome in writer.parser_summaries():
+        custody.append("parser-run", details=outcome)
+    db_path = opts.out / "data" / "case.db"
+    _finish(db, run_id, "failed" if summary.fatal and not summary.files else "completed")
+    custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],
+                   result="ok" if same else "mismatch",
+                   details={"md5": verify.md5, "sha1": verify.sha1, "sha256": verify.sha256,
+                            "intake_sha256": intake.sha256, "verdict": summary.source_verified})
+    db.flush()
+    db.conn.commit()
+    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    custody.append("extraction", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
+                   outputs=[Artefact("case-database", "data/case.db", digest, db_path.stat().st_size)],
+                   result="ok" if not summary.fatal else "no-file-system",
+                   details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
+                       "by_category": dict(sorted(summary.by_category.items()))})
+
+
+def _finish(db: CaseDB, run_id: int, status: str) -> None:
+    db.flush()
+    db.update("runs", run_id, {"finished": iso(now_utc()), "status": status})

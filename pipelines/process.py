@@ -1,0 +1,217 @@
+"""Per-stream work, done once per stream in a worker thread: read in chunks,
+hash (MD5/SHA-1/SHA-256), type by signature, export atomically, run parsers.
+
+Nothing here touches the case database: results go back to the single writer.
+"""
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import parsers
+from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
+from devicex.errors import Damage, NotMyFormat
+from devicex.filetype import HEAD_SIZE, FileType, identify
+from devicex.hashing import CHUNK, Digests, MultiHasher
+from devicex.parsing import ParserContext, ParserSpec
+from devicex.records import Record
+from pipelines.select import Decision, Selector
+
+KEEP_IN_MEMORY = 16 << 20  # streams up to this size are parsed from memory
+
+
+@dataclass
+class Problem:
+    stage: str
+    severity: str  # "warning" (recoverable) or "error" (failure for this item)
+    message: str
+
+
+@dataclass
+class ParserOutcome:
+    spec: ParserSpec
+    records: list[Record] = field(default_factory=list)
+    warnings: int = 0
+    failed: bool = False
+
+
+@dataclass
+class Result:
+    entry: Entry
+    file_id: int
+    export_rel: str | None
+    status: str = "no-content"
+    digests: Digests | None = None
+    ftype: FileType | None = None
+    recovered: bool = False
+    parsed: list[ParserOutcome] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    data_dir: Path
+    export: bool
+    parse: bool
+    selector: Selector
+    known_sparse: Callable[[Entry], bool]
+
+
+class _ReaderIO(io.RawIOBase):
+    """A seekable raw stream over a ContentReader (for big files' parsers)."""
+
+    def __init__(self, reader: ContentReader, size: int) -> None:
+        self._reader, self._size, self._pos = reader, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        want = min(len(buf), self._size - self._pos)
+        if want <= 0:
+            return 0
+        data = self._reader.read(self._pos, want)
+        buf[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _open_for_parsers(memory: bytearray | None, exported: Path | None, reader: ContentReader,
+                      size: int) -> Callable[[], BinaryIO]:
+    if memory is not None:
+        frozen = bytes(memory)
+        return lambda: io.BytesIO(frozen)
+    if exported is not None:
+        return lambda: open(exported, "rb")  # noqa: SIM115 - the parser closes it
+    return lambda: io.BufferedReader(_ReaderIO(reader, size))
+
+
+def _set_times(path: Path, entry: Entry) -> None:
+    if entry.mtime is None:
+        return
+    mtime_ns = int(entry.mtime.timestamp()) * 1_000_000_000 + entry.mtime.microsecond * 1000
+    atime = entry.atime or entry.mtime
+    atime_ns = int(atime.timestamp()) * 1_000_000_000 + atime.microsecond * 1000
+    os.utime(path, ns=(atime_ns, mtime_ns))
+
+
+def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
+            settings: WorkerSettings, decision: Decision | None) -> Result:
+    """Read, hash, type, (select), export and parse one stream."""
+    result = Result(entry, file_id, export_rel, decision=decision)
+    if reader is None or not entry.has_content:
+        result.status = "no-content" if decision is None or decision.include else "excluded"
+        return result
+    size = entry.size
+    hasher = MultiHasher()
+    memory: bytearray | None = bytearray() if size <= KEEP_IN_MEMORY else None
+    head = b""
+    target = settings.data_dir / export_rel if settings.export and export_rel else None
+    tmp = target.with_name(f".{target.name}.part-{file_id}") if target else None
+    out = None
+    offset = 0
+    try:
+        if tmp is not None:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            out = open(tmp, "wb")  # noqa: SIM115 - closed in finally
+        while offset < size:
+            try:
+                data = reader.read(offset, min(CHUNK, size - offset))
+            except OSError as exc:
+                result.problems.append(Problem("read", "error", f"read failed at offset {offset}: {_one_line(exc)}"))
+                break
+            if not data:
+                if not settings.known_sparse(entry):
+                    result.problems.append(Problem("read", "warning",
+                                                   f"short read: {offset} of {size} bytes available"))
+                break
+            if offset == 0:
+                head = data[:HEAD_SIZE]
+            hasher.update(data)
+            if memory is not None:
+                memory += data
+            if out is not None:
+                out.write(data)
+            offset += len(data)
+    except OSError as exc:  # export target problems (disk full, permissions)
+        result.problems.append(Problem("export", "error", f"cannot write export: {_one_line(exc)}"))
+        target = None
+    finally:
+        if out is not None:
+            out.close()
+    result.digests = hasher.digests()
+    result.ftype = identify(head, entry.extension)
+    read_all = offset >= size
+    if read_all:
+        result.status = "ok"
+    elif settings.known_sparse(entry) and not result.problems:
+        result.status = "sparse"
+    else:
+        result.status = "partial" if offset else "unreadable"
+    result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all
+    if decision is None:  # the scope needs the content to decide
+        decision = settings.selector.decide_content(entry, bytes(memory) if memory is not None else head)
+        result.decision = decision
+        if not decision.include:
+            if tmp is not None and tmp.exists():
+                tmp.unlink()
+            result.status, result.digests, result.ftype = "excluded", None, None
+            return result
+    if tmp is not None and target is not None:
+        try:
+            os.replace(tmp, target)
+            _set_times(target, entry)
+        except OSError as exc:
+            result.problems.append(Problem("export", "error", f"cannot finish export: {_one_line(exc)}"))
+            target = None
+    elif tmp is not None and tmp.exists():
+        tmp.unlink()
+    if not (settings.export and target is not None):
+        result.export_rel = None
+    if settings.parse and offset > 0:
+        opener = _open_for_parsers(memory, target, reader, offset)
+        for spec in parsers.for_type(result.ftype.mime, entry.extension):
+            result.parsed.append(_run_parser(spec, entry, opener, head, result.ftype.mime, offset, result))
+    return result
+
+
+def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,
+                size: int, result: Result) -> ParserOutcome:
+    outcome = ParserOutcome(spec)
+    ctx = ParserContext(opener, head, mime, size)
+    try:
+        for record in spec.parse(entry, ctx):
+            outcome.records.append(record)
+    except NotMyFormat:
+        pass  # tier 1: not this parser's format; nothing to record
+    except Damage as exc:  # tier 2: recoverable damage, keep what was yielded
+        ctx.warn(str(exc))
+    except Exception as exc:  # noqa: BLE001 - tier 3: a failure for this file, recorded; the run goes on
+        outcome.failed = True
+        result.problems.append(Problem(f"parse:{spec.name}", "error",
+                                       f"parser {spec.name} failed: {type(exc).__name__}: {_one_line(exc)}"))
+    for message in ctx.warnings:
+        outcome.warnings += 1
+        result.problems.append(Problem(f"parse:{spec.name}", "warning", message))
+    return outcome
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

@@ -1,0 +1,119 @@
+"""The single writer: turns worker results into case-database rows, in walk
+order, and keeps the run's counts (summary, parser runs, exclusions)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from devicex.casedb import CaseDB
+from devicex.entries import DELETED, ORPHAN, Entry
+from devicex.parsing import ParserSpec
+from devicex.records import canonical_json
+from devicex.timeutil import iso
+from pipelines.events import Reporter
+from pipelines.process import Result
+from pipelines.select import Decision
+
+
+@dataclass
+class _ParserCount:
+    version: str
+    files: int = 0
+    records: int = 0
+    warnings: int = 0
+    failures: int = 0
+
+
+def _name_hex(entry: Entry) -> str | None:
+    try:
+        entry.name_raw.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        return entry.name_raw.hex()
+
+
+class ResultWriter:
+    def __init__(self, db: CaseDB, run_id: int, source_id: int, summary: Any, reporter: Reporter) -> None:
+        self.db, self.run_id, self.source_id = db, run_id, source_id
+        self.summary, self.reporter = summary, reporter
+        self.fs_id = 0
+        self._parsers: dict[str, _ParserCount] = {}
+        self._exclusions: dict[str, list[int]] = {}
+
+    def walk_problem(self, volume: str, message: str) -> None:
+        self.summary.warnings += 1
+        self.reporter.problem("warning", f"{volume}: {message}")
+        self.db.add_error((self.run_id, self.source_id, volume, None, None, "walk", "warning", message))
+
+    def exclude(self, entry: Entry, decision: Decision) -> None:
+        counts = self._exclusions.setdefault(decision.reason, [0, 0])
+        counts[0] += 1
+        counts[1] += entry.size if entry.has_content else 0
+        self.summary.excluded += 1
+        self.summary.excluded_bytes += entry.size if entry.has_content else 0
+
+    def write(self, r: Result) -> None:
+        e = r.entry
+        if r.status == "excluded" and r.decision is not None:
+            self.exclude(e, r.decision)
+            return
+        d, t = r.digests, r.ftype
+        s = self.summary
+        s.files += 1
+        s.deleted += e.alloc in (DELETED, ORPHAN)
+        s.recovered += r.recovered
+        if d is not None:
+            s.streams_read += 1
+            s.bytes_read += d.size
+        if r.export_rel:
+            s.exported += 1
+        if t is not None:
+            s.by_category[t.category] = s.by_category.get(t.category, 0) + 1
+        self.db.add_file((
+            r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
+            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, iso(e.mtime), iso(e.atime), iso(e.ctime),
+            iso(e.crtime), iso(e.fn_mtime), iso(e.fn_atime), iso(e.fn_ctime), iso(e.fn_crtime), e.uid, e.gid, e.mode,
+            e.link_target, d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None,
+            d.size if d else None, t.mime if t else None, t.description if t else None,
+            t.category if t else None, e.extension, int(t.ext_mismatch) if t else None, int(r.recovered),
+            r.status, r.export_rel))
+        rows = []
+        for outcome in r.parsed:
+            count = self._parsers.setdefault(outcome.spec.name, _ParserCount(outcome.spec.version))
+            count.files += 1
+            count.records += len(outcome.records)
+            count.warnings += outcome.warnings
+            count.failures += int(outcome.failed)
+            for rec in outcome.records:
+                ts = rec.primary_time()
+                rows.append((r.file_id, outcome.spec.name, outcome.spec.version, rec.record_type, iso(ts),
+                             canonical_json(rec.data())))
+        s.records += len(rows)
+        self.db.add_records(rows)
+        for p in r.problems:
+            if p.severity == "warning":
+                s.warnings += 1
+            else:
+                s.errors += 1
+            self.reporter.problem(p.severity, f"{e.volume}:{e.full_path}: {p.message}")
+            self.db.add_error((self.run_id, self.source_id, e.volume, r.file_id, e.full_path, p.stage,
+                               p.severity, p.message))
+        self.reporter.advance(nbytes=d.size if d else 0, nfiles=1)
+
+    def finish(self, registry: Iterable[ParserSpec]) -> None:
+        self.db.flush()
+        with self.db.conn:
+            for spec in registry:
+                c = self._parsers.get(spec.name, _ParserCount(spec.version))
+                self.db.conn.execute("INSERT OR REPLACE INTO parser_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                     (self.run_id, spec.name, spec.version, c.files, c.records, c.warnings,
+                                      c.failures))
+            for reason, (count, nbytes) in sorted(self._exclusions.items()):
+                self.db.conn.execute("INSERT OR REPLACE INTO exclusions VALUES (?, ?, ?, ?)",
+                                     (self.run_id, reason, count, nbytes))
+
+    def parser_summaries(self) -> list[dict[str, Any]]:
+        return [{"parser": name, "version": c.version, "files": c.files, "records": c.records,
+                 "warnings": c.warnings, "failures": c.failures}
+                for name, c in sorted(self._parsers.items())]
