@@ -1,0 +1,70 @@
+"""The root command group, exit codes and one-line error handling."""
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from devicex import __version__
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_NOTHING_READ = 3
+EXIT_INTEGRITY = 4
+EXIT_VERIFY_FAILED = 5
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (problems with single files or partitions are listed, not fatal)
+  1  internal error (details written to devicex-error.log)
+  2  bad command line or bad input file given (e.g. invalid scope)
+  3  nothing could be read: the source is not an image, is empty, or has no
+     readable file system
+  4  integrity failure: source hashes changed during extraction, or hashes
+     stored in an E01 do not match its content
+  5  verification failed (devicex verify)
+"""
+
+console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int) -> "click.exceptions.Exit":
+    console.print(f"[bold red]error:[/] {click.style(message, reset=False)}", markup=True, soft_wrap=True)
+    return click.exceptions.Exit(code)
+
+
+class DevicexGroup(click.Group):
+    """Turns unexpected exceptions into one line plus a log file, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - last resort: one line to the user, details to a log
+            log = Path("devicex-error.log").resolve()
+            try:
+                log.write_text(traceback.format_exc(), encoding="utf-8")
+                where = f" (details in {log})"
+            except OSError:
+                where = ""
+            console.print(f"error: internal error: {type(exc).__name__}: {exc}{where}", markup=False)
+            raise click.exceptions.Exit(EXIT_INTERNAL) from None
+
+
+@click.group(cls=DevicexGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="devicex")
+def main() -> None:
+    """devicex: read-only evidence extraction from device images, with hashes,
+    parsed artefacts, a case database and a tamper-evident custody log."""
+
+
+def run_main() -> None:  # pragma: no cover - console entry point
+    sys.exit(main())

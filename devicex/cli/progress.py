@@ -1,0 +1,44 @@
+"""A rich progress display implementing pipelines' Reporter protocol."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TaskID, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
+
+
+class RichReporter:
+    def __init__(self, console: Console, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.problems: list[tuple[str, str]] = []
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TextColumn("{task.fields[files]} files"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=True, disable=quiet)
+        self._task: TaskID | None = None
+        self._files = 0
+        self._progress.start()
+
+    def stage(self, name: str, total_bytes: int | None = None, total_files: int | None = None) -> None:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._files = 0
+        self._task = self._progress.add_task(name, total=total_bytes, files=0)
+
+    def advance(self, nbytes: int = 0, nfiles: int = 0) -> None:
+        if self._task is not None:
+            self._files += nfiles
+            self._progress.update(self._task, advance=nbytes, files=self._files)
+
+    def problem(self, severity: str, message: str) -> None:
+        self.problems.append((severity, message))
+        if not self.quiet or severity == "error":
+            style = "red" if severity == "error" else "yellow"
+            self._progress.console.print(f"[{style}]{severity}:[/] {escape(message)}", soft_wrap=True)
+
+    def done(self) -> None:
+        self._progress.stop()
+
+
+__all__ = ["RichReporter", "MofNCompleteColumn"]
