@@ -33,7 +33,7 @@ _FORCED = {
     "EXFAT": pytsk3.TSK_FS_TYPE_EXFAT,
     "YAFFS2": pytsk3.TSK_FS_TYPE_YAFFS2_DETECT,
 }
-_AMBIGUOUS = re.compile(r"Cannot determine file system type \((?P<a>[^)]+?) or (?P<b>[^)]+?)\)")
+_AMBIGUOUS = re.compile(r"(?:Cannot determine file system type|Multiple file system types detected) \((?P<a>[^)]+?) or (?P<b>[^)]+?)\)")
 
 
 @dataclass(frozen=True)
