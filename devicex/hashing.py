@@ -42,13 +42,23 @@ class MultiHasher:
 
 
 def hash_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK,
-                progress: Callable[[int], None] | None = None) -> Digests:
+                progress: Callable[[int], None] | None = None,
+                bad: list[tuple[int, int, str]] | None = None) -> Digests:
     """Hash ``size`` bytes obtained from ``read(offset, length)``; stops early
-    (and reports the smaller size) if the reader runs dry."""
+    (and reports the smaller size) if the reader runs dry. With ``bad`` given,
+    unreadable chunks are hashed as zeros (like ``dd conv=noerror,sync``) and
+    listed there as (offset, length, error); without it, errors propagate."""
     hasher = MultiHasher()
     offset = 0
     while offset < size:
-        data = read(offset, min(chunk, size - offset))
+        want = min(chunk, size - offset)
+        try:
+            data = read(offset, want)
+        except OSError as exc:
+            if bad is None:
+                raise
+            bad.append((offset, want, " ".join(str(exc).split())[:300]))
+            data = bytes(want)
         if not data:
             break
         hasher.update(data)

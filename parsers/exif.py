@@ -8,11 +8,13 @@ are UTC by definition and give ``gps_time_utc``.
 """
 from __future__ import annotations
 
+import io
 import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import exifread
 
@@ -134,12 +136,37 @@ def _gps_time(tags: dict[str, Any]) -> datetime | None:
         return None
 
 
+def _exif_segment(fh: BinaryIO) -> bytes | None:
+    """The TIFF blob of a JPEG's ``Exif`` APP1 segment, wherever it sits among
+    the APPn segments (exifread gives up when an XMP APP1 comes first)."""
+    fh.seek(0)
+    if fh.read(2) != b"\xff\xd8":
+        return None
+    while True:
+        marker = fh.read(4)
+        if len(marker) < 4 or marker[0] != 0xFF or marker[1] in (0xDA, 0xD9):
+            return None
+        length = int.from_bytes(marker[2:4], "big")
+        body = fh.read(max(0, length - 2))
+        if marker[1] == 0xE1 and body.startswith(b"Exif\x00\x00"):
+            return body[6:]
+
+
+def _read_tags(fh: BinaryIO) -> dict[str, Any]:
+    try:
+        tags = exifread.process_file(fh, details=False)
+        if not tags:
+            blob = _exif_segment(fh)
+            if blob:
+                tags = exifread.process_file(io.BytesIO(blob), details=False)
+    except (ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, EOFError, struct.error) as exc:
+        raise Damage(f"EXIF unreadable: {type(exc).__name__}: {exc}") from None
+    return tags
+
+
 def parse(entry: Entry, ctx: ParserContext) -> Iterator[ExifRecord]:
     with ctx.open() as fh:
-        try:
-            tags = exifread.process_file(fh, details=False)
-        except (ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, EOFError) as exc:
-            raise Damage(f"EXIF unreadable: {type(exc).__name__}: {exc}") from None
+        tags = _read_tags(fh)
     if not tags:
         raise NotMyFormat("no EXIF data")
     local = _text(tags, "EXIF DateTimeOriginal")

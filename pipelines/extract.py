@@ -133,7 +133,8 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
 
 def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog, run_id: int,
              params: dict[str, Any], reporter: Reporter, summary: Summary) -> None:
-    intake = hash_media(src, reporter, "intake hash")
+    bad: list[tuple[int, int, str]] = []
+    intake = hash_media(src, reporter, "intake hash", bad)
     stored = check_stored(src, intake)
     summary.stored_check = stored.verdict
     source_id = db.insert("sources", {
@@ -149,6 +150,10 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                             "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
                             "bytes_hashed": intake.size, "stored_hash_check": stored.verdict,
                             "stored_hash_details": stored.details})
+    for offset, length, error in bad:
+        msg = f"media unreadable at bytes {offset}-{offset + length - 1} (hashed as zeros): {error}"
+        reporter.problem("error", f"{src.path}: {msg}")
+        db.add_error((run_id, source_id, None, None, str(src.path), "intake", "error", msg))
     if stored.verdict == "fail":
         msg = f"{src.path}: hashes stored in the image do not match its content"
         reporter.problem("error", msg)
@@ -209,7 +214,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
             while window:
                 writer.write(window.popleft().result())
     writer.finish(parsers.registry())
-    verify = hash_media(src, reporter, "re-verify hash")
+    verify = hash_media(src, reporter, "re-verify hash", [])
     same = (verify.md5, verify.sha1, verify.sha256) == (intake.md5, intake.sha1, intake.sha256)
     summary.source_verified = "match" if same else "mismatch"
     db.conn.execute("UPDATE sources SET verify_md5=?, verify_sha1=?, verify_sha256=?, verified=? WHERE id=?",

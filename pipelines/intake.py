@@ -17,9 +17,12 @@ class StoredCheck:
     details: dict[str, str]
 
 
-def hash_media(src: Source, reporter: Reporter, label: str) -> Digests:
+def hash_media(src: Source, reporter: Reporter, label: str,
+               bad: list[tuple[int, int, str]] | None = None) -> Digests:
+    """Hash the whole media; unreadable ranges are zero-filled and listed in ``bad``."""
     reporter.stage(label, total_bytes=src.size)
-    return hash_reader(src.read, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n))
+    bad = [] if bad is None else bad
+    return hash_reader(src.read, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n), bad=bad)
 
 
 def check_stored(src: Source, digests: Digests) -> StoredCheck:

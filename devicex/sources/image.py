@@ -154,12 +154,24 @@ def _open_ewf(path: Path) -> Source:
     except (OSError, IOError):
         pass  # header values are informative only; the image is still readable
     img = EwfImgInfo(handle)
+    size = img.get_size()
+    try:  # libewf opens a set with a missing segment and fails only on reads
+        img.read(max(0, size - 512), min(512, size))
+    except (OSError, IOError) as exc:
+        found = ", ".join(sorted(Path(n).name for n in names))
+        raise SourceError(str(path), f"EWF image incomplete: end of media unreadable (segments found: {found}): "
+                                     f"{_first_line(exc)}") from None
     return Source(path, "ewf", [Path(n) for n in sorted(names)], img.get_size(), img, stored, headers)
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """A short reason: libyal errors chain many clauses; keep the telling one."""
+    text = " ".join(str(exc).split())
+    if not text:
+        return type(exc).__name__
+    clauses = [c.split(": ", 1)[-1] for c in text.split(". ") if c]
+    telling = [c for c in clauses if any(w in c for w in ("missing", "invalid", "corrupt", "unsupported"))]
+    return (telling or clauses)[0].rstrip(".")
 
 
 def open_source(path: str | os.PathLike[str]) -> Source:
