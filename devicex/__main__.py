@@ -1,0 +1,4 @@
+"""``python -m devicex``."""
+from devicex.cli import main
+
+main()
