@@ -164,7 +164,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         result.status = "sparse"
     else:
         result.status = "partial" if offset else "unreadable"
-    result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all
+    result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all and size > 0
     if decision is None:  # the scope needs the content to decide
         decision = settings.selector.decide_content(entry, bytes(memory) if memory is not None else head)
         result.decision = decision
