@@ -1,0 +1,52 @@
+"""``devicex report``: render reports from a finished case folder or bundle."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from devicex.cli.base import EXIT_USAGE, console, fail, main
+from devicex.custody import Actor
+
+
+@main.command()
+@click.argument("case_path", metavar="CASE_OR_BUNDLE", type=click.Path(path_type=Path))
+@click.option("-f", "--format", "formats", default="all", show_default=True,
+              help="Comma-separated formats: html, csv, jsonl, bodyfile, timesketch, dfxml, case-uco, geo, or all.")
+@click.option("--examiner", default=lambda: os.environ.get("DEVICEX_EXAMINER", "unknown examiner"),
+              show_default="$DEVICEX_EXAMINER", help="Who produces the report (recorded in the custody log).")
+@click.option("--examiner-id", help="Examiner's identifier.")
+@click.option("--no-custody", is_flag=True, help="Do not append a 'report' entry to custody.jsonl.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def report(case_path: Path, formats: str, examiner: str, examiner_id: str | None, no_custody: bool,
+           quiet: bool) -> None:
+    """Write reports for CASE_OR_BUNDLE (an `extract` output folder or a
+    sealed bundle) from its case.db, exported files and custody log only:
+    the HTML report into data/report/ (open data/report/index.html), machine
+    formats into data/export/. A sealed bundle must be re-sealed afterwards."""
+    import reports
+
+    try:
+        names = reports.resolve(formats)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    try:
+        outcome = reports.render(case_path, names,
+                                 progress=None if quiet else lambda n: console.print(f"rendering {n}…", markup=False))
+    except reports.CaseError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    case = outcome.case
+    try:
+        if not no_custody:
+            reports.record_custody(outcome, Actor(examiner_id or examiner, examiner))
+    finally:
+        case.close()
+    if quiet:
+        return
+    for name, paths in outcome.written.items():
+        for p in paths:
+            click.echo(f"{name}: {p}")
+    if case.sealed:
+        console.print("note: this bundle was sealed; run `devicex seal` again so its manifest covers the reports",
+                      markup=False)

@@ -1,0 +1,58 @@
+"""CSV exports for spreadsheets: files, EXIF records and the timeline.
+
+UTF-8 with a byte-order mark (so Excel detects UTF-8), RFC 4180 quoting,
+CRLF line ends, and every text cell that a spreadsheet would run as a
+formula (starting with ``= + - @``, tab or CR) prefixed with an apostrophe.
+"""
+from __future__ import annotations
+
+import csv as _csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from reports.common import atomic_text, neutralise
+from reports.model import Case, full_path
+
+FILE_FIELDS = (
+    "id", "volume", "path", "stream", "name", "name_hex", "kind", "alloc", "realloc", "recovered", "size",
+    "mtime", "atime", "ctime", "crtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime",
+    "uid", "gid", "mode", "link_target", "address", "inode", "md5", "sha1", "sha256", "bytes_read",
+    "mime", "magic", "category", "extension", "ext_mismatch", "status", "export_path",
+)
+EXIF_FIELDS = ("make", "model", "serial", "software", "orientation", "taken_local", "taken_offset", "taken_utc",
+               "gps_time_utc", "latitude", "longitude", "altitude", "width", "height")
+TIMELINE_FIELDS = ("time_utc", "code", "description", "source", "file_id", "path")
+
+
+def csv_writer(fh: IO[str]) -> Any:
+    return _csv.writer(fh, dialect="excel", lineterminator="\r\n")
+
+
+def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    with atomic_text(path, bom=True, newline="") as fh:
+        writer = csv_writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else neutralise(v) for v in row])
+    return path
+
+
+def render(case: Case) -> list[Path]:
+    out = case.export_dir
+    files = write_table(out / "files.csv", FILE_FIELDS,
+                        ([f[k] for k in FILE_FIELDS] for f in case.files()))
+    exif_rows = (
+        [r["file_id"], full_path(r["volume"], r["path"], r["stream"]), r["sha256"],
+         *[_scalar(r["data"].get(k)) for k in EXIF_FIELDS]]
+        for r in case.records("exif"))
+    exif = write_table(out / "exif.csv", ("file_id", "path", "sha256", *EXIF_FIELDS), exif_rows)
+    timeline = write_table(out / "timeline.csv", TIMELINE_FIELDS,
+                           ([e.time, e.code, e.description, e.source, e.file_id, e.path] for e in case.timeline()))
+    return [files, exif, timeline]
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return repr(value)
+    return value

@@ -1,0 +1,154 @@
+"""The case summary page and the printable one-page summary."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reports.html.pages import Raw, e, kv, table
+from reports.model import Case, CustodyView
+
+VERDICT = {"match": "MATCH: the image was unchanged by the extraction", "mismatch": "MISMATCH: hashes changed",
+           "not-run": "not run"}
+STORED = {"none": "none stored in the image", "pass": "match", "match": "match", "fail": "MISMATCH"}
+
+
+def _short(h: str | None) -> str:
+    return h[:16] + "…" if h and len(h) > 16 else (h or "")
+
+
+def case_title(case: Case) -> str:
+    run = case.first_run()
+    return str(run.get("case_ref") or case.root.name)
+
+
+def _sources(case: Case) -> str:
+    out = []
+    for s in case.sources():
+        try:
+            segments = ", ".join(str(x) for x in json.loads(s["segments"]))
+        except (ValueError, TypeError):
+            segments = str(s["segments"])
+        verify_class = "ok" if s["verified"] == "match" else "bad"
+        out.append(kv([
+            ("Evidence file", s["name"]), ("Path at extraction", s["path"]), ("Container", s["container"]),
+            ("Segments", segments), ("Size (bytes)", f"{int(s['size']):,}"),
+            ("MD5 (intake)", Raw(f"<code>{e(s['md5'])}</code>")), ("SHA-1 (intake)", Raw(f"<code>{e(s['sha1'])}</code>")),
+            ("SHA-256 (intake)", Raw(f"<code>{e(s['sha256'])}</code>")),
+            ("Re-verification after extraction",
+             Raw(f'<span class="{verify_class}">{e(VERDICT.get(s["verified"], s["verified"]))}</span>')),
+            ("SHA-256 (re-verification)", Raw(f"<code>{e(s['verify_sha256'])}</code>")),
+            ("Hashes stored in the container", STORED.get(s["stored_check"], s["stored_check"])),
+            ("Partition table", s["partition_table"]),
+        ]))
+    return "".join(out) or "<p>No source recorded.</p>"
+
+
+def _custody(view: CustodyView) -> str:
+    state = ('<p class="ok">Hash chain intact: every entry links to the one before.</p>' if view.chain_ok
+             else f'<p class="bad">Custody log problem: {e(view.problem)}</p>')
+    rows = []
+    for entry in view.entries:
+        actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
+        arts = []
+        for role, items in (("in", entry.get("inputs")), ("out", entry.get("outputs"))):
+            for a in items if isinstance(items, list) else []:
+                if isinstance(a, dict):
+                    arts.append(f"{role}: {a.get('ref')} sha256 {_short(a.get('sha256'))}")
+        details = json.dumps(entry.get("details", {}), indent=1, sort_keys=True, ensure_ascii=False)
+        rows.append([entry.get("seq"), entry.get("time"), actor.get("name"), entry.get("action"), entry.get("result"),
+                     "\n".join(arts),
+                     Raw(f"<details><summary>details</summary><pre>{e(details)}</pre></details>")])
+    head = f"<p>{len(view.entries)} entries; head SHA-256 <code>{e(view.head)}</code></p>"
+    return state + head + table(["#", "Time (UTC)", "By", "Action", "Result", "Inputs / outputs", "Details"], rows,
+                                "grid custody")
+
+
+def summary_body(case: Case, exports: list[str]) -> str:
+    run = case.first_run()
+    c = case.counts()
+    parts = []
+    if case.sealed:
+        parts.append('<p class="warn">This report was written into a sealed bundle: the bundle must be re-sealed '
+                     '(<code>devicex seal</code>) for its manifest to cover the report.</p>')
+    parts.append('<section><h2>Case</h2>' + kv([
+        ("Case reference", run.get("case_ref") or "(none given)"), ("Exhibit reference", run.get("exhibit_ref") or "(none given)"),
+        ("Examiner", run.get("examiner")), ("Extraction started (UTC)", run.get("started")),
+        ("Extraction finished (UTC)", run.get("finished")), ("Run status", run.get("status")),
+        ("Tool", f"{run.get('tool')} {run.get('tool_version')}"), ("Settings SHA-256", run.get("settings_sha256")),
+        ("Scope", run.get("scope") or "full extraction"),
+        ("Reason for full extraction", run.get("full_extraction_reason") or ""),
+        ("Report generated (UTC)", case.generated), ("Report tool", case.tool),
+    ]) + "</section>")
+    parts.append(f"<section><h2>Evidence source</h2>{_sources(case)}</section>")
+    vols = [[v["label"], v["tbl"], v["start"], v["length"], v["description"], "yes" if v["allocated"] else "no"]
+            for v in case.volumes()]
+    fss = [[f["label"], f["offset"], f["fs_type"], f["block_size"], f["block_count"], "yes" if f["forced"] else "no"]
+           for f in case.filesystems()]
+    parts.append("<section><h2>Volumes and file systems</h2>"
+                 + table(["Volume", "Table", "Start (bytes)", "Length", "Description", "Allocated"], vols)
+                 + table(["File system", "Offset", "Type", "Block size", "Blocks", "Type forced"], fss) + "</section>")
+    processed = [
+        ("Entries recorded (files, folders, streams)", c["entries"]), ("Folders", c["directories"]),
+        ("Contents read and hashed", c["streams_read"]), ("Bytes read", f"{c['bytes_read']:,}"),
+        ("Files exported", c["exported"]), ("Deleted or orphan entries", c["deleted"]),
+        ("Deleted entries with content recovered", c["recovered"]), ("Extension mismatches", c["mismatches"]),
+        ("Parser records", c["records"]), ("Files with GPS position", c["gps"]),
+        ("Warnings", c["warnings"]), ("Errors", c["errors"]),
+    ]
+    parsers = [[p["parser"], p["version"], p["files"], p["records"], p["warnings"], p["failures"]]
+               for p in case.parser_runs()]
+    excl = [[x["reason"], x["count"], x["bytes"]] for x in case.exclusions()]
+    parts.append("<section><h2>What was processed</h2>" + kv(processed)
+                 + "<h3>Parsers</h3>" + table(["Parser", "Version", "Files", "Records", "Warnings", "Failures"], parsers)
+                 + ("<h3>Left out by scope</h3>" + table(["Rule", "Entries", "Bytes"], excl) if excl else "")
+                 + "</section>")
+    cats = [[cat, n] for cat, n in c["by_category"].items()]
+    alloc = [[a, n] for a, n in c["by_alloc"].items()]
+    status = [[s, n] for s, n in c["by_status"].items()]
+    parts.append('<section><h2>Counts</h2><div class="cols">'
+                 + table(["Category (by content)", "Files"], cats) + table(["Allocation", "Entries"], alloc)
+                 + table(["Read status", "Entries"], status) + "</div></section>")
+    problems = case.rows("SELECT severity, stage, count(*) AS n FROM errors GROUP BY 1, 2 ORDER BY 1, 2")
+    parts.append("<section><h2>Errors and skipped items</h2>"
+                 + (table(["Severity", "Stage", "Count"], [[p["severity"], p["stage"], p["n"]] for p in problems])
+                    if problems else "<p>None recorded.</p>")
+                 + '<p><a href="problems.html">Full list of what could not be read, and why</a></p></section>')
+    if exports:
+        links = "".join(f'<li><a href="../export/{e(x)}">{e(x)}</a></li>' for x in exports)
+        parts.append(f'<section><h2>Machine-readable exports</h2><ul class="exports">{links}</ul></section>')
+    parts.append(f"<section><h2>Chain of custody</h2>{_custody(case.custody())}</section>")
+    return "\n".join(parts)
+
+
+def print_body(case: Case) -> str:
+    """One A4 page: identity, source hashes and verification, counts, custody head."""
+    run = case.first_run()
+    c = case.counts()
+    view = case.custody()
+    src = case.sources()
+    s: dict[str, Any] = src[0] if src else {}
+    rows = [
+        ("Case / exhibit", f"{run.get('case_ref') or '-'} / {run.get('exhibit_ref') or '-'}"),
+        ("Examiner", run.get("examiner")),
+        ("Evidence file", f"{s.get('name', '-')} ({s.get('container', '-')}, {int(s.get('size') or 0):,} bytes)"),
+        ("MD5", Raw(f"<code>{e(s.get('md5'))}</code>")), ("SHA-1", Raw(f"<code>{e(s.get('sha1'))}</code>")),
+        ("SHA-256", Raw(f"<code>{e(s.get('sha256'))}</code>")),
+        ("Re-verified after extraction", VERDICT.get(str(s.get("verified")), s.get("verified"))),
+        ("Hashes stored in container", STORED.get(str(s.get("stored_check")), s.get("stored_check"))),
+        ("Extraction (UTC)", f"{run.get('started')} to {run.get('finished')} ({run.get('status')})"),
+        ("Tool", f"{run.get('tool')} {run.get('tool_version')}"),
+        ("Entries / contents read / exported", f"{c['entries']:,} / {c['streams_read']:,} / {c['exported']:,}"),
+        ("Bytes read", f"{c['bytes_read']:,}"),
+        ("Deleted (recovered)", f"{c['deleted']:,} ({c['recovered']:,})"),
+        ("By category", ", ".join(f"{k}: {v:,}" for k, v in c["by_category"].items())),
+        ("Parser records / GPS-tagged files", f"{c['records']:,} / {c['gps']:,}"),
+        ("Extension mismatches", f"{c['mismatches']:,}"),
+        ("Warnings / errors", f"{c['warnings']:,} / {c['errors']:,}"),
+        ("Custody log", f"{len(view.entries)} entries, chain {'intact' if view.chain_ok else 'BROKEN'}"),
+        ("Custody head SHA-256", Raw(f"<code>{e(view.head)}</code>")),
+        ("Report generated (UTC)", f"{case.generated} by {case.tool}"),
+    ]
+    return (kv(rows, "kv print-kv")
+            + '<div class="sign"><div>Examiner signature</div><div>Date</div></div>'
+            + '<p class="print-hint noprint">Use the browser\'s Print command (Ctrl+P); this page fits one A4 '
+              "or Letter sheet.</p>")

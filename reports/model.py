@@ -1,0 +1,278 @@
+"""Read-only view of a finished case folder or bundle, for the report renderers.
+
+A case is the output folder of ``devicex extract`` (or a sealed BagIt bundle
+of it): ``data/case.db``, exported files under ``data/`` and ``custody.jsonl``.
+Nothing here opens the evidence image; the database is opened read-only.
+
+Every string read here comes from evidence or from a file that could have
+been edited: renderers escape it for their own output format.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from devicex import TOOL_NAME, __version__
+from devicex.casedb import connect
+from devicex.custody import FILENAME as CUSTODY_FILE, GENESIS, line_hash
+
+REPORT_DIR = "report"
+EXPORT_DIR = "export"
+
+# Timeline codes for file-system times, in the order mactime prints them.
+FS_TIMES = (
+    ("mtime", "M", "Modified"), ("atime", "A", "Accessed"), ("ctime", "C", "Changed (metadata)"),
+    ("crtime", "B", "Born (created)"),
+    ("fn_mtime", "FN-M", "$FILE_NAME modified"), ("fn_atime", "FN-A", "$FILE_NAME accessed"),
+    ("fn_ctime", "FN-C", "$FILE_NAME changed"), ("fn_crtime", "FN-B", "$FILE_NAME born"),
+)
+FS_DESC = {code: desc for _, code, desc in FS_TIMES}
+
+
+class CaseError(Exception):
+    """The given path is not a readable, finished devicex case."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One timeline event: a UTC time of one file or one parser record."""
+
+    time: str          # ISO 8601 UTC text ending in Z
+    file_id: int
+    path: str          # volume + full path (with :stream)
+    code: str          # "M", "A", "C", "B", "FN-M"..., or "<parser>:<field>"
+    description: str   # human-readable meaning of the time
+    source: str        # "file system" or the parser's name
+
+
+@dataclass
+class CustodyView:
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    chain_ok: bool = True
+    problem: str | None = None
+    head: str = GENESIS
+
+
+def sort_key_time(text: str) -> str:
+    """A key that sorts ISO UTC strings with and without fractions correctly."""
+    base, frac = text[:19], text[19:].rstrip("Z")
+    return base + (frac + "000000")[:7] if frac else base + ".000000"
+
+
+def generated_time() -> str:
+    """The one rendering time recorded in a report (SOURCE_DATE_EPOCH wins)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        moment = datetime.fromtimestamp(int(epoch), timezone.utc)
+    else:
+        moment = datetime.now(timezone.utc).replace(microsecond=0)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def locate(path: Path) -> Path:
+    """The case root (the folder holding ``data/case.db``) for a case folder,
+    bundle, its ``data`` folder or the ``case.db`` file itself."""
+    path = Path(path)
+    candidates = [path, path.parent] if path.name != "case.db" else [path.parent.parent]
+    if path.name == "data":
+        candidates.insert(0, path.parent)
+    for root in candidates:
+        if (root / "data" / "case.db").is_file():
+            return root
+    raise CaseError(f"{path}: not a devicex case folder or bundle (no data/case.db)")
+
+
+class Case:
+    """A finished case, opened read-only."""
+
+    def __init__(self, path: Path, generated: str | None = None) -> None:
+        self.root = locate(path).resolve()
+        self.data_dir = self.root / "data"
+        self.db_path = self.data_dir / "case.db"
+        try:
+            self.conn = connect(self.db_path, readonly=True)
+            self.conn.execute("SELECT count(*) FROM files").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CaseError(f"{self.db_path}: cannot read the case database: {exc}") from None
+        self.generated = generated or generated_time()
+        self.tool = f"{TOOL_NAME} {__version__}"
+        self.sealed = (self.root / "bagit.txt").is_file()
+        self._custody: CustodyView | None = None
+        unfinished = self.conn.execute("SELECT count(*) FROM runs WHERE finished IS NULL").fetchone()[0]
+        if unfinished:
+            raise CaseError(f"{self.root}: extraction not finished (run still marked running)")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Case":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def report_dir(self) -> Path:
+        return self.data_dir / REPORT_DIR
+
+    @property
+    def export_dir(self) -> Path:
+        return self.data_dir / EXPORT_DIR
+
+    # ------------------------------------------------------------------ tables
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute(sql, params)]
+
+    def runs(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM runs ORDER BY id")
+
+    def sources(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM sources ORDER BY id")
+
+    def volumes(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM volumes ORDER BY source_id, start, id")
+
+    def filesystems(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT f.*, v.source_id FROM filesystems f JOIN volumes v ON v.id = f.volume_id "
+                         "ORDER BY f.id")
+
+    def parser_runs(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM parser_runs ORDER BY run_id, parser")
+
+    def exclusions(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM exclusions ORDER BY run_id, reason")
+
+    def errors(self) -> Iterator[dict[str, Any]]:
+        for r in self.conn.execute("SELECT * FROM errors ORDER BY id"):
+            yield dict(r)
+
+    def meta(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.conn.execute("SELECT key, value FROM meta ORDER BY key")}
+
+    def first_run(self) -> dict[str, Any]:
+        runs = self.runs()
+        return runs[0] if runs else {}
+
+    def files(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+        sql = "SELECT * FROM files" + (f" WHERE {where}" if where else "") + " ORDER BY id"
+        for r in self.conn.execute(sql, params):
+            yield dict(r)
+
+    def file_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])
+
+    def records(self, parser: str | None = None) -> Iterator[dict[str, Any]]:
+        """Parser records with their file's provenance, ``data`` decoded."""
+        sql = ("SELECT r.id, r.file_id, r.parser, r.parser_version, r.record_type, r.timestamp, r.data, "
+               "f.volume, f.path, f.stream, f.address, f.sha256, f.export_path, f.category "
+               "FROM records r JOIN files f ON f.id = r.file_id")
+        params: tuple[Any, ...] = ()
+        if parser:
+            sql += " WHERE r.parser = ?"
+            params = (parser,)
+        for r in self.conn.execute(sql + " ORDER BY r.id", params):
+            row = dict(r)
+            try:
+                data = json.loads(row["data"])
+            except ValueError:
+                data = {"_unreadable": row["data"]}
+            row["data"] = data if isinstance(data, dict) else {"value": data}
+            yield row
+
+    def counts(self) -> dict[str, Any]:
+        one = lambda sql: int(self.conn.execute(sql).fetchone()[0] or 0)  # noqa: E731
+        cats = self.rows("SELECT COALESCE(category, '(none)') AS category, count(*) AS n FROM files "
+                         "WHERE kind NOT IN ('dir', 'virtual-dir') GROUP BY 1 ORDER BY 1")
+        status = self.rows("SELECT status, count(*) AS n FROM files GROUP BY 1 ORDER BY 1")
+        alloc = self.rows("SELECT alloc, count(*) AS n FROM files GROUP BY 1 ORDER BY 1")
+        return {
+            "entries": one("SELECT count(*) FROM files"),
+            "directories": one("SELECT count(*) FROM files WHERE kind IN ('dir', 'virtual-dir')"),
+            "streams_read": one("SELECT count(*) FROM files WHERE sha256 IS NOT NULL"),
+            "bytes_read": one("SELECT sum(bytes_read) FROM files"),
+            "exported": one("SELECT count(*) FROM files WHERE export_path IS NOT NULL"),
+            "deleted": one("SELECT count(*) FROM files WHERE alloc != 'allocated'"),
+            "recovered": one("SELECT count(*) FROM files WHERE recovered = 1"),
+            "mismatches": one("SELECT count(*) FROM files WHERE ext_mismatch = 1"),
+            "records": one("SELECT count(*) FROM records"),
+            "gps": one("SELECT count(*) FROM records WHERE json_extract(data, '$.latitude') IS NOT NULL "
+                       "AND json_extract(data, '$.longitude') IS NOT NULL"),
+            "warnings": one("SELECT count(*) FROM errors WHERE severity = 'warning'"),
+            "errors": one("SELECT count(*) FROM errors WHERE severity != 'warning'"),
+            "by_category": {c["category"]: c["n"] for c in cats},
+            "by_status": {s["status"]: s["n"] for s in status},
+            "by_alloc": {a["alloc"]: a["n"] for a in alloc},
+        }
+
+    # ---------------------------------------------------------------- timeline
+    def timeline(self) -> Iterator[Event]:
+        """All file-system and parser times, sorted by time, file, code."""
+        parts = []
+        for col, code, desc in FS_TIMES:
+            parts.append(f"SELECT {col} AS t, id AS fid, '{code}' AS code, '{desc}' AS descr, "
+                         f"'file system' AS src, {len(parts)} AS ord FROM files WHERE {col} IS NOT NULL")
+        parts.append("SELECT j.value AS t, r.file_id AS fid, r.parser || ':' || j.key AS code, "
+                     "r.parser || ' ' || j.key AS descr, r.parser AS src, 100 AS ord "
+                     "FROM records r, json_each(r.data) j "
+                     "WHERE j.type = 'text' AND j.key LIKE '%\\_utc' ESCAPE '\\' AND j.value LIKE '____-__-__T%Z'")
+        sql = ("SELECT e.t, e.fid, e.code, e.descr, e.src, f.volume, f.path, f.stream FROM ("
+               + " UNION ALL ".join(parts) + ") e JOIN files f ON f.id = e.fid "
+               "ORDER BY substr(e.t, 1, 19), rtrim(e.t, 'Z'), e.fid, e.ord, e.code")
+        for t, fid, code, descr, src, volume, path, stream in self.conn.execute(sql):
+            yield Event(t, int(fid), full_path(volume, path, stream), code, descr, src)
+
+    # ------------------------------------------------------------------ custody
+    def custody(self) -> CustodyView:
+        """The custody log's entries and whether its hash chain holds."""
+        if self._custody is not None:
+            return self._custody
+        view = CustodyView()
+        path = self.root / CUSTODY_FILE
+        if not path.is_file():
+            view.chain_ok, view.problem = False, "custody.jsonl is missing"
+            self._custody = view
+            return view
+        prev = GENESIS
+        for n, line in enumerate(ln for ln in path.read_bytes().split(b"\n") if ln):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                view.chain_ok, view.problem = False, f"entry {n + 1} is not valid JSON"
+                break
+            if not isinstance(entry, dict):
+                view.chain_ok, view.problem = False, f"entry {n + 1} is not an object"
+                break
+            if view.chain_ok and entry.get("prev_sha256") != prev:
+                view.chain_ok, view.problem = False, f"hash chain broken at entry {n + 1}"
+            view.entries.append(entry)
+            prev = line_hash(line)
+        view.head = prev
+        self._custody = view
+        return view
+
+    # -------------------------------------------------------------- exported
+    def exported(self, export_path: str | None) -> Path | None:
+        """The exported file for ``files.export_path``, only if it stays inside data/."""
+        if not export_path:
+            return None
+        target = (self.data_dir / export_path).resolve()
+        try:
+            target.relative_to(self.data_dir)
+        except ValueError:
+            return None
+        return target if target.is_file() else None
+
+
+def full_path(volume: str, path: str, stream: str | None) -> str:
+    """Volume label + path as ``devicex ls`` prints it (``:stream`` for named streams)."""
+    return f"{volume}{path}:{stream}" if stream else f"{volume}{path}"
+
+
+def open_case(path: Path, generated: str | None = None) -> Case:
+    return Case(path, generated)
