@@ -16,10 +16,10 @@ import parsers
 from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
 from devicex.errors import Damage, NotMyFormat
 from devicex.filetype import HEAD_SIZE, FileType, identify
-from devicex.hashing import CHUNK, Digests, MultiHasher
+from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.parsing import ParserContext, ParserSpec
 from devicex.records import Record
-from pipelines.select import Decision, Selector
+from pipelines.select import Content, Decision, Selector
 
 KEEP_IN_MEMORY = 16 << 20  # streams up to this size are parsed from memory
 
@@ -51,6 +51,7 @@ class Result:
     parsed: list[ParserOutcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     decision: Decision | None = None
+    export_reused: bool = False  # identical content was already exported by an earlier run
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,15 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             settings: WorkerSettings, decision: Decision | None) -> Result:
     """Read, hash, type, (select), export and parse one stream."""
     result = Result(entry, file_id, export_rel, decision=decision)
+    if decision is None and entry.has_content:
+        # The scope needs content: decide BEFORE exporting anything, reading only what the
+        # rules ask for (see pipelines.select.Content); out-of-scope bytes never reach OUT.
+        content = Content(entry, reader, KEEP_IN_MEMORY)
+        decision = result.decision = settings.selector.decide_content(entry, content)
+        if not decision.include:
+            result.status = "excluded"
+            return result
+        reader = content.reader(reader)  # whole stream already in memory: not read twice
     if reader is None or not entry.has_content:
         result.status = "no-content" if decision is None or decision.include else "excluded"
         return result
@@ -165,18 +175,12 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     else:
         result.status = "partial" if offset else "unreadable"
     result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all and size > 0
-    if decision is None:  # the scope needs the content to decide
-        decision = settings.selector.decide_content(entry, bytes(memory) if memory is not None else head)
-        result.decision = decision
-        if not decision.include:
-            if tmp is not None and tmp.exists():
-                tmp.unlink()
-            result.status, result.digests, result.ftype = "excluded", None, None
-            return result
     if tmp is not None and target is not None:
         try:
-            os.replace(tmp, target)
-            _set_times(target, entry)
+            target, result.export_reused = _place(tmp, target, result.digests)
+            result.export_rel = target.relative_to(settings.data_dir).as_posix()
+            if not result.export_reused:
+                _set_times(target, entry)
         except OSError as exc:
             result.problems.append(Problem("export", "error", f"cannot finish export: {_one_line(exc)}"))
             target = None
@@ -189,6 +193,39 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         for spec in parsers.for_type(result.ftype.mime, entry.extension):
             result.parsed.append(_run_parser(spec, entry, opener, head, result.ftype.mime, offset, result))
     return result
+
+
+def _place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
+    """Move a finished export into place without ever overwriting a file.
+
+    A later run into the same OUT (a widened scope) finds its exports already
+    there: identical content is kept as it is (not rewritten; reported as
+    reused), different content goes to ``name~vN.ext`` instead. Targets are
+    claimed with O_EXCL so concurrent workers cannot clobber each other.
+    """
+    candidate, n = target, 1
+    while True:
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            if _same_content(candidate, digests):
+                tmp.unlink()
+                return candidate, True
+            n += 1
+            stem, dot, ext = target.name.rpartition(".")
+            candidate = target.with_name(f"{stem}~v{n}.{ext}" if dot and stem else f"{target.name}~v{n}")
+            continue
+        os.replace(tmp, candidate)
+        return candidate, False
+
+
+def _same_content(path: Path, digests: Digests) -> bool:
+    try:
+        if path.stat().st_size != digests.size:
+            return False
+        return sha256_file(str(path))[0] == digests.sha256
+    except OSError:
+        return False
 
 
 def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,

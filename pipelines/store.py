@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from devicex.casedb import CaseDB
-from devicex.entries import DELETED, ORPHAN, Entry
+from devicex.entries import DELETED, KIND_DIR, KIND_VIRTUAL_DIR, ORPHAN, Entry
 from devicex.parsing import ParserSpec
 from devicex.records import canonical_json
 from devicex.timeutil import iso
 from pipelines.events import Reporter
 from pipelines.process import Result
-from pipelines.select import Decision
+from pipelines.select import FOLDER_REASON, Decision, FullSelector, Selector
 
 
 @dataclass
@@ -34,30 +34,67 @@ def _name_hex(entry: Entry) -> str | None:
 
 
 class ResultWriter:
-    def __init__(self, db: CaseDB, run_id: int, source_id: int, summary: Any, reporter: Reporter) -> None:
+    def __init__(self, db: CaseDB, run_id: int, source_id: int, summary: Any, reporter: Reporter,
+                 selector: Selector | None = None) -> None:
         self.db, self.run_id, self.source_id = db, run_id, source_id
         self.summary, self.reporter = summary, reporter
         self.fs_id = 0
         self._parsers: dict[str, _ParserCount] = {}
         self._exclusions: dict[str, list[int]] = {}
+        selector = selector or FullSelector()
+        # scoped runs: folders are written only once they hold a taken entry (their names
+        # are then already in that entry's path); the others are counted, never named
+        self._defer_folders = bool(getattr(selector, "defer_folders", False))
+        self._list_excluded = bool(getattr(selector, "list_excluded", False))
+        self._scoped = bool(getattr(selector, "scoped", False))
+        self._pending: dict[tuple[int, str, str], Result] = {}
 
     def walk_problem(self, volume: str, message: str) -> None:
+        if self._scoped and not self._list_excluded:
+            # the folder may be out of scope: its name is not recorded
+            message = "a folder could not be listed (its name is withheld: scoped extraction)"
         self.summary.warnings += 1
         self.reporter.problem("warning", f"{volume}: {message}")
         self.db.add_error((self.run_id, self.source_id, volume, None, None, "walk", "warning", message))
 
-    def exclude(self, entry: Entry, decision: Decision) -> None:
+    def exclude(self, entry: Entry, decision: Decision, file_id: int | None = None) -> None:
         counts = self._exclusions.setdefault(decision.reason, [0, 0])
         counts[0] += 1
         counts[1] += entry.size if entry.has_content else 0
         self.summary.excluded += 1
         self.summary.excluded_bytes += entry.size if entry.has_content else 0
+        if self._list_excluded:  # the scope asked for excluded metadata: name and times, nothing read
+            self._file_row(Result(entry, file_id or self.db.next_file_id(), None, status="excluded"))
 
     def write(self, r: Result) -> None:
         e = r.entry
         if r.status == "excluded" and r.decision is not None:
-            self.exclude(e, r.decision)
+            self.exclude(e, r.decision, r.file_id)
             return
+        if self._defer_folders:
+            if e.kind in (KIND_DIR, KIND_VIRTUAL_DIR):
+                self._pending[(self.fs_id, e.volume, e.path)] = r
+                return
+            parts = e.path.split("/")
+            for n in range(2, len(parts)):
+                folder = self._pending.pop((self.fs_id, e.volume, "/".join(parts[:n])), None)
+                if folder is not None:
+                    self._write(folder)
+        self._write(r)
+
+    def _file_row(self, r: Result) -> None:
+        e, d, t = r.entry, r.digests, r.ftype
+        self.db.add_file((
+            r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
+            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, iso(e.mtime), iso(e.atime), iso(e.ctime),
+            iso(e.crtime), iso(e.fn_mtime), iso(e.fn_atime), iso(e.fn_ctime), iso(e.fn_crtime), e.uid, e.gid, e.mode,
+            e.link_target, d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None,
+            d.size if d else None, t.mime if t else None, t.description if t else None,
+            t.category if t else None, e.extension, int(t.ext_mismatch) if t else None, int(r.recovered),
+            r.status, r.export_rel))
+
+    def _write(self, r: Result) -> None:
+        e = r.entry
         d, t = r.digests, r.ftype
         s = self.summary
         s.files += 1
@@ -68,16 +105,11 @@ class ResultWriter:
             s.bytes_read += d.size
         if r.export_rel:
             s.exported += 1
+        if r.export_reused:
+            s.exports_reused = getattr(s, "exports_reused", 0) + 1
         if t is not None:
             s.by_category[t.category] = s.by_category.get(t.category, 0) + 1
-        self.db.add_file((
-            r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
-            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, iso(e.mtime), iso(e.atime), iso(e.ctime),
-            iso(e.crtime), iso(e.fn_mtime), iso(e.fn_atime), iso(e.fn_ctime), iso(e.fn_crtime), e.uid, e.gid, e.mode,
-            e.link_target, d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None,
-            d.size if d else None, t.mime if t else None, t.description if t else None,
-            t.category if t else None, e.extension, int(t.ext_mismatch) if t else None, int(r.recovered),
-            r.status, r.export_rel))
+        self._file_row(r)
         rows = []
         for outcome in r.parsed:
             count = self._parsers.setdefault(outcome.spec.name, _ParserCount(outcome.spec.version))
@@ -102,6 +134,9 @@ class ResultWriter:
         self.reporter.advance(nbytes=d.size if d else 0, nfiles=1)
 
     def finish(self, registry: Iterable[ParserSpec]) -> None:
+        for folder in self._pending.values():  # folders that came to hold nothing taken
+            self.exclude(folder.entry, Decision(False, FOLDER_REASON))
+        self._pending.clear()
         self.db.flush()
         with self.db.conn:
             for spec in registry:

@@ -1,0 +1,143 @@
+"""Dry run of a scope: how many files and bytes an extraction would take and
+leave, per rule, without exporting, parsing or recording anything of the
+device's content.
+
+It walks the file systems like an extraction and applies the same selector;
+files the scope decides on metadata are not read at all, the others are read
+only as far as their rules need (the same :class:`pipelines.select.Content`).
+Nothing is written under ``OUT/data``: no case database, no files. The only
+trace is one ``scope-dry-run`` entry appended to ``OUT/custody.jsonl`` (the
+evidence was opened and read), holding the scope's SHA-256 and the counts.
+"""
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from devicex.custody import FILENAME as CUSTODY_FILE
+from devicex.custody import Actor, Artefact, CustodyLog
+from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, ContentReader, Entry
+from devicex.errors import SourceError
+from devicex.sources import open_source
+from devicex.sources.volumes import discover
+from devicex.sources.walk import walk
+from pipelines.events import Reporter, SilentReporter
+from pipelines.extract import ExtractOptions
+from pipelines.select import FOLDER_REASON, Content, Decision
+
+
+@dataclass
+class Preview:
+    taken_files: int = 0
+    taken_bytes: int = 0
+    folders_kept: int = 0
+    excluded: dict[str, list[int]] = field(default_factory=dict)  # reason -> [files, bytes]
+    bytes_read_to_decide: int = 0
+    filesystems: int = 0
+    walk_problems: int = 0
+    fatal: str | None = None
+
+    @property
+    def excluded_entries(self) -> int:
+        """Entries left in the image (files, and folders holding nothing taken)."""
+        return sum(c for c, _ in self.excluded.values())
+
+    @property
+    def excluded_bytes(self) -> int:
+        return sum(b for _, (_, b) in self.excluded.items())
+
+    def as_dict(self) -> dict[str, object]:
+        return {"taken_files": self.taken_files, "taken_bytes": self.taken_bytes,
+                "folders_kept": self.folders_kept,
+                "excluded": {r: {"files": c, "bytes": b} for r, (c, b) in sorted(self.excluded.items())},
+                "excluded_entries": self.excluded_entries, "excluded_bytes": self.excluded_bytes,
+                "bytes_read_to_decide": self.bytes_read_to_decide, "filesystems": self.filesystems,
+                "walk_problems": self.walk_problems, "fatal": self.fatal}
+
+
+def _decide(selector: object, entry: Entry, reader: ContentReader | None) -> tuple[Decision, int]:
+    content = Content(entry, reader, keep=0)
+    decision = selector.decide_content(entry, content)  # type: ignore[attr-defined]
+    return decision, content.bytes_read
+
+
+def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
+    reporter = reporter or SilentReporter()
+    preview = Preview()
+    selector = opts.selector
+    actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
+    custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
+    try:
+        src = open_source(opts.source)
+    except SourceError as exc:
+        preview.fatal = str(exc)
+        reporter.problem("error", str(exc))
+        return preview
+    pending: dict[tuple[str, str], bool] = {}  # folder -> holds something taken
+    try:
+        layout = discover(src)
+        reporter.stage("dry run", total_bytes=None)
+        with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="dvx-dry") as pool:
+            for fs in layout.filesystems:
+                preview.filesystems += 1
+                window: deque[tuple[Entry, Future[tuple[Decision, int]] | Decision]] = deque()
+
+                def settle(item: tuple[Entry, Future[tuple[Decision, int]] | Decision]) -> None:
+                    entry, outcome = item
+                    if isinstance(outcome, Decision):
+                        decision = outcome
+                    else:
+                        decision, nread = outcome.result()
+                        preview.bytes_read_to_decide += nread
+                    size = entry.size if entry.has_content else 0
+                    if entry.kind in (KIND_DIR, KIND_VIRTUAL_DIR) and decision.include:
+                        pending.setdefault((entry.volume, entry.path), False)
+                    elif decision.include:
+                        preview.taken_files += 1
+                        preview.taken_bytes += size
+                        parts = entry.path.split("/")
+                        for n in range(2, len(parts)):
+                            key = (entry.volume, "/".join(parts[:n]))
+                            if key in pending:
+                                pending[key] = True
+                    else:
+                        counts = preview.excluded.setdefault(decision.reason, [0, 0])
+                        counts[0] += 1
+                        counts[1] += size
+                    reporter.advance(nfiles=1)
+
+                for entry, reader in walk(fs, src.label):
+                    if entry is None:
+                        preview.walk_problems += 1
+                        continue
+                    decision = selector.decide(entry)
+                    if decision is None:
+                        window.append((entry, pool.submit(_decide, selector, entry, reader)))
+                    else:
+                        window.append((entry, decision))
+                    while len(window) > max(8, opts.workers * 32):
+                        settle(window.popleft())
+                while window:
+                    settle(window.popleft())
+        if not layout.filesystems:
+            preview.fatal = f"{src.path}: no readable file system found"
+            reporter.problem("error", preview.fatal)
+        defer = bool(getattr(selector, "defer_folders", False))
+        for held in pending.values():
+            if held or not defer:
+                preview.folders_kept += 1
+            else:
+                counts = preview.excluded.setdefault(FOLDER_REASON, [0, 0])
+                counts[0] += 1
+        scope = getattr(selector, "scope", None)
+        custody.append("scope-dry-run", inputs=[Artefact("source", str(src.path), None, src.size)],
+                       result="ok" if not preview.fatal else "no-file-system",
+                       details={"scope_file": scope.name if scope else None,
+                                "scope_sha256": scope.sha256 if scope else None,
+                                "mode": "scoped" if scope else "full",
+                                "full_extraction_reason": None if scope else opts.full_reason,
+                                "exported": 0, "counts": preview.as_dict()})
+    finally:
+        src.close()
+    return preview
