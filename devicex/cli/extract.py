@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from devicex.cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, console, main
+from devicex.cli.bundle import finish_seal, prepare_seal, seal_options
 from devicex.cli.progress import RichReporter
 from pipelines.extract import ExtractOptions, Summary, run
 
@@ -45,14 +46,17 @@ def _summary_table(s: Summary) -> Table:
 @click.option("--no-export", is_flag=True, help="Hash and parse only; write no file content.")
 @click.option("--no-parse", is_flag=True, help="Do not run artefact parsers.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors still shown.")
+@seal_options
 def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | None, examiner: str,
             examiner_id: str | None, organisation: str | None, workers: int, no_export: bool,
-            no_parse: bool, quiet: bool) -> None:
+            no_parse: bool, quiet: bool, seal_out: bool = False, key_path: Path | None = None,
+            passphrase_env: str | None = None) -> None:
     """Extract SOURCE (raw/dd, split raw .001, E01) read-only into OUT:
     OUT/data/case.db, OUT/data/files/..., OUT/custody.jsonl."""
     opts = ExtractOptions(source=source, out=out, case_ref=case_ref, exhibit_ref=exhibit_ref,
                           examiner=examiner, examiner_id=examiner_id, organisation=organisation,
                           workers=workers, export=not no_export, parse=not no_parse)
+    signing_key = prepare_seal(seal_out, key_path, passphrase_env)  # unlock before the run
     reporter = RichReporter(console, quiet)
     try:
         summary = run(opts, reporter)
@@ -61,6 +65,8 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     if not quiet:
         console.print(_summary_table(summary))
         console.print(f"case database: {out / 'data' / 'case.db'}", markup=False)
+    if signing_key is not None and not (summary.fatal and summary.files == 0):
+        finish_seal(signing_key, out, examiner, examiner_id, organisation)
     if summary.fatal and summary.files == 0:
         raise click.exceptions.Exit(EXIT_NOTHING_READ)
     if summary.source_verified == "mismatch" or summary.stored_check == "fail":
