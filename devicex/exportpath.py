@@ -2,7 +2,8 @@
 
 Each path component from the image is sanitised on its own (so ``/`` or
 ``..`` inside a name cannot traverse), characters that are unsafe on common
-file systems are percent-encoded (reversibly), Windows reserved names are
+file systems (and ``%``, which BagIt manifests treat as an escape, and ``^``,
+our own escape) are written as ``^HH`` per UTF-8 byte (reversibly), Windows reserved names are
 prefixed, over-long names are shortened with a hash, and names that differ
 only by case (or collide after sanitising) get a ``~N`` suffix so nothing is
 overwritten on case-insensitive file systems. The original names stay in the
@@ -14,12 +15,12 @@ import hashlib
 import unicodedata
 
 MAX_COMPONENT_BYTES = 200
-_UNSAFE = set('<>:"/\\|?*%')
+_UNSAFE = set('<>:"/\\|?*%^')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
 def _encode_char(ch: str) -> str:
-    return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+    return "".join(f"^{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
 
 
 def sanitize_component(name: str) -> str:
@@ -33,7 +34,7 @@ def sanitize_component(name: str) -> str:
             out.append(ch)
     safe = "".join(out)
     if safe in ("", ".", ".."):
-        safe = safe.replace(".", "%2E") or "%00empty"
+        safe = safe.replace(".", "^2E") or "^00empty"
     if safe.endswith((" ", ".")):
         safe = safe[:-1] + _encode_char(safe[-1])
     if safe.split(".", 1)[0].lower().rstrip() in _RESERVED:

@@ -28,8 +28,10 @@ def test_component_is_single_safe_name(name: str, tmp_path: Path) -> None:
 
 
 def test_percent_encoding_is_reversible_for_unsafe_chars() -> None:
-    assert sanitize_component("a:b") == "a%3Ab"
-    assert sanitize_component("100%") == "100%25"
+    assert sanitize_component("a:b") == "a^3Ab"
+    assert sanitize_component("100%") == "100^25"
+    assert sanitize_component("x^y") == "x^5Ey"
+    assert "%" not in sanitize_component("new%0Aline\n")
     assert sanitize_component("café ☕.txt") == "café ☕.txt"  # unicode kept as is
 
 
@@ -46,7 +48,7 @@ def test_case_and_sanitising_collisions_get_suffixes() -> None:
 def test_streams_and_directories() -> None:
     namer = ExportNamer()
     assert namer.assign_dir("v", "/dir") == "v/dir"
-    assert namer.assign_file("v", "/dir/notes.txt", "secret") == "v/dir/notes.txt%3Asecret"
+    assert namer.assign_file("v", "/dir/notes.txt", "secret") == "v/dir/notes.txt^3Asecret"
     # a file and a directory with the same name (e.g. one deleted) do not clash
     assert namer.assign_file("v", "/dir", None) == "v/dir~2"
 

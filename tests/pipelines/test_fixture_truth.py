@@ -159,7 +159,7 @@ def test_alternate_data_streams_are_their_own_streams(extracted: dict[str, Path]
                                               "AND path NOT LIKE '/$%'").fetchall()
     streams = {(r["path"], r["stream"]) for r in rows}
     assert ("/Users/alice/Documents/notes.txt", "secret.txt") in streams
-    assert all(r["export_path"].endswith("%3A" + r["stream"]) for r in rows)
+    assert all(r["export_path"].endswith("^3A" + r["stream"]) for r in rows)
 
 
 def test_extension_mismatch_flagged(extracted: dict[str, Path]) -> None:
