@@ -36,7 +36,7 @@ from pipelines import store
 from pipelines.events import Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media
 from pipelines.process import Result, WorkerSettings, process
-from pipelines.select import FullSelector, Selector
+from pipelines.select import FullSelector, Selector, scope_custody
 
 os.environ["TZ"] = "UTC"  # TSK turns FAT's zone-less local times into epoch via the process zone
 time.tzset()
@@ -75,6 +75,7 @@ class Summary:
     errors: int = 0
     excluded: int = 0
     excluded_bytes: int = 0
+    exports_reused: int = 0  # identical content already exported by an earlier run into OUT: not rewritten
     filesystems: int = 0
     volumes: int = 0
     source_verified: str = "not-run"
@@ -159,6 +160,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
         reporter.problem("error", msg)
         db.add_error((run_id, source_id, None, None, str(src.path), "intake", "error",
                       "; ".join(f"{k}: {v}" for k, v in stored.details.items())))
+    custody.append("scope", **scope_custody(opts.out, opts.selector, opts.full_reason))
     custody.append("extraction-start", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
                    details={"tool": TOOL_NAME, "tool_version": __version__, "python": platform.python_version(),
                             "parameters": params, "settings_sha256": settings_digest(params)})
@@ -182,7 +184,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     settings = WorkerSettings(opts.out / "data", opts.export and not opts.dry_run, opts.parse and not opts.dry_run,
                               opts.selector, _known_sparse)
     namer = ExportNamer()
-    writer = store.ResultWriter(db, run_id, source_id, summary, reporter)
+    writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
     reporter.stage("extract", total_bytes=None)
     with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="dvx") as pool:
         window: deque[Future[Result]] = deque()
@@ -199,14 +201,14 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                     writer.walk_problem(fs.label, str(reader))
                     continue
                 decision = opts.selector.decide(entry)
-                if decision is not None and not decision.include:
-                    writer.exclude(entry, decision)
-                    continue
-                export_rel = None
+                export_rel = None  # names are assigned for every entry: export paths do not depend on the scope
                 if entry.kind in ("dir", "virtual-dir"):
                     namer.assign_dir(entry.volume, entry.path)
                 elif entry.has_content:
                     export_rel = "files/" + namer.assign_file(entry.volume, entry.path, entry.stream)
+                if decision is not None and not decision.include:
+                    writer.exclude(entry, decision)
+                    continue
                 file_id = db.next_file_id()
                 window.append(pool.submit(process, entry, reader, file_id, export_rel, settings, decision))
                 while len(window) >= limit:

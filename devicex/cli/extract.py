@@ -7,10 +7,13 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from devicex.cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, console, main
+from devicex.cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_USAGE, console, fail, main
 from devicex.cli.bundle import finish_seal, prepare_seal, seal_options
 from devicex.cli.progress import RichReporter
+from devicex.cli.scope import load_scope
+from pipelines import dryrun
 from pipelines.extract import ExtractOptions, Summary, run
+from pipelines.select import FullSelector, ScopeSelector, Selector
 
 
 def _summary_table(s: Summary) -> Table:
@@ -21,6 +24,7 @@ def _summary_table(s: Summary) -> Table:
         ("bytes read", s.bytes_read), ("deleted or orphan entries", s.deleted),
         ("recovered (deleted, content read)", s.recovered), ("files exported", s.exported),
         ("parser records", s.records), ("excluded by scope", f"{s.excluded} ({s.excluded_bytes} bytes)"),
+        ("exports already present (identical, kept)", s.exports_reused),
         ("warnings", s.warnings), ("errors", s.errors),
         ("E01 stored-hash check", s.stored_check), ("source re-verification", s.source_verified),
     ]
@@ -28,6 +32,17 @@ def _summary_table(s: Summary) -> Table:
         rows.append((f"category: {cat}", n))
     for k, v in rows:
         t.add_row(k, str(v))
+    return t
+
+
+def _dry_run_table(p: dryrun.Preview) -> Table:
+    t = Table("", "entries", "bytes", title="devicex dry run: nothing exported or recorded")
+    t.add_row("files that would be taken", str(p.taken_files), str(p.taken_bytes))
+    for reason, (count, nbytes) in sorted(p.excluded.items()):
+        t.add_row(f"left: {reason}", str(count), str(nbytes))
+    t.add_row("left in the image in total", str(p.excluded_entries), str(p.excluded_bytes))
+    t.add_row("folders kept (hold taken files)", str(p.folders_kept), "")
+    t.add_row("bytes read to decide", "", str(p.bytes_read_to_decide))
     return t
 
 
@@ -47,17 +62,51 @@ def _summary_table(s: Summary) -> Table:
 @click.option("--no-parse", is_flag=True, help="Do not run artefact parsers.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors still shown.")
 @seal_options
+@click.option("--scope", "scope_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Scope file (TOML): take only what it selects (check it with `devicex scope check`).")
+@click.option("--dry-run", is_flag=True,
+              help="Count the files and bytes that would be taken and left per rule; export and record nothing.")
+@click.option("--full-extraction-reason", "full_reason", metavar="TEXT",
+              help="Without --scope: why a full extraction is justified (recorded in the case and custody log).")
 def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | None, examiner: str,
             examiner_id: str | None, organisation: str | None, workers: int, no_export: bool,
-            no_parse: bool, quiet: bool, seal_out: bool = False, key_path: Path | None = None,
+            no_parse: bool, quiet: bool, scope_file: Path | None = None, dry_run: bool = False,
+            full_reason: str | None = None, seal_out: bool = False, key_path: Path | None = None,
             passphrase_env: str | None = None) -> None:
     """Extract SOURCE (raw/dd, split raw .001, E01) read-only into OUT:
-    OUT/data/case.db, OUT/data/files/..., OUT/custody.jsonl."""
+    OUT/data/case.db, OUT/data/files/..., OUT/custody.jsonl.
+
+    With --scope, only what the scope selects is read, exported and parsed;
+    without, everything is (a full extraction: give --full-extraction-reason).
+    A later run into the same OUT (e.g. a widened scope) adds a run to the case."""
+    selector: Selector = FullSelector()
+    scope_text = None
+    if scope_file is not None:
+        if full_reason is not None:
+            raise fail("--scope and --full-extraction-reason exclude each other (a scoped extraction is not a "
+                       "full one)", EXIT_USAGE)
+        scope = load_scope(scope_file)  # one-line error, exit 2, before the evidence is touched
+        selector, scope_text = ScopeSelector(scope), scope.text
+    elif full_reason is not None and not full_reason.strip():
+        raise fail("--full-extraction-reason must not be empty", EXIT_USAGE)
+    elif full_reason is None:
+        console.print("warning: full extraction without a scope and without --full-extraction-reason: "
+                      "recorded as a full extraction with no reason given", markup=False)
     opts = ExtractOptions(source=source, out=out, case_ref=case_ref, exhibit_ref=exhibit_ref,
                           examiner=examiner, examiner_id=examiner_id, organisation=organisation,
-                          workers=workers, export=not no_export, parse=not no_parse)
-    signing_key = prepare_seal(seal_out, key_path, passphrase_env)  # unlock before the run
+                          workers=workers, export=not no_export, parse=not no_parse, selector=selector,
+                          scope_text=scope_text, full_reason=full_reason.strip() if full_reason else None,
+                          dry_run=dry_run)
+    signing_key = prepare_seal(seal_out and not dry_run, key_path, passphrase_env)  # unlock before the run
     reporter = RichReporter(console, quiet)
+    if dry_run:
+        try:
+            preview = dryrun.run(opts, reporter)
+        finally:
+            reporter.done()
+        if not quiet:
+            console.print(_dry_run_table(preview))
+        raise click.exceptions.Exit(EXIT_NOTHING_READ if preview.fatal and not preview.filesystems else EXIT_OK)
     try:
         summary = run(opts, reporter)
     finally:
