@@ -213,7 +213,7 @@ def test_cli_extract_seal_verify_end_to_end(tmp_path: Path) -> None:
     fp = res.output.split("SHA-256 fingerprint: ")[1].split()[0]
     out = tmp_path / "OUT"
     res = runner.invoke(main, ["extract", str(src), "-o", str(out), "--case", "C-9", "--exhibit", "E-9",
-                               "--examiner", "CLI Examiner", "-q", "--seal", "--passphrase-env", "DVX_PASS"], env=env)
+                               "--examiner", "CLI Examiner", "--full-extraction-reason", "suspect device", "-q", "--seal", "--passphrase-env", "DVX_PASS"], env=env)
     assert res.exit_code == 0, res.output
     assert fp in res.output and (out / "seal-signature.ed25519").is_file()
     before = snapshot(out)

@@ -401,9 +401,8 @@ def test_full_extraction_records_its_reason(tmp_path: Path) -> None:
     scope_entry = next(e for e in entries if e["action"] == "scope")
     assert scope_entry["details"] == {"mode": "full", "full_extraction_reason": reason}
     assert exported_hashes(out) == sorted(f.sha256 for f in FILES.values())
-    # no reason given: still possible, but warned about and recorded as such
+    # no scope and no reason: refused before the evidence is touched, nothing written
     out2 = tmp_path / "out2"
     proc = _cli("extract", PHONE, "-o", out2, "-q", cwd=tmp_path)
-    assert proc.returncode == 0 and "without --full-extraction-reason" in proc.stderr
-    entries = [json.loads(ln) for ln in (out2 / "custody.jsonl").read_text().splitlines()]
-    assert next(e for e in entries if e["action"] == "scope")["result"] == "no-reason-given"
+    assert proc.returncode == 2 and "needs --full-extraction-reason" in proc.stderr
+    assert not out2.exists()

@@ -90,8 +90,9 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     elif full_reason is not None and not full_reason.strip():
         raise fail("--full-extraction-reason must not be empty", EXIT_USAGE)
     elif full_reason is None:
-        console.print("warning: full extraction without a scope and without --full-extraction-reason: "
-                      "recorded as a full extraction with no reason given", markup=False)
+        raise fail("no scope given: a full extraction needs --full-extraction-reason TEXT (why taking everything "
+                   "is necessary and proportionate, e.g. 'suspect device, warrant W-123'), or give --scope SCOPE",
+                   EXIT_USAGE)
     opts = ExtractOptions(source=source, out=out, case_ref=case_ref, exhibit_ref=exhibit_ref,
                           examiner=examiner, examiner_id=examiner_id, organisation=organisation,
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import IMAGES
 
 SECTOR = 512
+REASON = "test: suspect device, full extraction authorised"
 
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -41,7 +42,7 @@ def _copy(name: str, tmp: Path) -> Path:
 def test_not_an_image(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.dd"
     bogus.write_text("this is a shopping list, not a disk image\n" * 20)
-    proc = _run("extract", bogus, "-o", tmp_path / "out", "-q", cwd=tmp_path)
+    proc = _run("extract", bogus, "-o", tmp_path / "out", "-q", "--full-extraction-reason", REASON, cwd=tmp_path)
     assert proc.returncode == 3
     _assert_clean_error(proc, "notes.dd", "no readable file system")
     assert any("Cannot determine file system type" in r["message"] for r in _errors(tmp_path / "out"))
@@ -50,7 +51,7 @@ def test_not_an_image(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     empty = tmp_path / "seized.E01"
     empty.write_bytes(b"")
-    proc = _run("extract", empty, "-o", tmp_path / "out", "-q", cwd=tmp_path)
+    proc = _run("extract", empty, "-o", tmp_path / "out", "-q", "--full-extraction-reason", REASON, cwd=tmp_path)
     assert proc.returncode == 3
     _assert_clean_error(proc, "seized.E01", "empty file")
     assert [r["stage"] for r in _errors(tmp_path / "out")] == ["open"]
@@ -59,7 +60,7 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_missing_split_segment(tmp_path: Path) -> None:
     for n in ("001", "003"):
         shutil.copy(IMAGES / f"split.raw.{n}", tmp_path / f"split.raw.{n}")
-    proc = _run("extract", tmp_path / "split.raw.001", "-o", tmp_path / "out", "-q", cwd=tmp_path)
+    proc = _run("extract", tmp_path / "split.raw.001", "-o", tmp_path / "out", "-q", "--full-extraction-reason", REASON, cwd=tmp_path)
     assert proc.returncode == 3
     _assert_clean_error(proc, "split.raw.001", "segment missing: split.raw.002")
 
@@ -79,7 +80,7 @@ def test_truncated_image_keeps_going(tmp_path: Path) -> None:
     with open(img, "r+b") as fh:
         fh.truncate(cut)
     out = tmp_path / "out"
-    proc = _run("extract", img, "-o", out, "-q", cwd=tmp_path)
+    proc = _run("extract", img, "-o", out, "-q", "--full-extraction-reason", REASON, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     conn = sqlite3.connect(out / "data" / "case.db")
@@ -97,7 +98,7 @@ def test_corrupt_superblock(tmp_path: Path) -> None:
     with open(img, "r+b") as fh:
         fh.seek(1024)
         fh.write(bytes(1024))
-    proc = _run("extract", img, "-o", tmp_path / "out", "-q", cwd=tmp_path)
+    proc = _run("extract", img, "-o", tmp_path / "out", "-q", "--full-extraction-reason", REASON, cwd=tmp_path)
     assert proc.returncode == 3
     _assert_clean_error(proc, "ext4.img", "no readable file system")
 
@@ -108,7 +109,7 @@ def test_one_bad_partition_does_not_stop_the_run(tmp_path: Path) -> None:
         fh.seek(12288 * SECTOR + 1024)
         fh.write(bytes(1024))
     out = tmp_path / "out"
-    proc = _run("extract", img, "-o", out, cwd=tmp_path)  # not quiet: the warning must be shown
+    proc = _run("extract", img, "-o", out, "--full-extraction-reason", REASON, cwd=tmp_path)  # not quiet: the warning must be shown
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert any("offset 6291456" in ln and "no file system opened" in ln for ln in proc.stderr.splitlines())
@@ -124,7 +125,7 @@ def test_partition_past_the_end(tmp_path: Path) -> None:
     with open(img, "r+b") as fh:
         fh.truncate((12288 + 4096) * SECTOR)  # partition 2 is 10240 sectors long
     out = tmp_path / "out"
-    proc = _run("extract", img, "-o", out, "-q", cwd=tmp_path)
+    proc = _run("extract", img, "-o", out, "-q", "--full-extraction-reason", REASON, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     msgs = [r["message"] for r in _errors(out)]
     assert any("runs past the end of the media" in m for m in msgs), msgs
@@ -148,6 +149,13 @@ def test_info_and_ls(tmp_path: Path) -> None:
 def test_help_documents_exit_codes(tmp_path: Path) -> None:
     proc = _run("--help", cwd=tmp_path)
     assert "Exit codes" in proc.stdout and "nothing could be read" in proc.stdout
+
+
+def test_full_extraction_needs_a_reason(tmp_path: Path) -> None:
+    proc = _run("extract", IMAGES / "ext4.img", "-o", tmp_path / "out", cwd=tmp_path)
+    assert proc.returncode == 2
+    _assert_clean_error(proc, "--full-extraction-reason", "no scope given")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args", [["extract"], ["extract", "x.dd"]])
