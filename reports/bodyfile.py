@@ -3,8 +3,10 @@
 ``MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime``,
 times in whole POSIX seconds (0 = unknown). Names are ``volume/path`` like
 ``fls -m VOLUME``; unallocated names get `` (deleted)`` as fls marks them.
-Because the format is pipe-delimited and line-based, ``%``, ``|`` and control
-characters in names are percent-encoded (``%25``, ``%7C``, ``%0A``...).
+The format is pipe-delimited and line-based: ``|`` and ``%`` in names are
+written ``%7C`` and ``%25`` (mactime decodes ``%XX`` after splitting fields),
+control characters as ``^`` like fls (the exact names stay in the case
+database and the CSV/JSONL exports).
 NTFS ``$FILE_NAME`` times are written as extra lines named ``... ($FILE_NAME)``
 as fls does.
 """
@@ -18,12 +20,13 @@ from typing import Any
 from reports.common import atomic_text, epoch
 from reports.model import Case, full_path
 
-_UNSAFE = re.compile(r"[%|\x00-\x1f\x7f]")
+_PERCENT = re.compile(r"[%|]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NAME_TYPE = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-"}
 
 
 def safe_name(text: str) -> str:
-    return _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", text)
+    return _CONTROL.sub("^", _PERCENT.sub(lambda m: f"%{ord(m.group()):02X}", text))
 
 
 def mode_string(kind: str, mode: int | None) -> str:

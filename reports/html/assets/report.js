@@ -75,11 +75,14 @@
     next.addEventListener("click", () => show(page + 1));
     pageInput.addEventListener("change", () => show(Number(pageInput.value) - 1));
     function pages() { return Math.max(1, Math.ceil(rows.length / size)); }
+    function sortRows() {
+      const get = columns[sortCol].sort || columns[sortCol].value;
+      rows.sort((a, b) => dir * cmp(get(a), get(b)));
+    }
     function sortBy(i) {
       dir = sortCol === i ? -dir : 1;
       sortCol = i;
-      const get = columns[i].sort || columns[i].value;
-      rows.sort((a, b) => dir * cmp(get(a), get(b)));
+      sortRows();
       headRow.querySelectorAll("th").forEach((th, j) => th.setAttribute("aria-sort", j === i ? (dir > 0 ? "ascending" : "descending") : "none"));
       show(0);
     }
@@ -102,7 +105,7 @@
       next.disabled = page >= pages() - 1;
       info.textContent = `${rows.length.toLocaleString("en")} rows · page ${page + 1} of ${pages()}`;
     }
-    return { set(r) { rows = r; sortCol = -1; headRow.querySelectorAll("th").forEach((th) => th.setAttribute("aria-sort", "none")); show(0); }, show, get rows() { return rows; } };
+    return { set(r) { rows = r; if (sortCol >= 0) sortRows(); show(0); }, show, get rows() { return rows; } };
   }
 
   function onFilter(ids, fn) {
@@ -130,7 +133,7 @@
       { label: "Name", value: (r) => r[F.name], cls: "name" },
       { label: "Path", value: (r) => r[F.path], cls: "path" },
       { label: "Size", value: (r) => r[F.size], cell: (r) => fmtSize(r[F.size]), cls: "num" },
-      { label: "Modified (UTC)", value: (r) => r[F.mtime] },
+      { label: "Modified (UTC)", value: (r) => r[F.mtime], cls: "time" },
       { label: "Type", value: (r) => r[F.mime] },
       { label: "Category", value: (r) => r[F.category] },
       { label: "State", value: (r) => r[F.alloc] },
@@ -276,7 +279,7 @@
     files: filesPage,
     gallery: galleryPage,
     timeline: () => { const T = cols("timeline"); simplePage("timeline", [
-      { label: "Time (UTC)", value: (r) => r[T.time] }, { label: "m a c b", value: (r) => r[T.macb], cls: "mono" },
+      { label: "Time (UTC)", value: (r) => r[T.time], cls: "time" }, { label: "m a c b", value: (r) => r[T.macb], cls: "mono" },
       { label: "Meaning", value: (r) => r[T.description] }, { label: "Source", value: (r) => r[T.source] },
       { label: "Path", value: (r) => r[T.path], cell: (r) => fileLink(r[T.file_id], r[T.path]), cls: "path" },
     ], (r) => `${r[T.path]}\n${r[T.description]}`, (r) => (!val("f-source") || r[T.source] === val("f-source")) && inRange(r[T.time], val("t-from"), val("t-to"))); },

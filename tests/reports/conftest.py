@@ -1,0 +1,161 @@
+"""Fixtures for the report tests: a small ext4 image with hostile names and
+pictures (built here with mke2fs -d, independent of devicex), a generated
+20,000-file image, their real extractions, and a headless Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipelines.extract import ExtractOptions, run
+
+GENERATED = "2024-05-01T12:00:00Z"
+CASE_REF = "OP-<b>42</b>"
+EXAMINER = "Ex <aminer> & Co"
+HOSTILE_JPG = "<img src=x onerror=alert(1)>.jpg"
+HOSTILE_TXT = '"><svg onload=alert(1)>.txt'
+HOSTILE_SCRIPT = '"><script>alert(2)<!--.txt'
+FORMULA_NAMES = ("=HYPERLINK(1).txt", "+cmd.txt", "@SUM(A1).txt", "-rf .txt", "\tTAB.txt")
+EXIF_MAKE = '<script>alert("make")</script>'
+EXIF_MODEL = "\"><svg onload=alert('model')>"
+GPS_LAT = 43 + 28 / 60 + 2.814 / 3600
+GPS_LON = 11 + 53 / 60 + 6.456 / 3600
+BIG_FILES = 20_000
+FIXED_TIME = 1_700_000_000  # 2023-11-14T22:13:20Z
+
+
+def _jpeg(path: Path, size: tuple[int, int], colour: str, *, orientation: int | None = None,
+          gps: bool = False, make: str = "DevicexTest", model: str = "T-1") -> None:
+    im = Image.new("RGB", size, colour)
+    for x in range(size[0] // 4):  # a mark in the top-left corner, to see rotation
+        for y in range(size[1] // 4):
+            im.putpixel((x, y), (0, 0, 255))
+    ex = Image.Exif()
+    ex[0x010F] = make
+    ex[0x0110] = model
+    if orientation:
+        ex[0x0112] = orientation
+    ex[0x8769] = {0x9003: "2023:07:14 10:15:00", 0x9011: "+02:00"}
+    if gps:
+        ex[0x8825] = {1: "N", 2: (43.0, 28.0, 2.814), 3: "E", 4: (11.0, 53.0, 6.456), 5: b"\x00", 6: 120.5}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, "JPEG", exif=ex, quality=90)
+
+
+def _tree(src: Path) -> None:
+    _jpeg(src / "DCIM" / "gps.jpg", (80, 60), "green", gps=True)
+    _jpeg(src / "DCIM" / "rotated.jpg", (120, 40), "yellow", orientation=6)
+    _jpeg(src / "hostile" / HOSTILE_JPG, (40, 40), "red", make=EXIF_MAKE, model=EXIF_MODEL)
+    _jpeg(src / "Documents" / "holiday.txt", (50, 50), "purple")  # picture named .txt: a mismatch
+    (src / "hostile" / HOSTILE_TXT).write_text("svg onload\n")
+    (src / "hostile" / HOSTILE_SCRIPT).write_text("script\n")
+    (src / "hostile" / "page.html").write_text("<script>alert('page')</script>\n")
+    (src / "hostile" / "bell\x07name.txt").write_text("bell\n")
+    (src / "hostile" / "new\nline.txt").write_text("newline\n")
+    with open(os.fsencode(src / "hostile") + b"/latin1-\xe9.txt", "wb") as fh:
+        fh.write(b"latin-1 name\n")
+    for name in FORMULA_NAMES:
+        (src / "formula" / name).parent.mkdir(exist_ok=True)
+        (src / "formula" / name).write_text("formula\n")
+    (src / "Documents" / "report.txt").write_text("a report\n" * 20)
+    (src / "Documents" / "deleted.txt").write_text("to be deleted\n" * 50)
+    for p in sorted(src.rglob("*"), reverse=True):
+        os.utime(p, (FIXED_TIME, FIXED_TIME))
+
+
+def _mke2fs(src: Path, image: Path, size: str, *extra: str) -> None:
+    env = dict(os.environ, E2FSPROGS_FAKE_TIME=str(FIXED_TIME))
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", *extra, "-E", "root_owner=0:0", "-U",
+                    "2f0e8a44-6f6d-4c1e-9a53-8d7f0d2b5a10", "-d", str(src), str(image), size],
+                   check=True, env=env, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def report_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("mke2fs") is None:
+        pytest.skip("mke2fs (e2fsprogs) not installed")
+    base = tmp_path_factory.mktemp("report-image")
+    src = base / "src"
+    _tree(src)
+    image = base / "hostile-ext4.img"
+    _mke2fs(src, image, "8M")
+    subprocess.run(["debugfs", "-w", "-R", "rm /Documents/deleted.txt", str(image)], check=True, capture_output=True)
+    return image
+
+
+def extract(image: Path, out: Path, **kw: object) -> Path:
+    opts = ExtractOptions(image, out, case_ref=CASE_REF, exhibit_ref="EX-1 <i>", examiner=EXAMINER, **kw)  # type: ignore[arg-type]
+    summary = run(opts)
+    assert summary.fatal is None, summary.fatal
+    return out
+
+
+@pytest.fixture(scope="session")
+def extracted(report_image: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished case folder (not yet reported on): copy it before writing into it."""
+    return extract(report_image, tmp_path_factory.mktemp("case") / "out")
+
+
+@pytest.fixture(scope="session")
+def reported(extracted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the case with every format rendered."""
+    import reports
+
+    case = tmp_path_factory.mktemp("reported") / "out"
+    shutil.copytree(extracted, case)
+    reports.render(case, None, generated=GENERATED).case.close()
+    return case
+
+
+@pytest.fixture(scope="session")
+def big_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20,000 tiny files in 200 folders (tree made in RAM when /dev/shm exists),
+    extracted without exporting content, HTML report rendered."""
+    import reports
+
+    if shutil.which("mke2fs") is None:
+        pytest.skip("mke2fs (e2fsprogs) not installed")
+    base = tmp_path_factory.mktemp("big")
+    ram = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    src = Path(tempfile.mkdtemp(prefix="devicex-big-", dir=ram))
+    try:
+        for d in range(BIG_FILES // 100):
+            folder = src / f"dir{d:03d}"
+            folder.mkdir()
+            for i in range(100):
+                n = d * 100 + i
+                fd = os.open(folder / f"f{n:05d}.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+                os.write(fd, f"file {n}\n".encode())
+                os.close(fd)
+                os.utime(folder / f"f{n:05d}.txt", (FIXED_TIME + n * 60, FIXED_TIME + n * 60))
+        image = base / "big.img"
+        _mke2fs(src, image, "48M", "-b", "1024", "-N", str(BIG_FILES + 1000))
+    finally:
+        shutil.rmtree(src)
+    out = extract(image, base / "out", export=False)
+    reports.render(out, ["html"], generated=GENERATED).case.close()
+    return out
+
+
+@pytest.fixture(scope="session")
+def shots_dir() -> Path:
+    """Where the browser tests save screenshots (kept after the run; path printed)."""
+    wanted = os.environ.get("DEVICEX_SCREENSHOTS")
+    path = Path(wanted) if wanted else Path(tempfile.mkdtemp(prefix="devicex-report-screenshots-"))
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"\nreport screenshots: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from tests.reports.browser import launch
+
+    with launch() as b:
+        yield b
