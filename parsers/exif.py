@@ -108,19 +108,37 @@ def _altitude(tags: dict[str, Any]) -> float | None:
     return round(value, 6)
 
 
-def _taken(local: str | None, offset: str | None) -> datetime | None:
-    if not local or not offset:
+def taken_utc(local: str | None, offset: str | None, assumed: timezone | None = None) -> datetime | None:
+    """DateTimeOriginal as aware UTC, using the recorded offset, else ``assumed``
+    (``None``: unknown zone gives ``None``)."""
+    if not local:
         return None
-    m = _OFFSET_RE.match(offset)
     try:
         naive = datetime.strptime(local[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    if not m:
+    m = _OFFSET_RE.match(offset or "")
+    if m:
+        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        tz: timezone | None = timezone(delta if m.group(1) == "+" else -delta)
+    else:
+        tz = assumed
+    if tz is None:
         return None
-    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-    tz = timezone(delta if m.group(1) == "+" else -delta)
-    return naive.replace(tzinfo=tz).astimezone(timezone.utc)
+    try:
+        return naive.replace(tzinfo=tz).astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+
+
+def taken_fields(data: bytes) -> tuple[str | None, str | None]:
+    """(DateTimeOriginal, OffsetTimeOriginal) as recorded, from a JPEG/TIFF head;
+    (None, None) when there is no readable EXIF."""
+    try:
+        tags = _read_tags(io.BytesIO(data))
+    except Damage:
+        return None, None
+    return _text(tags, "EXIF DateTimeOriginal"), _text(tags, "EXIF OffsetTimeOriginal", "EXIF OffsetTime")
 
 
 def _gps_time(tags: dict[str, Any]) -> datetime | None:
@@ -190,7 +208,7 @@ def parse(entry: Entry, ctx: ParserContext) -> Iterator[ExifRecord]:
         orientation=_int(tags, "Image Orientation"),
         taken_local=local,
         taken_offset=offset,
-        taken_utc=_taken(local, offset),
+        taken_utc=taken_utc(local, offset),
         gps_time_utc=_gps_time(tags),
         latitude=lat,
         longitude=lon,

@@ -29,6 +29,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any, Protocol
 
+from parsers import exif
 from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, ContentReader, Entry
 from devicex.filetype import HEAD_SIZE, FileType, identify
 from devicex.scope import CATEGORIES, EXIF_HEAD_BYTES, MESSAGE_STORES, Scope, Selection, Window
@@ -208,51 +209,13 @@ class _Facts:
         if self._exif is None:
             self._exif = (None, None)
             if self.ftype.mime in EXIF_MIMES:
-                self._exif = _exif_taken(self.content.head(EXIF_HEAD_BYTES))
+                self._exif = exif.taken_fields(self.content.head(EXIF_HEAD_BYTES))
         return self._exif
 
     def scan(self) -> _ScanResult:
         if self._scan is None:
             self._scan = _scan(self.content, self.sel)
         return self._scan
-
-
-def _exif_taken(head: bytes) -> tuple[str | None, str | None]:
-    import exifread
-    try:
-        tags = exifread.process_file(io.BytesIO(head), details=False, stop_tag="OffsetTimeOriginal")
-    except Exception:  # noqa: BLE001 - a damaged head means "no EXIF time"
-        return None, None
-
-    def text(key: str) -> str | None:
-        tag = tags.get(key)
-        if tag is None:
-            return None
-        value = str(getattr(tag, "printable", tag)).strip().strip("\x00").strip()
-        return value or None
-
-    return text("EXIF DateTimeOriginal"), text("EXIF OffsetTimeOriginal") or text("EXIF OffsetTime")
-
-
-_OFFSET_RE = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
-
-
-def _exif_utc(local: str | None, offset: str | None, assumed: Any) -> datetime | None:
-    if not local:
-        return None
-    try:
-        naive = datetime.strptime(local[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
-        return None
-    tz = assumed
-    m = _OFFSET_RE.match(offset or "")
-    if m:
-        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        tz = timezone(delta if m.group(1) == "+" else -delta)
-    try:
-        return naive.replace(tzinfo=tz).astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
 
 
 def _scan(content: Content, selector: ScopeSelector) -> _ScanResult:
@@ -397,7 +360,7 @@ def _window_rule(sel: Selection) -> _Rule:
             return False
         if f is None:
             return None
-        taken = _exif_utc(*f.exif(), assumed)
+        taken = exif.taken_utc(*f.exif(), assumed)
         if "exif_taken" in times and _in(windows, taken):
             return True
         if "exif_taken_or_modified" in times:
