@@ -82,16 +82,25 @@ def render(path: Path, formats: Sequence[str] | str | None = None, *, generated:
 
 def record_custody(outcome: Outcome, actor: Actor) -> dict[str, object]:
     """Append one ``report`` entry to the case's custody log: what was written,
-    with SHA-256 and size (the HTML report as a digest over its files)."""
+    with SHA-256 and size (the HTML report: its entry page, plus a digest over
+    all its files in the details)."""
     case = outcome.case
     run = case.first_run()
     outputs = []
+    sealed = _sealed_hashes(case.root)
+    tree: dict[str, object] = {}
     for name, paths in outcome.written.items():
         for p in paths:
             if name == "html":
-                digest, count = digest_tree(case.report_dir)
-                outputs.append(Artefact(f"report:{name} ({count} files)",
-                                        case.report_dir.relative_to(case.root).as_posix() + "/", digest, None))
+                tree["report_tree_sha256"], tree["report_files"] = digest_tree(case.report_dir)
+                # The entry page always; in a sealed bundle also each report file that replaces a
+                # sealed one, so re-sealing finds the change accounted for.
+                for f in sorted(case.report_dir.rglob("*")):
+                    rel = f.relative_to(case.root).as_posix()
+                    if f.is_file() and (f == p or rel in sealed):
+                        digest = sha256_file(f)
+                        if f == p or digest != sealed[rel]:
+                            outputs.append(Artefact(f"report:{name}", rel, digest, f.stat().st_size))
             else:
                 outputs.append(Artefact(f"report:{name}", p.relative_to(case.root).as_posix(), sha256_file(p),
                                         p.stat().st_size))
@@ -99,7 +108,20 @@ def record_custody(outcome: Outcome, actor: Actor) -> dict[str, object]:
     log = CustodyLog(case.root / CUSTODY_FILE, actor, run.get("case_ref"), run.get("exhibit_ref"))
     return log.append("report", inputs=[Artefact("case-database", "data/case.db", sha256_file(db), db.stat().st_size)],
                       outputs=outputs, details={"formats": list(outcome.written), "generated": case.generated,
-                                                "tool": case.tool, "sealed_before": case.sealed})
+                                                "tool": case.tool, "sealed_before": case.sealed, **tree})
+
+
+def _sealed_hashes(root: Path) -> dict[str, str]:
+    """Payload SHA-256 values of a sealed bundle's BagIt manifest (empty if none)."""
+    manifest = root / "manifest-sha256.txt"
+    if not manifest.is_file():
+        return {}
+    out = {}
+    for line in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
+        digest, _, path = line.partition(" ")
+        if digest and path.lstrip(" *"):
+            out[path.lstrip(" *")] = digest.lower()
+    return out
 
 
 def digest_tree(root: Path) -> tuple[str, int]:

@@ -90,7 +90,8 @@ def report_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def extract(image: Path, out: Path, **kw: object) -> Path:
-    opts = ExtractOptions(image, out, case_ref=CASE_REF, exhibit_ref="EX-1 <i>", examiner=EXAMINER, **kw)  # type: ignore[arg-type]
+    opts = ExtractOptions(image, out, case_ref=CASE_REF, exhibit_ref="EX-1 <i>", examiner=EXAMINER,
+                          full_reason="report tests: whole image", **kw)  # type: ignore[arg-type]
     summary = run(opts)
     assert summary.fatal is None, summary.fatal
     return out

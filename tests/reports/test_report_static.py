@@ -95,7 +95,8 @@ def test_cli_report_appends_custody_and_reports_errors(extracted: Path, tmp_path
     entry = json.loads(lines[-1])
     assert entry["action"] == "report" and entry["actor"]["name"] == "R. Porter"
     refs = {o["ref"] for o in entry["outputs"]}
-    assert {"data/export/files.csv", "data/report/"} <= refs
+    assert {"data/export/files.csv", "data/report/index.html"} <= refs
+    assert entry["details"]["report_files"] > 10 and len(entry["details"]["report_tree_sha256"]) == 64
     with open_case(case) as c:
         assert c.custody().chain_ok
     bad = CliRunner().invoke(main, ["report", str(case), "-f", "html,pdfx"])
@@ -139,3 +140,24 @@ def test_fixture_images_render_every_format(name: str, tmp_path: Path) -> None:
     if shutil.which("mactime"):
         subprocess.run(["mactime", "-b", str(out / "data/export/bodyfile.txt"), "-d"], check=True,
                        capture_output=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
+
+
+def test_report_into_sealed_bundle_reseals_and_verifies(extracted: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """seal → report → re-seal → verify, twice: the report's custody entry accounts for every
+    report file it changes, so re-sealing needs no --accept-changes."""
+    pytest.importorskip("devicex.bundle")
+    case = _copy(extracted, tmp_path / "sealed")
+    key = tmp_path / "key.pem"
+    monkeypatch.setenv("DVX_TEST_PASS", "correct horse")
+    run = CliRunner().invoke
+    assert run(main, ["keys", "init", "--key", str(key), "--passphrase-env", "DVX_TEST_PASS"]).exit_code == 0
+    seal = ["seal", str(case), "--key", str(key), "--passphrase-env", "DVX_TEST_PASS"]
+    assert run(main, seal).exit_code == 0
+    for _ in range(2):
+        res = run(main, ["report", str(case), "-q"])
+        assert res.exit_code == 0, res.output
+        res = run(main, seal)
+        assert res.exit_code == 0, res.output
+        res = run(main, ["verify", str(case)])
+        assert res.exit_code == 0, res.output
