@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devicex.custody import FILENAME as CUSTODY_FILE, Actor, Artefact, CustodyLog
+from devicex.custody import FILENAME as CUSTODY_FILE
+from devicex.custody import Actor, Artefact, CustodyLog
 from reports.common import sha256_file
 from reports.model import Case, CaseError, open_case
 
@@ -49,7 +50,7 @@ def resolve(names: Sequence[str] | str | None) -> list[str]:
         return list(ORDER)
     if isinstance(names, str):
         names = [n for n in names.replace(" ", "").split(",") if n]
-    wanted = set()
+    wanted: set[str] = set()
     for n in names:
         n = ALIASES.get(n.lower(), n.lower())
         if n == "all":

@@ -120,9 +120,9 @@ def graph(case: Case) -> dict[str, Any]:
     for src in case.sources():
         iri = ids("Source", src["id"])
         hashes = _hash_nodes(ids, iri, src)
-        facet = {"@id": ids("SourceFileFacet", src["id"]), "@type": "uco-observable:FileFacet",
+        facet: dict[str, Any] = {"@id": ids("SourceFileFacet", src["id"]), "@type": "uco-observable:FileFacet",
                  "uco-observable:fileName": src["name"], "uco-observable:sizeInBytes": _t("integer", int(src["size"]))}
-        content = {"@id": ids("SourceContentDataFacet", src["id"]), "@type": "uco-observable:ContentDataFacet",
+        content: dict[str, Any] = {"@id": ids("SourceContentDataFacet", src["id"]), "@type": "uco-observable:ContentDataFacet",
                    "uco-observable:sizeInBytes": _t("integer", int(src["size"])),
                    "uco-observable:hash": [_ref(h["@id"]) for h in hashes]}
         nodes.append({"@id": iri, "@type": "uco-observable:File", "uco-core:name": src["name"],
@@ -152,7 +152,7 @@ def graph(case: Case) -> dict[str, Any]:
             "uco-action:instrument": [_ref(tool)],
             "uco-action:object": [_ref(s) for s in sources],
         }
-        actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
+        actor: dict[str, Any] = entry["actor"] if isinstance(entry.get("actor"), dict) else {}
         action["uco-action:performer"] = _ref(person(actor.get("name") or run.get("examiner")))
         if isinstance(entry.get("time"), str):
             action["uco-action:startTime"] = _t("dateTime", entry["time"])

@@ -117,8 +117,8 @@ def svg_plot(pts: list[Place], width: int = 800, height: int = 420) -> str:
     def xy(lat: float, lon: float) -> tuple[float, float]:
         return ml + (lon - left) * scale * kx, mt + (top - lat) * scale
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="plot" role="img" '
-             f'aria-label="GPS positions plot">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="plot" role="img" '
+              'aria-label="GPS positions plot">'),
              f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" class="plot-bg"/>']
     step = _step(max(pw / scale / kx, ph / scale))
     lon_lo, lon_hi = left, left + pw / scale / kx

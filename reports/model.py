@@ -14,13 +14,14 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from devicex import TOOL_NAME, __version__
 from devicex.casedb import connect
-from devicex.custody import FILENAME as CUSTODY_FILE, GENESIS, line_hash
+from devicex.custody import FILENAME as CUSTODY_FILE
+from devicex.custody import GENESIS, line_hash
 
 REPORT_DIR = "report"
 EXPORT_DIR = "export"
@@ -59,19 +60,13 @@ class CustodyView:
     head: str = GENESIS
 
 
-def sort_key_time(text: str) -> str:
-    """A key that sorts ISO UTC strings with and without fractions correctly."""
-    base, frac = text[:19], text[19:].rstrip("Z")
-    return base + (frac + "000000")[:7] if frac else base + ".000000"
-
-
 def generated_time() -> str:
     """The one rendering time recorded in a report (SOURCE_DATE_EPOCH wins)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
-        moment = datetime.fromtimestamp(int(epoch), timezone.utc)
+        moment = datetime.fromtimestamp(int(epoch), UTC)
     else:
-        moment = datetime.now(timezone.utc).replace(microsecond=0)
+        moment = datetime.now(UTC).replace(microsecond=0)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -111,7 +106,7 @@ class Case:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Case":
+    def __enter__(self) -> Case:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -186,7 +181,9 @@ class Case:
             yield row
 
     def counts(self) -> dict[str, Any]:
-        one = lambda sql: int(self.conn.execute(sql).fetchone()[0] or 0)  # noqa: E731
+        def one(sql: str) -> int:
+            return int(self.conn.execute(sql).fetchone()[0] or 0)
+
         cats = self.rows("SELECT COALESCE(category, '(none)') AS category, count(*) AS n FROM files "
                          "WHERE kind NOT IN ('dir', 'virtual-dir') GROUP BY 1 ORDER BY 1")
         status = self.rows("SELECT status, count(*) AS n FROM files GROUP BY 1 ORDER BY 1")
@@ -213,7 +210,7 @@ class Case:
     # ---------------------------------------------------------------- timeline
     def timeline(self) -> Iterator[Event]:
         """All file-system and parser times, sorted by time, file, code."""
-        parts = []
+        parts: list[str] = []
         for col, code, desc in FS_TIMES:
             parts.append(f"SELECT {col} AS t, id AS fid, '{code}' AS code, '{desc}' AS descr, "
                          f"'file system' AS src, {len(parts)} AS ord FROM files WHERE {col} IS NOT NULL")

@@ -52,7 +52,8 @@ as text exactly as recorded.</footer>
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "grid") -> str:
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c if isinstance(c, Raw) else e(c)}</td>" for c in row) + "</tr>"
-                   for row in rows)
+                   for row in rows) or f'<tr><td colspan="{len(headers)}" class="muted">none</td></tr>'
+
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 

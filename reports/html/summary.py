@@ -48,7 +48,7 @@ def _custody(view: CustodyView) -> str:
              else f'<p class="bad">Custody log problem: {e(view.problem)}</p>')
     rows = []
     for entry in view.entries:
-        actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
+        actor: dict[str, Any] = entry["actor"] if isinstance(entry.get("actor"), dict) else {}
         arts = []
         for role, items in (("in", entry.get("inputs")), ("out", entry.get("outputs"))):
             for a in items if isinstance(items, list) else []:
@@ -63,6 +63,35 @@ def _custody(view: CustodyView) -> str:
                                 "grid custody")
 
 
+def scope_text(text: str) -> str:
+    """The plain-English description of a scope, or its TOML text if it cannot be read."""
+    try:
+        from devicex.scope import ScopeError, parse_text
+    except ImportError:
+        return text
+    try:
+        return parse_text(text).describe()
+    except ScopeError:
+        return text
+
+
+def _runs(case: Case) -> str:
+    rows, scopes = [], []
+    for r in case.runs():
+        if r.get("scope"):
+            selection = f"scoped (scope SHA-256 {_short(r.get('scope_sha256'))})"
+            scopes.append(f"<details open><summary>Scope of run {e(r['id'])}</summary>"
+                          f"<pre class=\"scope\">{e(scope_text(r['scope']))}</pre></details>")
+        else:
+            reason = r.get("full_extraction_reason")
+            selection = f"full extraction: {reason}" if reason else "full extraction (no reason recorded)"
+        rows.append([r["id"], r["started"], r["finished"], r["status"], f"{r['tool']} {r['tool_version']}", selection,
+                     Raw(f"<code>{e(_short(r['settings_sha256']))}</code>")])
+    return ("<h3>Extraction runs</h3>"
+            + table(["Run", "Started (UTC)", "Finished (UTC)", "Status", "Tool", "What was taken", "Settings SHA-256"],
+                    rows) + "".join(scopes))
+
+
 def summary_body(case: Case, exports: list[str]) -> str:
     run = case.first_run()
     c = case.counts()
@@ -72,13 +101,8 @@ def summary_body(case: Case, exports: list[str]) -> str:
                      '(<code>devicex seal</code>) for its manifest to cover the report.</p>')
     parts.append('<section><h2>Case</h2>' + kv([
         ("Case reference", run.get("case_ref") or "(none given)"), ("Exhibit reference", run.get("exhibit_ref") or "(none given)"),
-        ("Examiner", run.get("examiner")), ("Extraction started (UTC)", run.get("started")),
-        ("Extraction finished (UTC)", run.get("finished")), ("Run status", run.get("status")),
-        ("Tool", f"{run.get('tool')} {run.get('tool_version')}"), ("Settings SHA-256", run.get("settings_sha256")),
-        ("Scope", run.get("scope") or "full extraction"),
-        ("Reason for full extraction", run.get("full_extraction_reason") or ""),
-        ("Report generated (UTC)", case.generated), ("Report tool", case.tool),
-    ]) + "</section>")
+        ("Examiner", run.get("examiner")), ("Report generated (UTC)", case.generated), ("Report tool", case.tool),
+    ]) + _runs(case) + "</section>")
     parts.append(f"<section><h2>Evidence source</h2>{_sources(case)}</section>")
     vols = [[v["label"], v["tbl"], v["start"], v["length"], v["description"], "yes" if v["allocated"] else "no"]
             for v in case.volumes()]

@@ -146,7 +146,7 @@ def test_case_uco_passes_case_validate(reported: Path) -> None:
     assert {"case-investigation:Investigation", "case-investigation:InvestigativeAction", "uco-tool:Tool",
             "uco-identity:Person", "case-investigation:ProvenanceRecord", "uco-observable:File",
             "uco-observable:FileFacet", "uco-observable:ContentDataFacet", "uco-types:Hash"} <= types
-    res = subprocess.run([tool, str(path)], capture_output=True, text=True)
+    res = subprocess.run([tool, str(path)], check=False, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Conforms: True" in res.stdout
     assert "Results (" not in res.stdout and "Severity" not in res.stdout, res.stdout

@@ -80,7 +80,7 @@ def test_html_escapes_and_stays_offline(reported: Path) -> None:
     for chunk in (report / "data").glob("*.js"):
         text = chunk.read_text(encoding="ascii")
         assert re.fullmatch(r'(DVX\.add\("[a-z]+",\d+,JSON\.parse\(".*"\)\);|window\.DVX_CASE = JSON\.parse\(".*"\);)\n',
-                            text, re.S), chunk.name
+                            text, re.DOTALL), chunk.name
 
 
 def test_cli_report_appends_custody_and_reports_errors(extracted: Path, tmp_path: Path) -> None:

@@ -121,7 +121,6 @@
   function inRange(t, from, to) { if (!from && !to) return true; if (!t) return false; const d = t.slice(0, 10); return (!from || d >= from) && (!to || d <= to); }
   function openLink(href, text) { return href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text }) : el("span", { class: "muted", text: "not linked" }); }
   function fillSelect(id, values) { const s = document.getElementById(id); if (!s) return; [...new Set(values)].filter((v) => v !== null && v !== "").sort().forEach((v) => s.append(el("option", { value: v, text: v }))); }
-  function ready(n) { status(`${n.toLocaleString("en")} rows loaded.`); document.body.dataset.ready = "1"; }
   function failed(err) { status(`Could not load data: ${err.message}`); document.body.dataset.ready = "error"; }
 
   /* ----------------------------------------------------------- file browser */
