@@ -144,14 +144,23 @@ def big_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+_SHOTS: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def shots_dir() -> Path:
-    """Where the browser tests save screenshots (kept after the run; path printed)."""
+    """Where the browser tests save screenshots (kept after the run; path printed at the end)."""
     wanted = os.environ.get("DEVICEX_SCREENSHOTS")
     path = Path(wanted) if wanted else Path(tempfile.mkdtemp(prefix="devicex-report-screenshots-"))
     path.mkdir(parents=True, exist_ok=True)
-    print(f"\nreport screenshots: {path}")
+    _SHOTS.append(path)
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for path in _SHOTS:
+        count = len(list(path.glob("*.png")))
+        terminalreporter.write_line(f"report screenshots ({count} PNG): {path}")
 
 
 @pytest.fixture(scope="session")
