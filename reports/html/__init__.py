@@ -91,13 +91,16 @@ def render(case: Case) -> list[Path]:
     pts = geo.places(case)
     plot = geo.svg_plot(pts)
     links = ('<p>For Google Earth or QGIS: <a href="../export/places.kml">places.kml</a> · '
-             '<a href="../export/places.geojson">places.geojson</a> (written by the <code>geo</code> format).</p>')
+             '<a href="../export/places.geojson">places.geojson</a>.</p>'
+             if {"places.kml", "places.geojson"} <= set(exports) else
+             "<p>KML and GeoJSON files for Google Earth or QGIS: <code>devicex report -f geo</code>.</p>")
     _write(out, "places.html", "Places", pages.browse_shell(
         "places", f"{n['places']:,} files carry a GPS position (plotted without a map: no network is used).",
         pages.SIMPLE_CONTROLS, (f'<figure class="plot-wrap">{plot}</figure>' if plot else "") + links), case, ctitle)
     _write(out, "timeline.html", "Timeline", pages.browse_shell(
         "timeline", f"{n['timeline']:,} timeline rows, all times UTC: file-system times (m = modified, a = accessed, "
-                    "c = metadata changed, b = born/created) and times found by parsers (e.g. EXIF).",
+                    "c = metadata changed, b = born/created) and times found by parsers (e.g. EXIF). Camera times "
+                    "recorded without a UTC offset cannot be placed here; they are shown with the pictures.",
         pages.TIMELINE_CONTROLS), case, ctitle)
     _write(out, "mismatch.html", "Extension mismatches", pages.browse_shell(
         "mismatch", f"{n['mismatch']:,} files whose name extension does not fit their content (e.g. a picture "
