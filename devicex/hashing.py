@@ -3,6 +3,8 @@ the GIL on large buffers, so worker threads hash in parallel)."""
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,14 +43,64 @@ class MultiHasher:
         return Digests(self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest(), self.size)
 
 
+class ParallelHasher:
+    """MD5 + SHA-1 + SHA-256 over the same buffers on two threads: MD5 (the
+    slowest, and serial by nature) on a helper thread, SHA-1 and SHA-256 on the
+    caller's. hashlib releases the GIL on large buffers, so the two overlap;
+    the digests are the same as :class:`MultiHasher`'s. Call :meth:`digests`
+    (or :meth:`close`) to stop the helper thread."""
+
+    def __init__(self, depth: int = 4) -> None:
+        self._md5 = hashlib.md5()
+        self._sha1 = hashlib.sha1()
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+        self._queue: queue.Queue[bytes | bytearray | memoryview | None] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="md5", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        update = self._md5.update
+        while (data := self._queue.get()) is not None:
+            update(data)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._queue.put(data)  # the buffer must not be changed afterwards (bytes from a read are not)
+        self._sha1.update(data)
+        self._sha256.update(data)
+        self.size += len(data)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def digests(self) -> Digests:
+        self.close()
+        return Digests(self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest(), self.size)
+
+
+PARALLEL_MIN = 64 << 20  # below this, a helper thread costs more than it saves
+
+
 def hash_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK,
                 progress: Callable[[int], None] | None = None,
                 bad: list[tuple[int, int, str]] | None = None) -> Digests:
     """Hash ``size`` bytes obtained from ``read(offset, length)``; stops early
     (and reports the smaller size) if the reader runs dry. With ``bad`` given,
     unreadable chunks are hashed as zeros (like ``dd conv=noerror,sync``) and
-    listed there as (offset, length, error); without it, errors propagate."""
-    hasher = MultiHasher()
+    listed there as (offset, length, error); without it, errors propagate.
+    Large inputs are hashed on two threads (:class:`ParallelHasher`)."""
+    hasher: MultiHasher | ParallelHasher = ParallelHasher() if size >= PARALLEL_MIN else MultiHasher()
+    try:
+        return _hash_into(hasher, read, size, chunk, progress, bad)
+    finally:
+        if isinstance(hasher, ParallelHasher):
+            hasher.close()
+
+
+def _hash_into(hasher: MultiHasher | ParallelHasher, read: Callable[[int, int], bytes], size: int, chunk: int,
+               progress: Callable[[int], None] | None, bad: list[tuple[int, int, str]] | None) -> Digests:
     offset = 0
     while offset < size:
         want = min(chunk, size - offset)

@@ -2,8 +2,9 @@
 exported files, with custody entries for every action on the evidence.
 
 Order of work: intake (open + hash media + check stored hashes), discover
-volumes and file systems, walk each in sorted order, process streams on a
-pool of worker threads (results consumed in walk order, so output is
+volumes and file systems, walk each in sorted order, process streams on
+worker processes (``--workers`` >= 2) or a worker thread (see
+:mod:`pipelines.parallel`; results consumed in walk order, so output is
 deterministic), write the case database in batches by one writer, then
 re-hash the media and compare.
 """
@@ -14,8 +15,6 @@ import logging
 import os
 import platform
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,19 +22,21 @@ from typing import Any
 import parsers
 from devicex import TOOL_NAME, __version__
 from devicex.casedb import CaseDB
-from devicex.custody import FILENAME as CUSTODY_FILE, Actor, Artefact, CustodyLog
+from devicex.custody import FILENAME as CUSTODY_FILE
+from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.entries import Entry
 from devicex.errors import SourceError
 from devicex.exportpath import ExportNamer
 from devicex.records import canonical_json
 from devicex.sources import Source, open_source
 from devicex.sources.volumes import discover
-from devicex.sources.walk import WalkIssue, walk
+from devicex.sources.walk import walk
 from devicex.timeutil import iso, now_utc
 from pipelines import store
 from pipelines.events import Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media
-from pipelines.process import Result, WorkerSettings, process
+from pipelines.parallel import make_runner
+from pipelines.process import WorkerSettings
 from pipelines.select import FullSelector, Selector, scope_custody
 
 os.environ["TZ"] = "UTC"  # TSK turns FAT's zone-less local times into epoch via the process zone
@@ -186,9 +187,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     namer = ExportNamer()
     writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
     reporter.stage("extract", total_bytes=None)
-    with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="dvx") as pool:
-        window: deque[Future[Result]] = deque()
-        limit = max(8, opts.workers * 32)
+    runner = make_runner(max(1, opts.workers), src.path, settings)
+    try:
         for fs in layout.filesystems:
             fs_id = db.insert("filesystems", {
                 "volume_id": vol_ids[fs.volume.label], "label": fs.label, "offset": fs.offset,
@@ -210,11 +210,12 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                     writer.exclude(entry, decision)
                     continue
                 file_id = db.next_file_id()
-                window.append(pool.submit(process, entry, reader, file_id, export_rel, settings, decision))
-                while len(window) >= limit:
-                    writer.write(window.popleft().result())
-            while window:
-                writer.write(window.popleft().result())
+                for result in runner.submit(entry, reader, file_id, export_rel, decision):
+                    writer.write(result)
+            for result in runner.drain():
+                writer.write(result)
+    finally:
+        runner.close()
     writer.finish(parsers.registry())
     verify = hash_media(src, reporter, "re-verify hash", [])
     same = (verify.md5, verify.sha1, verify.sha256) == (intake.md5, intake.sha1, intake.sha256)

@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+"""devicex benchmark: devicex vs The Sleuth Kit + hashdeep vs plaso vs the hash-bound floor.
+
+Build the images first (bench/work/ is git-ignored; never commit images)::
+
+    apt-get install -y sleuthkit hashdeep ntfs-3g e2fsprogs     # tsk_recover, hashdeep, mkntfs/ntfs-3g, mke2fs
+    python3 -m venv bench/work/plaso-venv && bench/work/plaso-venv/bin/pip install plaso   # image_export
+    bash bench/build_images.sh                 # bench.ntfs + bench.ext4 (~1.2 GiB each, make_tree seed 7)
+    bash bench/build_images.sh memory          # mem.ext4 (one 2 GiB file inside)
+    bash bench/build_images.sh scale           # scale-1x/10x.ext4, dir-10k/100k.ext4
+
+Then::
+
+    python3 bench/run_bench.py                              # compare on bench.ntfs, 3 rounds in alternation
+    python3 bench/run_bench.py --image bench/work/bench.ext4 --runs 5
+    python3 bench/run_bench.py --mode memory                # peak RSS: 1.2 GiB image vs 2 GiB-file image
+    python3 bench/run_bench.py --mode scale                 # 1x vs 10x files; 10k vs 100k entries in one dir
+    python3 bench/run_bench.py --mode determinism           # workers=1 vs workers=N, twice: identical rows
+
+Each measured command runs as a child process tree; wall time is taken around it, CPU is user+sys of the
+whole (waited-for) tree from ``wait4``, and peak RSS is the largest *sum* of RSS over the tree, sampled from
+/proc every 20 ms (and never less than the largest single process's ``ru_maxrss``). Before every run the
+image is read once (so every tool starts with it in the page cache) and ``sync`` flushes the previous run's
+writes; outputs are deleted between runs, outside the timing.
+
+Tools measured (``--tools``):
+
+* ``devicex``: ``devicex extract IMAGE -o OUT --workers N -q`` (walk incl. deleted, MD5+SHA-1+SHA-256,
+  libmagic, EXIF, export of every file, case database, intake + re-verify hash of the whole media);
+* ``tsk``: ``tsk_recover -a IMAGE OUT`` then ``hashdeep -c md5,sha256 -r OUT`` (C tools, doing less);
+* ``plaso``: ``image_export --unattended -w OUT IMAGE`` from ``bench/work/plaso-venv`` (SHA-256 + dedup);
+* ``floor``: read the image once, MD5 on one thread and SHA-1 + SHA-256 on another (``--floor IMAGE``).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import queue
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --------------------------------------------------------------------------- measuring a process tree
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(name))
+    return kids
+
+
+def _tree_rss(root: int) -> int:
+    kids = _children_map()
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            pass
+        todo.extend(kids.get(pid, ()))
+    return total
+
+
+def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None) -> dict[str, float]:
+    """Run ``cmd``; return wall seconds, CPU seconds (user+sys of the tree), peak RSS MiB (sum over tree)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            done.wait(0.02)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    done.set()
+    th.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if log:
+        out.close()
+    peak = max(peak, ru.ru_maxrss * 1024)
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": peak / 2**20, "rc": proc.returncode}
+
+
+def _cpu_idle(seconds: float = 1.0) -> float:
+    """Fraction of CPU time idle across the machine over ``seconds``."""
+    def read() -> tuple[int, int]:
+        with open("/proc/stat") as fh:
+            vals = [int(v) for v in fh.readline().split()[1:]]
+        return vals[3] + vals[4], sum(vals)
+    i0, t0 = read()
+    time.sleep(seconds)
+    i1, t1 = read()
+    return (i1 - i0) / max(1, t1 - t0)
+
+
+QUIET_WAITED: list[float] = []
+
+
+def wait_quiet(threshold: float = 0.9, limit: float = 120.0) -> None:
+    """Wait (up to ``limit`` s) until the machine is >= ``threshold`` idle: other work on a 2-core
+    machine (a colleague's test run) inflates every figure. Runs that never got a quiet machine are noted."""
+    t0 = time.monotonic()
+    while (idle := _cpu_idle()) < threshold:
+        if time.monotonic() - t0 > limit:
+            print(f"  (machine still busy: {100 * (1 - idle):.0f}% CPU used by others; measuring anyway)", flush=True)
+            QUIET_WAITED.append(-1.0)
+            return
+    QUIET_WAITED.append(time.monotonic() - t0)
+
+
+def warm(image: Path) -> None:
+    with open(image, "rb", buffering=0) as fh:
+        buf = bytearray(8 << 20)
+        while fh.readinto(buf):
+            pass
+    subprocess.run(["sync"], check=False)
+
+
+# --------------------------------------------------------------------------- the hash-bound floor
+def floor(image: Path, chunk: int = 4 << 20) -> None:
+    """Read ``image`` once; MD5 on one thread, SHA-1 + SHA-256 on another (hashlib releases the GIL)."""
+    md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+    queues = [queue.Queue(maxsize=8), queue.Queue(maxsize=8)]
+    jobs = [(md5.update,), (sha1.update, sha256.update)]
+
+    def worker(q: queue.Queue, fns: tuple) -> None:
+        while (data := q.get()) is not None:
+            for fn in fns:
+                fn(data)
+
+    threads = [threading.Thread(target=worker, args=(q, fns)) for q, fns in zip(queues, jobs)]
+    for t in threads:
+        t.start()
+    with open(image, "rb", buffering=0) as fh:
+        while data := fh.read(chunk):
+            for q in queues:
+                q.put(data)
+    for q in queues:
+        q.put(None)
+    for t in threads:
+        t.join()
+    print(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), image)
+
+
+# --------------------------------------------------------------------------- tools
+def devicex_bin() -> str:
+    return shutil.which("devicex") or str(Path(sys.executable).with_name("devicex"))
+
+
+def tool_cmd(tool: str, image: Path, out: Path, workers: int) -> list[str]:
+    if tool == "devicex":
+        return [devicex_bin(), "extract", str(image), "-o", str(out), "--workers", str(workers), "-q",
+                *full_extraction_args()]
+    if tool == "tsk":
+        script = (f"tsk_recover -a {sh(image)} {sh(out)} >/dev/null && "
+                  f"hashdeep -c md5,sha256 -r {sh(out)} > {sh(out)}.hashdeep.txt")
+        return ["bash", "-c", script]
+    if tool == "plaso":
+        exe = WORK / "plaso-venv" / "bin" / "image_export"
+        if not exe.exists():
+            exe = WORK / "plaso-venv" / "bin" / "image_export.py"
+        return [str(exe), "--unattended", "-q", "--logfile", f"{out}.log.gz", "-w", str(out), str(image)]
+    if tool == "floor":
+        return [sys.executable, str(Path(__file__).resolve()), "--floor", str(image)]
+    raise SystemExit(f"unknown tool {tool}")
+
+
+_FULL_ARGS: list[str] | None = None
+
+
+def full_extraction_args() -> list[str]:
+    """``--full-extraction-reason`` when this devicex asks for one (a full extraction needs a reason)."""
+    global _FULL_ARGS
+    if _FULL_ARGS is None:
+        help_text = subprocess.run([devicex_bin(), "extract", "--help"], capture_output=True, text=True,
+                                   check=False).stdout
+        _FULL_ARGS = (["--full-extraction-reason", "benchmark of the full pipeline on a synthetic image"]
+                      if "--full-extraction-reason" in help_text else [])
+    return _FULL_ARGS
+
+
+def sh(p: Path | str) -> str:
+    return "'" + str(p).replace("'", "'\\''") + "'"
+
+
+def tool_available(tool: str) -> str | None:
+    """None if runnable, else why not."""
+    if tool == "tsk":
+        missing = [t for t in ("tsk_recover", "hashdeep") if not shutil.which(t)]
+        return f"missing {', '.join(missing)} (apt-get install sleuthkit hashdeep)" if missing else None
+    if tool == "plaso":
+        venv = WORK / "plaso-venv" / "bin"
+        if not (venv / "image_export").exists() and not (venv / "image_export.py").exists():
+            note = WORK / "plaso-install.log"
+            why = ""
+            if note.exists():
+                lines = [ln for ln in note.read_text(errors="replace").splitlines() if ln.strip()]
+                why = " | ".join(lines[-3:])
+            return f"plaso's image_export not installed in {venv.parent} {why}".strip()
+    return None
+
+
+def clean(out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    for extra in out.parent.glob(out.name + ".*"):
+        extra.unlink()
+
+
+def run_one(tool: str, image: Path, workers: int, keep: bool = False, log: Path | None = None) -> dict[str, float]:
+    out = WORK / f"out-{tool}"
+    clean(out)
+    warm(image)
+    wait_quiet()
+    if tool == "plaso":
+        out.parent.mkdir(parents=True, exist_ok=True)
+    r = measure(tool_cmd(tool, image, out, workers), log=log or WORK / f"log-{tool}.txt")
+    if r["rc"] != 0:
+        print(f"  ! {tool} exited {r['rc']} (see {log or WORK / f'log-{tool}.txt'})", flush=True)
+    if not keep:
+        clean(out)
+    return r
+
+
+def median(rows: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def compare(args: argparse.Namespace) -> dict:
+    image = Path(args.image)
+    tools = []
+    for t in args.tools.split(","):
+        why = tool_available(t)
+        if why:
+            print(f"skipping {t}: {why}")
+        else:
+            tools.append(t)
+    print(f"image {image} ({image.stat().st_size / 2**30:.2f} GiB), {args.runs} rounds, tools {tools}, "
+          f"devicex --workers {args.workers}", flush=True)
+    results: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
+    for rnd in range(args.runs):
+        order = tools if rnd % 2 == 0 else list(reversed(tools))  # alternate and reverse: no tool always first
+        for t in order:
+            r = run_one(t, image, args.workers)
+            results[t].append(r)
+            print(f"  round {rnd + 1} {t:8s} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s  "
+                  f"peak RSS {r['rss']:7.1f} MiB", flush=True)
+    print(f"\n{'tool':10s} {'median wall s':>14s} {'median CPU s':>13s} {'median peak RSS MiB':>20s}")
+    for t in tools:
+        rows = results[t]
+        print(f"{t:10s} {median(rows, 'wall'):14.2f} {median(rows, 'cpu'):13.2f} {median(rows, 'rss'):20.1f}")
+    ratios = {}
+    targets = {"tsk": 0.7, "plaso": 0.35, "floor": 2.5}
+    if "devicex" in results:
+        print()
+        for other, target in targets.items():
+            if other not in results:
+                continue
+            paired = [d["wall"] / o["wall"] for d, o in zip(results["devicex"], results[other])]
+            of_medians = median(results["devicex"], "wall") / median(results[other], "wall")
+            ratios[other] = {"median_of_paired": statistics.median(paired), "of_medians": of_medians,
+                             "target": target}
+            ok = "MET" if of_medians <= target else "NOT MET"
+            print(f"devicex/{other:6s} wall: {of_medians:5.2f} (ratio of medians), "
+                  f"{statistics.median(paired):5.2f} (median of paired rounds)  target <= {target}  {ok}")
+    return {"image": str(image), "results": results, "ratios": ratios}
+
+
+def memory(args: argparse.Namespace) -> dict:
+    images = [Path(p) for p in (args.images or [WORK / "bench.ntfs", WORK / "bench.ext4", WORK / "mem.ext4"])]
+    out = {}
+    print(f"devicex peak RSS (sum over the process tree), --workers {args.workers}, {args.runs} runs each")
+    for image in images:
+        if not image.exists():
+            print(f"  {image}: missing (bash bench/build_images.sh memory)")
+            continue
+        rows = [run_one("devicex", image, args.workers) for _ in range(args.runs)]
+        out[str(image)] = rows
+        print(f"  {image.name:14s} {image.stat().st_size / 2**30:5.2f} GiB  peak RSS median "
+              f"{median(rows, 'rss'):6.1f} MiB  max {max(r['rss'] for r in rows):6.1f} MiB  "
+              f"wall {median(rows, 'wall'):6.2f} s", flush=True)
+    return out
+
+
+def walk_only(image: Path) -> float:
+    """Seconds to walk every file system of ``image`` with devicex's walker (no content read)."""
+    code = ("import sys,time\nfrom devicex.sources import open_source\nfrom devicex.sources.volumes import discover\n"
+            "from devicex.sources.walk import walk\nsrc=open_source(sys.argv[1]);t=time.perf_counter();n=0\n"
+            "for fs in discover(src).filesystems:\n for e,_ in walk(fs, src.label): n+=1\n"
+            "print(time.perf_counter()-t, n)")
+    res = subprocess.run([sys.executable, "-c", code, str(image)], capture_output=True, text=True, check=True)
+    secs, _ = res.stdout.split()
+    return float(secs)
+
+
+def scale(args: argparse.Namespace) -> dict:
+    out = {}
+    pairs = [("files", WORK / "scale-1x.ext4", WORK / "scale-10x.ext4", 10.5),
+             ("one directory", WORK / "dir-10k.ext4", WORK / "dir-100k.ext4", 10.5)]
+    for label, small, big, target in pairs:
+        if not small.exists() or not big.exists():
+            print(f"{label}: images missing (bash bench/build_images.sh scale)")
+            continue
+        rs, rb, ws, wb = [], [], [], []
+        for _ in range(args.runs):
+            rs.append(run_one("devicex", small, args.workers))
+            rb.append(run_one("devicex", big, args.workers))
+            ws.append(walk_only(small))
+            wb.append(walk_only(big))
+        ratio = median(rb, "wall") / median(rs, "wall")
+        wratio = statistics.median(wb) / statistics.median(ws)
+        out[label] = {"small": rs, "big": rb, "walk_small": ws, "walk_big": wb, "ratio": ratio, "walk_ratio": wratio}
+        print(f"{label}: {small.name} {median(rs, 'wall'):.2f} s (RSS {median(rs, 'rss'):.0f} MiB) -> "
+              f"{big.name} {median(rb, 'wall'):.2f} s (RSS {median(rb, 'rss'):.0f} MiB): x{ratio:.2f} "
+              f"(target <= {target}: {'MET' if ratio <= target else 'NOT MET'}); walk only "
+              f"{statistics.median(ws):.3f} s -> {statistics.median(wb):.3f} s: x{wratio:.2f}", flush=True)
+    return out
+
+
+def determinism(args: argparse.Namespace) -> dict:
+    image = Path(args.image)
+    query = "SELECT path, stream, address, md5, sha1, sha256 FROM files ORDER BY id"
+    dumps = {}
+    for label, workers in (("w1-a", 1), ("w1-b", 1), (f"w{args.workers}-a", args.workers),
+                           (f"w{args.workers}-b", args.workers)):
+        out = WORK / f"det-{label}"
+        clean(out)
+        r = measure(tool_cmd("devicex", image, out, workers))
+        conn = sqlite3.connect(out / "data" / "case.db")
+        rows = conn.execute(query).fetchall()
+        conn.close()
+        exports = sorted(str(p.relative_to(out)) for p in (out / "data" / "files").rglob("*"))
+        dumps[label] = hashlib.sha256(json.dumps([rows, exports]).encode()).hexdigest()
+        print(f"  {label}: {len(rows)} rows, {len(exports)} export paths, wall {r['wall']:.2f} s, "
+              f"digest {dumps[label][:16]}", flush=True)
+        clean(out)
+    same = len(set(dumps.values())) == 1
+    print("deterministic: " + ("yes, all identical" if same else "NO, outputs differ"))
+    return {"digests": dumps, "identical": same}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mode", choices=["compare", "memory", "scale", "determinism"], default="compare")
+    ap.add_argument("--image", default=str(WORK / "bench.ntfs"))
+    ap.add_argument("--images", nargs="*", help="memory mode: images to measure")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--tools", default="devicex,tsk,plaso,floor")
+    ap.add_argument("--json", help="write the raw measurements here")
+    ap.add_argument("--floor", metavar="IMAGE", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.floor:
+        floor(Path(args.floor))
+        return
+    WORK.mkdir(exist_ok=True)
+    result = {"compare": compare, "memory": memory, "scale": scale, "determinism": determinism}[args.mode](args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
