@@ -26,8 +26,6 @@ PHONE = IMAGES / "phone.img"
 PHONE_TRUTH = TRUTH / "phone.img"
 UTC = UTC
 
-pytestmark = pytest.mark.skipif(not (PHONE.exists() and (PHONE_TRUTH / "manifest.tsv").exists()),
-                                reason="phone fixture not built")
 
 
 # ---------------------------------------------------------------- truth (independent of devicex)

@@ -1,9 +1,9 @@
 """Headless Chromium (Debian's package) driven by Playwright for Python,
 with every console message, page error, dialog and request recorded.
 
-Never downloads a browser: the system Chromium is launched by path. Outside CI
-the browser tests skip when Chromium or Playwright is missing; in CI
-(``CI=true``) they fail instead, so a missing install cannot pass silently.
+Never downloads a browser: the system Chromium is launched by path. Chromium
+and Playwright are installed by ``.ci/install --test``; when either is missing
+the browser tests fail (never skip), so a missing install cannot pass silently.
 """
 from __future__ import annotations
 
@@ -24,9 +24,8 @@ CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/usr/bin/chrom
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"browser tests cannot run in CI: {reason}")
-    pytest.skip(reason)
+    # .ci/install puts Chromium and Playwright on every test machine: missing is a failure, never a skip.
+    pytest.fail(f"browser tests cannot run: {reason} (run: bash .ci/install --test)")
 
 
 def chromium_path() -> str:

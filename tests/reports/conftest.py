@@ -78,8 +78,7 @@ def _mke2fs(src: Path, image: Path, size: str, *extra: str) -> None:
 
 @pytest.fixture(scope="session")
 def report_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("mke2fs") is None:
-        pytest.skip("mke2fs (e2fsprogs) not installed")
+    assert shutil.which("mke2fs"), "mke2fs (e2fsprogs) is required: bash .ci/install --test"
     base = tmp_path_factory.mktemp("report-image")
     src = base / "src"
     _tree(src)
@@ -120,8 +119,7 @@ def big_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     extracted without exporting content, HTML report rendered."""
     import reports
 
-    if shutil.which("mke2fs") is None:
-        pytest.skip("mke2fs (e2fsprogs) not installed")
+    assert shutil.which("mke2fs"), "mke2fs (e2fsprogs) is required: bash .ci/install --test"
     base = tmp_path_factory.mktemp("big")
     ram = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     src = Path(tempfile.mkdtemp(prefix="devicex-big-", dir=ram))

@@ -61,8 +61,7 @@ def test_jsonl_holds_every_record_and_file(reported: Path) -> None:
 
 
 def test_bodyfile_is_read_by_mactime(reported: Path) -> None:
-    if shutil.which("mactime") is None:
-        pytest.skip("mactime (sleuthkit) not installed")
+    assert shutil.which("mactime"), "mactime (sleuthkit) is required: bash .ci/install --test"
     body = reported / "data" / "export" / "bodyfile.txt"
     lines = body.read_text(encoding="utf-8").splitlines()
     assert all(len(line.split("|")) == 11 for line in lines)
@@ -104,8 +103,7 @@ def test_dfxml_follows_fiwalk(reported: Path, report_image: Path, tmp_path: Path
     assert len(objs) == _db(reported).execute("SELECT count(*) FROM files").fetchone()[0]
     top = _children(ours)
     assert top[:3] == ["metadata", "creator", "source"] and set(top[3:]) == {"volume"}
-    if shutil.which("fiwalk") is None:
-        pytest.skip("fiwalk not installed")
+    assert shutil.which("fiwalk"), "fiwalk (sleuthkit) is required: bash .ci/install --test"
     theirs_path = tmp_path / "fiwalk.xml"
     subprocess.run(["fiwalk", "-X", str(theirs_path), str(report_image)], check=True, capture_output=True)
     theirs = ET.parse(theirs_path).getroot()
@@ -138,8 +136,7 @@ def test_dfxml_follows_fiwalk(reported: Path, report_image: Path, tmp_path: Path
 
 def test_case_uco_passes_case_validate(reported: Path) -> None:
     tool = shutil.which("case_validate")
-    if tool is None:
-        pytest.skip("case_validate (pip install case-utils) not installed")
+    assert tool, "case_validate (case-utils) is required: bash .ci/install --test"
     path = reported / "data" / "export" / "case-uco.jsonld"
     graph = json.loads(path.read_text(encoding="utf-8"))["@graph"]
     types = {n["@type"] for n in graph}

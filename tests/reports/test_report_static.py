@@ -122,11 +122,9 @@ def test_unfinished_case_is_refused(extracted: Path, tmp_path: Path) -> None:
         open_case(case)
 
 
-FIXTURE_IMAGES = sorted(p.name for p in IMAGES.glob("*")
-                        if p.suffix in (".img", ".E01") or p.name.endswith(".raw.001")) if IMAGES.is_dir() else []
+FIXTURE_IMAGES = sorted(p.name for p in IMAGES.glob("*") if p.suffix in (".img", ".E01") or p.name.endswith(".raw.001"))
 
 
-@pytest.mark.skipif(not FIXTURE_IMAGES, reason="fixture images not built")
 @pytest.mark.parametrize("name", FIXTURE_IMAGES)
 def test_fixture_images_render_every_format(name: str, tmp_path: Path) -> None:
     from tests.reports.conftest import extract
@@ -137,16 +135,15 @@ def test_fixture_images_render_every_format(name: str, tmp_path: Path) -> None:
     assert set(outcome.written) == set(reports.RENDERERS)
     for paths in outcome.written.values():
         assert all(p.is_file() and (p.stat().st_size > 0 or p.name == "records.jsonl") for p in paths), paths
-    if shutil.which("mactime"):
-        subprocess.run(["mactime", "-b", str(out / "data/export/bodyfile.txt"), "-d"], check=True,
-                       capture_output=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
+    assert shutil.which("mactime"), "mactime (sleuthkit) is required"
+    subprocess.run(["mactime", "-b", str(out / "data/export/bodyfile.txt"), "-d"], check=True,
+                   capture_output=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
 
 
 def test_report_into_sealed_bundle_reseals_and_verifies(extracted: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """seal → report → re-seal → verify, twice: the report's custody entry accounts for every
     report file it changes, so re-sealing needs no --accept-changes."""
-    pytest.importorskip("devicex.bundle")
     case = _copy(extracted, tmp_path / "sealed")
     key = tmp_path / "key.pem"
     monkeypatch.setenv("DVX_TEST_PASS", "correct horse")
