@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (pytest uses --import-mode=importlib)
-from sealing_support import extracted, primary_image, work_root  # noqa: E402,F401 - fixtures
+from tests.sealing_support import extracted, primary_image, work_root  # noqa: E402,F401 - fixtures
 
 from devicex.custody import (GENESIS, Actor, Artefact, CustodyError, CustodyLog, canonical, check_chain, head,
                              read_chain)

@@ -14,8 +14,7 @@ import bagit
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (pytest uses --import-mode=importlib)
-from sealing_support import (CASE, EXAMINER, EXHIBIT, bundle, bundle_files, copy_of, extracted,  # noqa: E402,F401
+from tests.sealing_support import (CASE, EXAMINER, EXHIBIT, bundle, bundle_files, copy_of, extracted,  # noqa: E402,F401
                              image, out_dir, primary_image, sealed, session_key, signing_key, snapshot, work_root)
 
 from devicex.bundle import (BAGIT_DECLARATION, BundleError, NotVerified, handover, parse_bag_info,  # noqa: E402

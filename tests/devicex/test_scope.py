@@ -16,7 +16,7 @@ from devicex.entries import Entry
 from devicex.scope import ScopeError, compile_glob, load, parse_text
 from pipelines.select import Content, Decision, ScopeSelector
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 UTC = UTC
 
 AUTH = """

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (pytest uses --import-mode=importlib)
-from sealing_support import (EXAMINER, bundle, bundle_files, other_key, signing_key, snapshot,  # noqa: E402,F401
+from tests.sealing_support import (EXAMINER, bundle, bundle_files, other_key, signing_key, snapshot,  # noqa: E402,F401
                              work_root)
 
 from devicex.bundle import seal  # noqa: E402
