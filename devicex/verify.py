@@ -23,6 +23,7 @@ from devicex.bundle import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PA
                             SEAL_ACTIONS, SIGNATURE, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, BundleError,
                             parse_bag_info, parse_manifest, refs_from_log, reverify_verdict, sources_from_log)
 from devicex.custody import FILENAME as CUSTODY_FILE, ChainReport, canonical, check_chain
+from devicex.evidence import export_listing
 from devicex.keys import KeyFileError, fingerprint, load_public_pem, normalize_fingerprint, signature_valid
 
 CHECKS: dict[str, str] = {
@@ -34,6 +35,7 @@ CHECKS: dict[str, str] = {
     "bag-info": "bag-info.txt agrees with the custody log, key and sources",
     "custody": "custody chain intact (no edit, gap, reorder, duplicate, truncation); its head is this seal",
     "sources": "source hashes at intake equal the hashes re-verified after extraction (log and case.db)",
+    "exports": "every exported file equals the listing its extraction logged (custody digest, case.db, manifest)",
 }
 _CODES_BY_CHECK: dict[str, tuple[str, ...]] = {
     "structure": ("bagit-declaration", "special-file", "manifest-missing", "manifest-malformed"),
@@ -47,10 +49,13 @@ _CODES_BY_CHECK: dict[str, tuple[str, ...]] = {
                 "custody-reordered", "custody-gap", "custody-edited", "custody-truncated", "custody-appended",
                 "custody-seal-mismatch", "custody-output-mismatch"),
     "sources": ("source-hash-mismatch", "source-not-reverified", "source-record-mismatch"),
+    "exports": ("export-listing-mismatch",),
 }
 CODES: dict[str, str] = {code: check for check, codes in _CODES_BY_CHECK.items() for code in codes}
 _STATEMENT_FIELDS = ("format", "algorithm", "key_fingerprint_sha256", "tagmanifest_sha256",
                      "payload_manifest_sha256", "payload_oxum", "custody_entries", "custody_head_sha256")
+
+EXPORT_DIR = "data/files"  # custody ref of an extraction's exported-files listing
 
 
 @dataclass(frozen=True)
@@ -368,6 +373,8 @@ class _Verifier:
         for e in entries:
             for out in e["outputs"]:
                 ref = out.get("ref") if isinstance(out, dict) else None
+                if isinstance(ref, str) and ref == EXPORT_DIR:
+                    continue  # an export listing, checked against case.db in _case_db
                 if isinstance(ref, str) and ref.startswith(PAYLOAD + "/") and out.get("sha256"):
                     latest[ref] = (e["seq"], out["sha256"])
         for ref, (seq, sha) in sorted(latest.items()):
@@ -444,3 +451,32 @@ class _Verifier:
             if sha256 not in logged:
                 self.fail("source-record-mismatch", f"case.db: {path} SHA-256 {sha256} is not in the custody log",
                           rel)
+        self._export_listings(rel)
+
+    def _export_listings(self, rel: str) -> None:
+        """Each extraction's logged listing of exported files equals case.db's, and each file the bundle."""
+        for item in self.chain.entries:
+            e = item.entry
+            listed = [o for o in e.get("outputs", ()) if isinstance(o, dict) and o.get("ref") == EXPORT_DIR]
+            if e.get("action") != "extraction" or not listed:
+                continue
+            run_id = e.get("details", {}).get("run_id")
+            try:
+                conn = self.r.sqlite(rel)
+                try:
+                    artefact, rows = export_listing(conn, int(run_id)), conn.execute(
+                        "SELECT export_path, sha256 FROM files WHERE run_id = ? AND export_path IS NOT NULL",
+                        (int(run_id),)).fetchall()
+                finally:
+                    conn.close()
+            except (sqlite3.Error, TypeError, ValueError) as exc:
+                self.fail("export-listing-mismatch", f"custody seq {e['seq']}: listing cannot be rebuilt: {exc}", rel)
+                continue
+            if artefact.sha256 != listed[0].get("sha256"):
+                self.fail("export-listing-mismatch", f"custody seq {e['seq']} recorded exported-files listing "
+                          f"{listed[0].get('sha256')}; case.db gives {artefact.sha256}", rel)
+            for path, sha in rows:
+                ref = f"{PAYLOAD}/{path}"
+                if self.manifest.get(ref) != sha:
+                    self.fail("export-listing-mismatch", f"exported by run {run_id} with SHA-256 {sha} (custody seq "
+                              f"{e['seq']}); the bundle's file differs or is missing", ref)

@@ -26,9 +26,10 @@ from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.entries import Entry
 from devicex.errors import SourceError
+from devicex.evidence import export_listing, open_evidence
 from devicex.exportpath import ExportNamer
 from devicex.records import canonical_json
-from devicex.sources import Source, open_source
+from devicex.sources import Source
 from devicex.sources.volumes import discover
 from devicex.sources.walk import walk
 from devicex.timeutil import iso, now_utc
@@ -116,12 +117,10 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         "full_extraction_reason": opts.full_reason, "status": "running"})
     summary.run_id = run_id
     try:
-        src = open_source(opts.source)
+        src = open_evidence(opts.source, custody)
     except SourceError as exc:
         summary.fatal = str(exc)
         db.add_error((run_id, None, None, None, str(opts.source), "open", "error", exc.problem))
-        custody.append("intake", inputs=[Artefact("source", str(opts.source))], result="failed",
-                       details={"error": str(exc)})
         reporter.problem("error", str(exc))
         _finish(db, run_id, "failed")
         return summary
@@ -238,7 +237,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     db.conn.commit()
     digest = hashlib.sha256(db_path.read_bytes()).hexdigest()
     custody.append("extraction", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
-                   outputs=[Artefact("case-database", "data/case.db", digest, db_path.stat().st_size)],
+                   outputs=[Artefact("case-database", "data/case.db", digest, db_path.stat().st_size),
+                            export_listing(db.conn, run_id)],
                    result="ok" if not summary.fatal else "no-file-system",
                    details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
                        "by_category": dict(sorted(summary.by_category.items()))})

@@ -57,7 +57,7 @@ def test_real_extraction_log_is_intact(work_root: Path) -> None:  # noqa: F811
     report = read_chain(out / "custody.jsonl")
     assert report.ok, report.issues
     actions = [e.entry["action"] for e in report.entries]
-    assert actions[0] == "intake" and "extraction-start" in actions and "source-reverify" in actions
+    assert actions[:2] == ["source-open", "intake"] and "extraction-start" in actions and "source-reverify" in actions
     assert actions[-1] == "extraction"
 
 

@@ -199,3 +199,15 @@ def test_random_byte_flips_are_all_detected(bundle: Path) -> None:  # noqa: F811
     assert not missed and not wrong, (missed, wrong)
     assert verify_bundle(bundle).ok
     assert {k: v[0] for k, v in snapshot(bundle).items()} == {k: v[0] for k, v in before.items()}
+
+
+def test_exported_file_swapped_and_resealed_is_caught(bundle: Path, signing_key) -> None:  # noqa: F811
+    """Even a signed re-seal (--accept-changes) cannot launder a changed export: the
+    extraction's custody entry holds the digest of what it exported."""
+    victim = sorted(p for p in (bundle / "data" / "files").rglob("*") if p.is_file() and p.stat().st_size)[0]
+    victim.write_bytes(b"planted content")
+    seal(bundle, signing_key, EXAMINER, accept_changes="test: simulate a laundering re-seal")
+    result = verify_bundle(bundle)
+    codes = {f.code for f in result.failures}
+    assert not result.ok and codes == {"export-listing-mismatch"}, result.failures
+    assert any(f.path == "data/" + victim.relative_to(bundle / "data").as_posix() for f in result.failures)
