@@ -1,0 +1,117 @@
+"""The validated scope: selections, windows, authorisation and the scope itself."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from devicex.scope.constants import DEFAULT_TIMES, EXIF_HEAD_BYTES, HEAD_BYTES, UTC
+from devicex.scope.describe import _selection_dict, _show_time
+from devicex.scope.describe import describe as _describe
+from devicex.scope.globs import Glob
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime  # inclusive
+
+    def contains(self, when: datetime) -> bool:
+        return self.start <= when <= self.end
+
+    def text(self) -> str:
+        return f"{_show_time(self.start)} to {_show_time(self.end)}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    index: int
+    label: str | None = None
+    paths: tuple[Glob, ...] = ()
+    extensions: frozenset[str] = frozenset()
+    name_keywords: tuple[str, ...] = ()
+    name_patterns: tuple[re.Pattern[str], ...] = ()
+    categories: frozenset[str] = frozenset()  # scope names (plural)
+    mime_types: tuple[str, ...] = ()
+    windows: tuple[Window, ...] = ()
+    times: tuple[str, ...] = DEFAULT_TIMES
+    exif_offset: timezone = UTC
+    content_keywords: tuple[str, ...] = ()
+    content_patterns: tuple[re.Pattern[bytes], ...] = ()
+    sha256: frozenset[str] = frozenset()
+    md5: frozenset[str] = frozenset()
+
+    @property
+    def title(self) -> str:
+        return f"selection {self.index}" + (f" ({self.label})" if self.label else "")
+
+    def needs(self) -> str:
+        """What this selection reads at most: "metadata", "head" or "content"."""
+        if self.content_keywords or self.content_patterns or self.sha256 or self.md5:
+            return "content"
+        if (self.categories - {"messages"}) or self.mime_types or (
+                self.windows and any(t.startswith("exif") for t in self.times)):
+            return "head"
+        return "metadata"
+
+    @property
+    def head_bytes(self) -> int:
+        if self.windows and any(t.startswith("exif") for t in self.times):
+            return EXIF_HEAD_BYTES
+        return HEAD_BYTES
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    legal_basis: str
+    reference: str
+    authorised_by: str
+    purpose: str
+    user_agreement: bool
+    less_intrusive_means: str
+    dpn_reference: str | None = None
+    authorised_on: date | None = None
+    notes: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"legal_basis": self.legal_basis, "reference": self.reference,
+                "authorised_by": self.authorised_by, "purpose": self.purpose,
+                "user_agreement": self.user_agreement, "dpn_reference": self.dpn_reference,
+                "less_intrusive_means": self.less_intrusive_means,
+                "authorised_on": self.authorised_on.isoformat() if self.authorised_on else None,
+                "notes": self.notes}
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str  # the scope file's name
+    text: str  # the file's text, exactly as read
+    sha256: str  # of the file's bytes
+    authorisation: Authorisation
+    selections: tuple[Selection, ...]
+    exclude_paths: tuple[Glob, ...] = ()
+    list_excluded_metadata: bool = False
+    title: str | None = None
+
+    def needs(self) -> str:
+        order = ("metadata", "head", "content")
+        return max((s.needs() for s in self.selections), key=order.index)
+
+    @property
+    def head_bytes(self) -> int:
+        return max(s.head_bytes for s in self.selections)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Machine-readable summary (run parameters, custody details)."""
+        return {
+            "mode": "scoped", "scope_file": self.name, "scope_sha256": self.sha256, "title": self.title,
+            "authorisation": self.authorisation.as_dict(),
+            "selections": [_selection_dict(s) for s in self.selections],
+            "exclude_paths": [g.pattern for g in self.exclude_paths],
+            "list_excluded_metadata": self.list_excluded_metadata, "reads": self.needs(),
+        }
+
+    def describe(self) -> str:
+        """What the scope will and will not take, in plain English."""
+        return _describe(self)
