@@ -83,5 +83,5 @@ def identify(head: bytes, extension: str) -> FileType:
     mime = _magic(True).from_buffer(head)
     desc = _magic(False).from_buffer(head)
     expected = _EXPECTED_EXT.get(mime)
-    mismatch = bool(expected) and extension not in expected
+    mismatch = expected is not None and extension not in expected
     return FileType(mime, desc, category_for(mime), mismatch)

@@ -27,7 +27,7 @@ NAME = "exif"
 VERSION = "1.0"
 MIME_TYPES = frozenset({"image/jpeg", "image/tiff", "image/heic", "image/heif", "image/x-canon-cr2",
                         "image/x-nikon-nef", "image/webp"})
-EXTENSIONS = frozenset()
+EXTENSIONS: frozenset[str] = frozenset()
 
 _OFFSET_RE = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 
@@ -196,7 +196,8 @@ def parse(entry: Entry, ctx: ParserContext) -> Iterator[ExifRecord]:
     except (ZeroDivisionError, TypeError, ValueError) as exc:
         ctx.warn(f"GPS values unreadable: {exc}")
         lat = lon = alt = None
-    if (lat is None) != (lon is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)):
+    in_range = lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
+    if (lat is None) != (lon is None) or (lat is not None and not in_range):
         ctx.warn(f"GPS position incomplete or out of range: {lat}, {lon}")
         lat = lon = None
     yield ExifRecord(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import pytsk3
@@ -150,7 +151,8 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File, raw: bytes, path: 
         kind = _NAME_KINDS.get(int(name.type), E.KIND_OTHER)
     attrs, streams = _streams(fs, f, kind) if meta is not None else ([], [])
     fn = _fn_times(f, attrs) if attrs else (None, None, None, None)
-    base = dict(
+    base = E.Entry(
+        attr_type=None, attr_id=None, stream=None, size=int(meta.size) if meta is not None else 0,
         source=source, volume=fs.label, fs_offset=fs.offset, fs_type=fs.fs_type, inode=addr,
         path=path, name=_decode(raw), name_raw=raw, kind=kind, alloc=alloc, realloc=realloc,
         meta_seq=int(meta.seq) if meta is not None else None,
@@ -167,16 +169,15 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File, raw: bytes, path: 
     is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
     dir_addr = addr if is_dir and (meta is not None or addr) else None
     if meta is None:
-        return [(E.Entry(attr_type=None, attr_id=None, stream=None, size=0, **base), None)], dir_addr
+        return [(base, None)], dir_addr
     out: list[tuple[E.Entry, TskContent | None]] = []
     if is_dir:
-        out.append((E.Entry(attr_type=None, attr_id=None, stream=None, size=int(meta.size), **base), None))
+        out.append((base, None))
     elif not streams:
-        out.append((E.Entry(attr_type=None, attr_id=None, stream=None, size=int(meta.size), **base),
-                    TskContent(f, None, None)))
+        out.append((base, TskContent(f, None, None)))
     for atype, aid, sname, size in streams:
         if is_dir and sname is None:
             continue
-        out.append((E.Entry(attr_type=atype, attr_id=aid, stream=sname, size=size, **base),
+        out.append((replace(base, attr_type=atype, attr_id=aid, stream=sname, size=size),
                     TskContent(f, atype, aid)))
     return out, dir_addr
