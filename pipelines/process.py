@@ -5,8 +5,11 @@ Nothing here touches the case database: results go back to the single writer.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import io
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,16 +133,17 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         return result
     size = entry.size
     hasher = MultiHasher()
-    memory: bytearray | None = bytearray() if size <= KEEP_IN_MEMORY else None
+    memory: bytearray | None = bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None
     head = b""
+    ftype: FileType | None = None
+    wanted: list[ParserSpec] = []
     target = settings.data_dir / export_rel if settings.export and export_rel else None
     tmp = target.with_name(f".{target.name}.part-{file_id}") if target else None
     out = None
     offset = 0
     try:
         if tmp is not None:
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            out = open(tmp, "wb")  # noqa: SIM115 - closed in finally
+            out = _create(tmp)
         while offset < size:
             try:
                 data = reader.read(offset, min(CHUNK, size - offset))
@@ -153,6 +157,11 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
                 break
             if offset == 0:
                 head = data[:HEAD_SIZE]
+                # typed as soon as the head is in: streams no parser wants are not kept in memory
+                ftype = identify(head, entry.extension)
+                wanted = parsers.for_type(ftype.mime, entry.extension) if settings.parse else []
+                if not wanted:
+                    memory = None
             hasher.update(data)
             if memory is not None:
                 memory += data
@@ -166,7 +175,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         if out is not None:
             out.close()
     result.digests = hasher.digests()
-    result.ftype = identify(head, entry.extension)
+    result.ftype = ftype if ftype is not None else identify(head, entry.extension)
     read_all = offset >= size
     if read_all:
         result.status = "ok"
@@ -177,8 +186,10 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all and size > 0
     if tmp is not None and target is not None:
         try:
-            target, result.export_reused = _place(tmp, target, result.digests)
-            result.export_rel = target.relative_to(settings.data_dir).as_posix()
+            placed, result.export_reused = _place(tmp, target, result.digests)
+            if placed is not target:  # moved aside to name~vN
+                result.export_rel = placed.relative_to(settings.data_dir).as_posix()
+            target = placed
             if not result.export_reused:
                 _set_times(target, entry)
         except OSError as exc:
@@ -188,11 +199,29 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         tmp.unlink()
     if not (settings.export and target is not None):
         result.export_rel = None
-    if settings.parse and offset > 0:
+    if settings.parse and offset > 0 and wanted:
         opener = _open_for_parsers(memory, target, reader, offset)
-        for spec in parsers.for_type(result.ftype.mime, entry.extension):
+        for spec in wanted:
             result.parsed.append(_run_parser(spec, entry, opener, head, result.ftype.mime, offset, result))
     return result
+
+
+_made_dirs: set[str] = set()  # export folders this process has made (saves a mkdir call per file)
+
+
+def _create(tmp: Path) -> BinaryIO:
+    """Open a new export temp file, making its folder once per process."""
+    parent = str(tmp.parent)
+    if parent not in _made_dirs:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        _made_dirs.add(parent)
+    try:
+        return open(tmp, "wb")
+    except FileNotFoundError:  # the folder went away since (another run into a recreated OUT)
+        _made_dirs.discard(parent)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        _made_dirs.add(parent)
+        return open(tmp, "wb")
 
 
 def _place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
@@ -206,6 +235,8 @@ def _place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
     candidate, n = target, 1
     while True:
         try:
+            if _rename_noreplace(tmp, candidate):
+                return candidate, False
             os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         except FileExistsError:
             if _same_content(candidate, digests):
@@ -217,6 +248,32 @@ def _place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
             continue
         os.replace(tmp, candidate)
         return candidate, False
+
+
+_AT_FDCWD, _RENAME_NOREPLACE = -100, 1
+_renameat2: Callable[..., int] | None = None
+if sys.platform.startswith("linux"):
+    try:
+        _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        _renameat2 = None
+
+
+def _rename_noreplace(tmp: Path, target: Path) -> bool:
+    """Rename ``tmp`` to ``target`` in one call that fails if ``target`` exists (Linux
+    renameat2 RENAME_NOREPLACE: no empty placeholder to create and replace).
+    True if done, False if not supported here (the caller claims with O_EXCL);
+    raises FileExistsError if ``target`` exists."""
+    global _renameat2
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # file system or kernel without it
+        _renameat2 = None
+        return False
+    raise OSError(err, os.strerror(err), str(target))  # EEXIST makes a FileExistsError
 
 
 def _same_content(path: Path, digests: Digests) -> bool:
