@@ -17,8 +17,10 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
   kind, allocation state (allocated/deleted/orphan), realloc flag, size,
   MACB times (+ NTFS $FILE_NAME times), uid/gid/mode, hashes of the bytes
   read, libmagic MIME/description, category, extension mismatch, recovered
-  flag, status (ok/partial/unreadable/no-content/excluded) and export path
-  relative to ``data/``.
+  flag, status (ok/partial/unreadable/no-content/excluded), export path
+  relative to ``data/`` and ``byte_runs`` (JSON list of file_offset,
+  fs_offset, img_offset and len in bytes, as fiwalk's DFXML; NULL when the
+  data is resident in the metadata or not on disk).
 * ``records`` -- parser output: parser, version, record type, primary time,
   JSON data, linked to its file.
 * ``errors`` -- everything that went wrong, by stage and severity
@@ -65,7 +67,7 @@ CREATE TABLE IF NOT EXISTS files (
   uid INTEGER, gid INTEGER, mode INTEGER, link_target TEXT,
   md5 TEXT, sha1 TEXT, sha256 TEXT, bytes_read INTEGER, mime TEXT, magic TEXT, category TEXT,
   extension TEXT, ext_mismatch INTEGER, recovered INTEGER NOT NULL DEFAULT 0,
-  status TEXT NOT NULL, export_path TEXT);
+  status TEXT NOT NULL, export_path TEXT, byte_runs TEXT);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
 CREATE TABLE IF NOT EXISTS records (
@@ -89,7 +91,7 @@ FILE_COLUMNS = (
     "inode", "kind", "alloc", "realloc", "size", "mtime", "atime", "ctime", "crtime", "fn_mtime",
     "fn_atime", "fn_ctime", "fn_crtime", "uid", "gid", "mode", "link_target", "md5", "sha1", "sha256",
     "bytes_read", "mime", "magic", "category", "extension", "ext_mismatch", "recovered", "status",
-    "export_path",
+    "export_path", "byte_runs",
 )
 RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data")
 ERROR_COLUMNS = ("run_id", "source_id", "volume", "file_id", "path", "stage", "severity", "message")

@@ -55,6 +55,7 @@ class Result:
     problems: list[Problem] = field(default_factory=list)
     decision: Decision | None = None
     export_reused: bool = False  # identical content was already exported by an earlier run
+    byte_runs: list[dict[str, int]] | None = None  # where the content lies in the image (DFXML)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             settings: WorkerSettings, decision: Decision | None) -> Result:
     """Read, hash, type, (select), export and parse one stream."""
     result = Result(entry, file_id, export_rel, decision=decision)
+    runs = getattr(reader, "byte_runs", None)
+    if callable(runs) and entry.has_content:
+        try:
+            result.byte_runs = runs(entry.fs_offset, entry.size)
+        except OSError as exc:  # damaged run list: the content may still be readable
+            result.problems.append(Problem("layout", "warning", f"block list unreadable: {_one_line(exc)}"))
     if decision is None and entry.has_content:
         # The scope needs content: decide BEFORE exporting anything, reading only what the
         # rules ask for (see pipelines.select.Content); out-of-scope bytes never reach OUT.

@@ -6,9 +6,9 @@ entry: parent_object, filename, partition, id, name_type, filesize,
 alloc/unalloc, used, inode, meta_type, mode, nlink (not recorded: omitted),
 uid, gid, mtime, ctime, atime, crtime, link_target, byte_runs, hashdigest.
 
-The case database records no block addresses, so ``byte_runs`` is written only
-when the database carries them (a ``byte_runs`` JSON column); hashes are of the
-bytes devicex read. Text that XML 1.0 cannot hold is escaped (``\\xHH``).
+``byte_runs`` come from the case database's ``files.byte_runs`` (file, fs and
+image offsets and length of each run, as fiwalk computes them; none for data
+resident in the metadata); hashes are of the bytes devicex read. Text that XML 1.0 cannot hold is escaped (``\\xHH``).
 """
 from __future__ import annotations
 

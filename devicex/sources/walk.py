@@ -22,6 +22,9 @@ _META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
 _ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _ATTR_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
 _ATTR_FNAME = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME)
+_ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
+_ATTR_NONRES = int(pytsk3.TSK_FS_ATTR_NONRES)
+_RUN_NOT_ON_DISK = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
 _META_KINDS = {
     int(pytsk3.TSK_FS_META_TYPE_REG): E.KIND_FILE,
     int(pytsk3.TSK_FS_META_TYPE_DIR): E.KIND_DIR,
@@ -55,6 +58,32 @@ class TskContent:
         if self._attr_type is None:
             return self._file.read_random(offset, size)
         return self._file.read_random(offset, size, self._attr_type, self._attr_id)
+
+    def byte_runs(self, fs_offset: int, size: int) -> list[dict[str, int]]:
+        """Where the stream's bytes lie (as fiwalk's byte_runs: file, fs and image
+        offsets and length in bytes); empty for resident or sparse-only data."""
+        if self._file is None:
+            return []
+        block = int(self._file.info.fs_info.block_size)
+        runs: list[dict[str, int]] = []
+        for attr in self._file:
+            atype = int(attr.info.type)
+            if self._attr_type is not None and (atype, int(attr.info.id)) != (self._attr_type, self._attr_id):
+                continue
+            if self._attr_type is None and atype != _ATTR_DEFAULT:
+                continue
+            if not int(attr.info.flags) & _ATTR_NONRES:
+                return []
+            for run in attr:
+                file_off = int(run.offset) * block
+                if int(run.flags) & _RUN_NOT_ON_DISK or file_off >= size:
+                    continue
+                length = min(int(run.len) * block, size - file_off)
+                fs_off = int(run.addr) * block
+                runs.append({"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
+                             "len": length})
+            return runs
+        return runs
 
 
 class WalkIssue(Exception):

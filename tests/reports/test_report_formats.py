@@ -115,11 +115,16 @@ def test_dfxml_follows_fiwalk(reported: Path, report_image: Path, tmp_path: Path
         known.update(tags)
         before.update((a, b) for i, a in enumerate(tags) for b in tags[i + 1:] if a != b)
     fiwalk_md5 = {}
+    fiwalk_runs = {}
     for fo in theirs.findall(".//d:fileobject", ns):
         md5 = fo.find("d:hashdigest[@type='md5']", ns)
         if md5 is not None:
             fiwalk_md5[fo.findtext("d:filename", namespaces=ns)] = md5.text
-    compared = 0
+        runs = [(int(r.get("img_offset")), int(r.get("len"))) for r in fo.findall("d:byte_runs/d:byte_run", ns)
+                if r.get("img_offset") is not None and r.get("type") is None]
+        if runs:
+            fiwalk_runs[fo.findtext("d:filename", namespaces=ns)] = runs
+    compared = runs_compared = 0
     for fo in objs:
         tags = _children(fo)
         assert set(tags) <= known, f"elements fiwalk never writes: {set(tags) - known}"
@@ -131,7 +136,12 @@ def test_dfxml_follows_fiwalk(reported: Path, report_image: Path, tmp_path: Path
         if md5 is not None and name in fiwalk_md5 and "\\" not in name:
             assert md5.text == fiwalk_md5[name], name
             compared += 1
+        ours_runs = [(int(r.get("img_offset")), int(r.get("len"))) for r in fo.findall("d:byte_runs/d:byte_run", ns)]
+        if name in fiwalk_runs and ours_runs and "\\" not in name:
+            assert ours_runs == fiwalk_runs[name], name
+            runs_compared += 1
     assert compared >= 8
+    assert runs_compared >= 5, "byte_runs must agree with fiwalk's"
 
 
 def test_case_uco_passes_case_validate(reported: Path) -> None:
