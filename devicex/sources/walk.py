@@ -18,6 +18,7 @@ from devicex.sources.volumes import FileSystem
 from devicex.timeutil import from_filetime, from_unix
 
 _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
+_NAME_ALLOC = int(pytsk3.TSK_FS_NAME_FLAG_ALLOC)
 _META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
 _ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _ATTR_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
@@ -140,7 +141,10 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
         dir_path, dir_inode, in_orphans = stack.pop()
         try:
             directory = handle.open_dir(inode=dir_inode)
-            items = [(f.info.name.name, f) for f in directory]
+            if int(directory.size) <= LEAN_DIR_NAMES:
+                items: list[tuple[bytes, pytsk3.File | _DetachedName]] = [(f.info.name.name, f) for f in directory]
+            else:
+                items = [(f.info.name.name, _DetachedName(f.info.name)) for f in directory]
         except (OSError, IOError) as exc:
             yield None, WalkIssue(f"cannot list directory {dir_path or '/'} (inode {dir_inode}): {exc}")  # type: ignore[misc]
             continue
@@ -159,11 +163,47 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
         stack.extend(reversed(children))
 
 
-def _entries_for(fs: FileSystem, source: str, f: pytsk3.File, raw: bytes, path: str,
+LEAN_DIR_NAMES = 4096  # a bigger directory keeps only its names while listed, not a pytsk3 File per name
+
+
+class _DetachedName:
+    """The name fields the walk reads, copied out of a listed pytsk3 File so the
+    File (and its loaded metadata, ~1 KiB each) can go: a directory of 100,000
+    names would otherwise hold 100,000 of them while it is walked."""
+
+    __slots__ = ("flags", "meta_addr", "meta_seq", "type")
+
+    def __init__(self, name: pytsk3.TSK_FS_NAME) -> None:
+        self.meta_addr = int(name.meta_addr)
+        self.flags = int(name.flags)
+        self.type = int(name.type)
+        self.meta_seq = int(name.meta_seq)
+
+
+def _reopen(fs: FileSystem, name: _DetachedName) -> tuple[pytsk3.File | None, object | None]:
+    """(File, meta) as TSK's directory listing gives them (tsk_fs_dir_get loads the
+    metadata of the named address, dropping it when the sequence differs)."""
+    if not (name.meta_addr or name.flags & _NAME_ALLOC):
+        return None, None
+    try:
+        f = fs.handle.open_meta(inode=name.meta_addr)
+    except OSError:
+        return None, None
+    meta = f.info.meta
+    if meta is not None and int(meta.seq) != name.meta_seq:
+        return f, None
+    return f, meta
+
+
+def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, raw: bytes, path: str,
                  in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
     """The entries for one name, and the inode to descend into if a directory."""
-    name = f.info.name
-    meta = f.info.meta
+    if isinstance(f, _DetachedName):
+        name: pytsk3.TSK_FS_NAME | _DetachedName = f
+        f, meta = _reopen(fs, f)  # type: ignore[assignment]
+    else:
+        name = f.info.name
+        meta = f.info.meta
     addr = int(name.meta_addr)
     name_unalloc = bool(int(name.flags) & _NAME_UNALLOC)
     if meta is None and addr:
