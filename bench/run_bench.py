@@ -19,7 +19,7 @@ Then::
 
 Each measured command runs as a child process tree; wall time is taken around it, CPU is user+sys of the
 whole (waited-for) tree from ``wait4``, and peak RSS is the largest *sum* of RSS over the tree, sampled from
-/proc every 20 ms (and never less than the largest single process's ``ru_maxrss``). Before every run the
+/proc every 50 ms (and never less than the largest single process's ``ru_maxrss``). Before every run the
 image is read once (so every tool starts with it in the page cache) and ``sync`` flushes the previous run's
 writes; outputs are deleted between runs, outside the timing.
 
@@ -94,7 +94,7 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | No
         nonlocal peak
         while not done.is_set():
             peak = max(peak, _tree_rss(proc.pid))
-            done.wait(0.02)
+            done.wait(0.05)
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
@@ -175,10 +175,22 @@ def devicex_bin() -> str:
     return shutil.which("devicex") or str(Path(sys.executable).with_name("devicex"))
 
 
+SOURCES: dict[str, Path] = {}  # tool name "devicex@LABEL" -> a source tree to run devicex from (--src)
+
+
+def devicex_cmd(tool: str) -> tuple[list[str], dict[str, str] | None]:
+    """The devicex command for ``devicex`` (the installed one) or ``devicex@LABEL`` (a --src tree)."""
+    if "@" not in tool:
+        return [devicex_bin()], None
+    src = SOURCES[tool.split("@", 1)[1]]
+    env = dict(os.environ, PYTHONPATH=str(src))
+    return [sys.executable, "-c", "import sys; from devicex.cli import main; sys.argv[0] = 'devicex'; main()"], env
+
+
 def tool_cmd(tool: str, image: Path, out: Path, workers: int) -> list[str]:
-    if tool == "devicex":
-        return [devicex_bin(), "extract", str(image), "-o", str(out), "--workers", str(workers), "-q",
-                *full_extraction_args()]
+    if tool.startswith("devicex"):
+        return [*devicex_cmd(tool)[0], "extract", str(image), "-o", str(out), "--workers", str(workers), "-q",
+                *full_extraction_args(tool)]
     if tool == "tsk":
         script = (f"tsk_recover -a {sh(image)} {sh(out)} >/dev/null && "
                   f"hashdeep -c md5,sha256 -r {sh(out)} > {sh(out)}.hashdeep.txt")
@@ -193,18 +205,18 @@ def tool_cmd(tool: str, image: Path, out: Path, workers: int) -> list[str]:
     raise SystemExit(f"unknown tool {tool}")
 
 
-_FULL_ARGS: list[str] | None = None
+_FULL_ARGS: dict[str, list[str]] = {}
 
 
-def full_extraction_args() -> list[str]:
+def full_extraction_args(tool: str = "devicex") -> list[str]:
     """``--full-extraction-reason`` when this devicex asks for one (a full extraction needs a reason)."""
-    global _FULL_ARGS
-    if _FULL_ARGS is None:
-        help_text = subprocess.run([devicex_bin(), "extract", "--help"], capture_output=True, text=True,
+    if tool not in _FULL_ARGS:
+        cmd, env = devicex_cmd(tool)
+        help_text = subprocess.run([*cmd, "extract", "--help"], capture_output=True, text=True, env=env,
                                    check=False).stdout
-        _FULL_ARGS = (["--full-extraction-reason", "benchmark of the full pipeline on a synthetic image"]
-                      if "--full-extraction-reason" in help_text else [])
-    return _FULL_ARGS
+        _FULL_ARGS[tool] = (["--full-extraction-reason", "benchmark of the full pipeline on a synthetic image"]
+                            if "--full-extraction-reason" in help_text else [])
+    return _FULL_ARGS[tool]
 
 
 def sh(p: Path | str) -> str:
@@ -241,7 +253,8 @@ def run_one(tool: str, image: Path, workers: int, keep: bool = False, log: Path 
     wait_quiet()
     if tool == "plaso":
         out.parent.mkdir(parents=True, exist_ok=True)
-    r = measure(tool_cmd(tool, image, out, workers), log=log or WORK / f"log-{tool}.txt")
+    env = devicex_cmd(tool)[1] if tool.startswith("devicex") else None
+    r = measure(tool_cmd(tool, image, out, workers), env=env, log=log or WORK / f"log-{tool}.txt")
     if r["rc"] != 0:
         print(f"  ! {tool} exited {r['rc']} (see {log or WORK / f'log-{tool}.txt'})", flush=True)
     if not keep:
@@ -270,25 +283,25 @@ def compare(args: argparse.Namespace) -> dict:
         for t in order:
             r = run_one(t, image, args.workers)
             results[t].append(r)
-            print(f"  round {rnd + 1} {t:8s} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s  "
+            print(f"  round {rnd + 1} {t:14s} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s  "
                   f"peak RSS {r['rss']:7.1f} MiB", flush=True)
-    print(f"\n{'tool':10s} {'median wall s':>14s} {'median CPU s':>13s} {'median peak RSS MiB':>20s}")
+    print(f"\n{'tool':16s} {'median wall s':>14s} {'median CPU s':>13s} {'median peak RSS MiB':>20s}")
     for t in tools:
         rows = results[t]
-        print(f"{t:10s} {median(rows, 'wall'):14.2f} {median(rows, 'cpu'):13.2f} {median(rows, 'rss'):20.1f}")
+        print(f"{t:16s} {median(rows, 'wall'):14.2f} {median(rows, 'cpu'):13.2f} {median(rows, 'rss'):20.1f}")
     ratios = {}
     targets = {"tsk": 0.7, "plaso": 0.35, "floor": 2.5}
-    if "devicex" in results:
+    for dx in [t for t in tools if t.startswith("devicex")]:
         print()
         for other, target in targets.items():
             if other not in results:
                 continue
-            paired = [d["wall"] / o["wall"] for d, o in zip(results["devicex"], results[other])]
-            of_medians = median(results["devicex"], "wall") / median(results[other], "wall")
-            ratios[other] = {"median_of_paired": statistics.median(paired), "of_medians": of_medians,
-                             "target": target}
+            paired = [d["wall"] / o["wall"] for d, o in zip(results[dx], results[other])]
+            of_medians = median(results[dx], "wall") / median(results[other], "wall")
+            ratios[f"{dx}/{other}"] = {"median_of_paired": statistics.median(paired), "of_medians": of_medians,
+                                       "target": target}
             ok = "MET" if of_medians <= target else "NOT MET"
-            print(f"devicex/{other:6s} wall: {of_medians:5.2f} (ratio of medians), "
+            print(f"{dx}/{other:6s} wall: {of_medians:5.2f} (ratio of medians), "
                   f"{statistics.median(paired):5.2f} (median of paired rounds)  target <= {target}  {ok}")
     return {"image": str(image), "results": results, "ratios": ratios}
 
@@ -375,11 +388,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tools", default="devicex,tsk,plaso,floor")
     ap.add_argument("--json", help="write the raw measurements here")
+    ap.add_argument("--src", action="append", default=[], metavar="LABEL=DIR",
+                    help="also run devicex from source tree DIR as tool devicex@LABEL (e.g. a `git archive` of an "
+                         "older commit, for before/after runs in alternation); add devicex@LABEL to --tools")
     ap.add_argument("--floor", metavar="IMAGE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.floor:
         floor(Path(args.floor))
         return
+    for spec in args.src:
+        label, _, path = spec.partition("=")
+        SOURCES[label] = Path(path).resolve()
     WORK.mkdir(exist_ok=True)
     result = {"compare": compare, "memory": memory, "scale": scale, "determinism": determinism}[args.mode](args)
     if args.json:
