@@ -30,7 +30,7 @@ from devicex.evidence import export_listing, open_evidence
 from devicex.exportpath import ExportNamer
 from devicex.records import canonical_json
 from devicex.sources import Source
-from devicex.sources.volumes import discover
+from devicex.sources.volumes import FileSystem, discover
 from devicex.sources.walk import walk
 from devicex.timeutil import iso, now_utc
 from pipelines import store
@@ -185,7 +185,9 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                               opts.selector, _known_sparse)
     namer = ExportNamer()
     writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
-    reporter.stage("extract", total_bytes=None)
+    reporter.stage("listing entries")
+    total_files, total_bytes = _plan(layout.filesystems, src.label)  # metadata only: gives the ETA
+    reporter.stage("extract", total_bytes=total_bytes, total_files=total_files)
     runner = make_runner(max(1, opts.workers), src.path, settings)
     try:
         for fs in layout.filesystems:
@@ -242,6 +244,17 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                    result="ok" if not summary.fatal else "no-file-system",
                    details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
                        "by_category": dict(sorted(summary.by_category.items()))})
+
+
+def _plan(filesystems: list[FileSystem], label: str) -> tuple[int, int]:
+    """Entries and declared content bytes to come (a metadata-only walk), for progress and ETA."""
+    files = nbytes = 0
+    for fs in filesystems:
+        for entry, _ in walk(fs, label):
+            if entry is not None:
+                files += 1
+                nbytes += entry.size if entry.has_content else 0
+    return files, nbytes
 
 
 def _finish(db: CaseDB, run_id: int, status: str) -> None:

@@ -63,6 +63,7 @@ class ResultWriter:
         counts[1] += entry.size if entry.has_content else 0
         self.summary.excluded += 1
         self.summary.excluded_bytes += entry.size if entry.has_content else 0
+        self.reporter.advance(nbytes=entry.size if entry.has_content else 0, nfiles=1)
         if self._list_excluded:  # the scope asked for excluded metadata: name and times, nothing read
             self._file_row(Result(entry, file_id or self.db.next_file_id(), None, status="excluded"))
 
@@ -131,7 +132,7 @@ class ResultWriter:
             self.reporter.problem(p.severity, f"{e.volume}:{e.full_path}: {p.message}")
             self.db.add_error((self.run_id, self.source_id, e.volume, r.file_id, e.full_path, p.stage,
                                p.severity, p.message))
-        self.reporter.advance(nbytes=d.size if d else 0, nfiles=1)
+        self.reporter.advance(nbytes=e.size if e.has_content else 0, nfiles=1)  # declared sizes, as planned
 
     def finish(self, registry: Iterable[ParserSpec]) -> None:
         for folder in self._pending.values():  # folders that came to hold nothing taken

@@ -14,7 +14,7 @@ class RichReporter:
         self.problems: list[tuple[str, str]] = []
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TextColumn("{task.fields[files]} files"), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[files]}{task.fields[of]} files"), TimeElapsedColumn(), TimeRemainingColumn(),
             console=console, transient=True, disable=quiet)
         self._task: TaskID | None = None
         self._files = 0
@@ -24,7 +24,8 @@ class RichReporter:
         if self._task is not None:
             self._progress.remove_task(self._task)
         self._files = 0
-        self._task = self._progress.add_task(name, total=total_bytes, files=0)
+        of = f"/{total_files}" if total_files is not None else ""
+        self._task = self._progress.add_task(name, total=total_bytes, files=0, of=of)
 
     def advance(self, nbytes: int = 0, nfiles: int = 0) -> None:
         if self._task is not None:
