@@ -373,7 +373,7 @@ def bag_info_fields(entries: list[dict[str, Any]], actor: Actor, organisation: s
 def handover(bundle: Path, key: Ed25519PrivateKey, actor: Actor, to: str, reason: str, *,
              from_: str | None = None, organisation: str | None = None) -> SealResult:
     """Verify the bundle, append a ``handover`` entry (from, to, reason) and re-seal."""
-    from devicex.verify import verify_bundle  # verify imports this module
+    from devicex.verify import CHECKS, verify_bundle  # verify imports this module
 
     if not bundle.is_dir():
         raise BundleError(f"{bundle}: hand-over needs the bundle folder (not a zip)")
@@ -382,7 +382,10 @@ def handover(bundle: Path, key: Ed25519PrivateKey, actor: Actor, to: str, reason
         first = result.failures[0]
         raise NotVerified(f"{bundle}: fails verification ({len(result.failures)} reasons, first: "
                           f"[{first.code}] {first.message}); it cannot be handed over")
-    details = {"from": from_ or actor.name, "to": to, "reason": reason}
+    details = {"from": from_ or actor.name, "to": to, "reason": reason,
+               # the verification done before handing over is part of the record
+               "verification": {"result": "pass", "checks": sorted(CHECKS),
+                                "warnings": list(result.warnings)}}
     return seal(bundle, key, actor, organisation=organisation, action="handover", action_details=details,
                 reuse_manifest=True)
 

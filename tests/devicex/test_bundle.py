@@ -115,6 +115,10 @@ def test_handover_twice_still_verifies(bundle: Path, signing_key) -> None:  # no
     assert result.custody[-2]["to"] == "CPS Leeds, J. Smith" and result.custody[-2]["reason"] == "charging decision"
     assert result.custody[-1]["from"] == "CPS Leeds" and result.custody[-1]["to"] == "Defence expert"
     assert first.payload_files == second.payload_files and first.fingerprint != second.fingerprint
+    log = [json.loads(ln) for ln in (bundle / "custody.jsonl").read_text().splitlines()]
+    for entry in log[-2:]:  # each hand-over records the verification that preceded it
+        assert entry["details"]["verification"]["result"] == "pass"
+        assert "custody" in entry["details"]["verification"]["checks"]
     assert not verify_bundle(bundle, first.fingerprint).ok  # pinned to the wrong (earlier) key
 
 
