@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import stat
-import urllib.parse
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from devicex import __version__
 from devicex.bundle import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PAYLOAD, PUBLIC_KEY, REQUIRED_TAGS,
-                            SEAL_ACTIONS, SIGNATURE, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, BundleError,
-                            parse_bag_info, parse_manifest, refs_from_log, reverify_verdict, sources_from_log)
+                            SEAL_ACTIONS, SIGNATURE, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, parse_bag_info, parse_manifest, refs_from_log, reverify_verdict, sources_from_log)
+from devicex.bundle_reader import BundleReader, open_reader
 from devicex.custody import FILENAME as CUSTODY_FILE, ChainReport, canonical, check_chain
 from devicex.evidence import export_listing
 from devicex.keys import KeyFileError, fingerprint, load_public_pem, normalize_fingerprint, signature_valid
@@ -105,112 +101,13 @@ class VerifyResult:
                 "info": self.info, "custody": self.custody}
 
 
-# --------------------------------------------------------------------------- reading a folder or a zip
-
-class _Reader:
-    """Regular files of the bundle by relative POSIX path; never writes."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, int] = {}
-        self.specials: list[str] = []
-
-    def chunks(self, rel: str) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def read(self, rel: str) -> bytes | None:
-        return b"".join(self.chunks(rel)) if rel in self.files else None
-
-    def sha256(self, rel: str) -> str | None:
-        h = hashlib.sha256()
-        try:
-            for chunk in self.chunks(rel):
-                h.update(chunk)
-        except (OSError, zipfile.BadZipFile) as exc:
-            return f"unreadable: {exc}"
-        return h.hexdigest()
-
-    def sqlite(self, rel: str) -> sqlite3.Connection:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
-
-
-class _DirReader(_Reader):
-    def __init__(self, root: Path) -> None:
-        super().__init__()
-        self.root = root
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in sorted(dirnames + filenames):
-                full = Path(dirpath) / name
-                rel = full.relative_to(root).as_posix()
-                mode = full.lstat().st_mode
-                if stat.S_ISREG(mode):
-                    self.files[rel] = full.lstat().st_size
-                elif not stat.S_ISDIR(mode):
-                    self.specials.append(rel)
-
-    def chunks(self, rel: str) -> Any:
-        with open(self.root / rel, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                yield chunk
-
-    def sqlite(self, rel: str) -> sqlite3.Connection:
-        uri = "file:" + urllib.parse.quote(str((self.root / rel).resolve())) + "?mode=ro&immutable=1"
-        return sqlite3.connect(uri, uri=True)
-
-
-class _ZipReader(_Reader):
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        try:
-            self.zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise BundleError(f"{path}: not a readable zip: {exc}") from None
-        infos = [i for i in self.zf.infolist() if not i.is_dir()]
-        roots = {i.filename.split("/", 1)[0] for i in infos}
-        if len(roots) != 1 or any("/" not in i.filename for i in infos):
-            raise BundleError(f"{path}: the zip must hold one bundle folder")
-        self.prefix = roots.pop() + "/"
-        self.names: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            rel = info.filename[len(self.prefix):]
-            kind = stat.S_IFMT(info.external_attr >> 16)
-            if rel in self.names or ".." in rel.split("/") or (kind and kind != stat.S_IFREG):
-                self.specials.append(rel)
-                continue
-            self.names[rel] = info
-            self.files[rel] = info.file_size
-
-    def chunks(self, rel: str) -> Any:
-        with self.zf.open(self.names[rel]) as fh:
-            while chunk := fh.read(1 << 20):
-                yield chunk
-
-    def sqlite(self, rel: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(":memory:")
-        conn.deserialize(self.read(rel) or b"")
-        return conn
-
-    def close(self) -> None:
-        self.zf.close()
-
-
-def _open(path: Path) -> _Reader:
-    if path.is_dir():
-        return _DirReader(path)
-    if path.is_file():
-        return _ZipReader(path)
-    raise BundleError(f"{path}: no such bundle (a sealed folder or its zip)")
-
-
 # --------------------------------------------------------------------------- the checks
 
 def verify_bundle(path: Path, key_fingerprint: str | None = None) -> VerifyResult:
     """Verify ``path``; ``key_fingerprint`` (if given) must be a valid
     fingerprint (see :func:`devicex.keys.normalize_fingerprint`)."""
     pinned = normalize_fingerprint(key_fingerprint) if key_fingerprint else None
-    reader = _open(path)
+    reader = open_reader(path)
     try:
         return _Verifier(reader, str(path), pinned).run()
     finally:
@@ -222,7 +119,7 @@ def _sha(data: bytes | None) -> str | None:
 
 
 class _Verifier:
-    def __init__(self, reader: _Reader, name: str, pinned: str | None) -> None:
+    def __init__(self, reader: BundleReader, name: str, pinned: str | None) -> None:
         self.r = reader
         self.res = VerifyResult(name, pinned_fingerprint=pinned)
         self.manifest: dict[str, str] = {}
