@@ -1,0 +1,69 @@
+"""Typing by signature against the `file` command (libmagic's own CLI, run
+on the same bytes) as the independent truth; categories and mismatches."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from devicex.filetype import HEAD_SIZE, identify
+from tests.conftest import CORPUS, FIXTURES
+
+SAMPLES: dict[str, bytes] = {
+    "page.html": b"<!DOCTYPE html>\n<html><head><title>x</title></head><body>hello</body></html>\n",
+    "script.sh": b"#!/bin/sh\necho hello\nexit 0\n",
+    "data.json": b'{"name": "value", "list": [1, 2, 3], "nested": {"a": true}}\n',
+    "doc.xml": b'<?xml version="1.0" encoding="UTF-8"?>\n<root><item>1</item></root>\n',
+    "notes.txt": b"meet at the station at nine\n" * 200,
+    "utf8.txt": "café ☕ отчёт 日本語\n".encode() * 50,
+    "crlf.txt": b"line one\r\nline two\r\n" * 30,
+    "long.txt": b"x" * 5000 + b"\n",
+    "table.csv": b"a,b,c\n1,2,3\n4,5,6\n",
+    "latin1.txt": "naïve café résumé\n".encode("latin-1") * 20,
+    "blob.bin": bytes(range(256)) * 40,
+    "zeros.bin": bytes(6000),
+    "pdf.pdf": b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+    "zip.zip": b"PK\x03\x04" + bytes(26) + b"\x00" * 40,
+}
+
+
+def _file_cmd(path: Path) -> tuple[str, str]:
+    mime = subprocess.run(["file", "-b", "--mime-type", str(path)], capture_output=True, text=True, check=True)
+    desc = subprocess.run(["file", "-b", str(path)], capture_output=True, text=True, check=True)
+    return mime.stdout.strip(), desc.stdout.strip()
+
+
+def _corpus_and_fixture_files() -> list[Path]:
+    paths = sorted((FIXTURES / "source-photos").rglob("*.*"))
+    if (CORPUS / "exif-py").is_dir():
+        paths += sorted(p for p in (CORPUS / "exif-py").iterdir() if p.is_file() and p.name != "LICENSE")
+    return [p for p in paths if p.is_file()]
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_same_type_as_the_file_command(name: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes(SAMPLES[name][:HEAD_SIZE])  # the bytes devicex types: the leading 8 KiB
+    ours = identify(SAMPLES[name][:HEAD_SIZE], name.rsplit(".", 1)[1])
+    assert (ours.mime, ours.description) == _file_cmd(path)
+
+
+def test_real_files_same_type_as_the_file_command(tmp_path: Path) -> None:
+    files = _corpus_and_fixture_files()
+    assert len(files) >= 10
+    for src in files:
+        head = src.read_bytes()[:HEAD_SIZE]
+        cut = tmp_path / "head"
+        cut.write_bytes(head)
+        ours = identify(head, src.suffix.lower().lstrip("."))
+        assert (ours.mime, ours.description) == _file_cmd(cut), src
+
+
+def test_categories_and_mismatch() -> None:
+    jpeg = (FIXTURES / "source-photos").rglob("*.jpg").__next__().read_bytes()[:HEAD_SIZE]
+    assert identify(jpeg, "jpg").category == "image" and not identify(jpeg, "jpg").ext_mismatch
+    assert identify(jpeg, "txt").ext_mismatch
+    assert identify(SAMPLES["notes.txt"], "txt").category == "text"
+    assert identify(SAMPLES["pdf.pdf"], "pdf").category == "document"
+    assert identify(b"", "txt").mime == "application/x-empty"
