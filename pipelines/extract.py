@@ -37,7 +37,7 @@ from pipelines import store
 from pipelines.events import Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media
 from pipelines.parallel import make_runner
-from pipelines.process import WorkerSettings
+from pipelines.process import WorkerSettings, remove_staging
 from pipelines.select import FullSelector, Selector, scope_custody
 
 os.environ["TZ"] = "UTC"  # TSK turns FAT's zone-less local times into epoch via the process zone
@@ -188,6 +188,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     reporter.stage("listing entries")
     total_files, total_bytes = _plan(layout.filesystems, src.label)  # metadata only: gives the ETA
     reporter.stage("extract", total_bytes=total_bytes, total_files=total_files)
+    remove_staging(settings.data_dir)
     runner = make_runner(max(1, opts.workers), src.path, settings)
     try:
         for fs in layout.filesystems:
@@ -217,6 +218,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                 writer.write(result)
     finally:
         runner.close()
+        remove_staging(settings.data_dir)
     writer.finish(parsers.registry())
     verify = hash_media(src, reporter, "re-verify hash", [])
     same = (verify.md5, verify.sha1, verify.sha256) == (intake.md5, intake.sha1, intake.sha256)

@@ -9,6 +9,7 @@ import ctypes
 import errno
 import io
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,12 +146,12 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     ftype: FileType | None = None
     wanted: list[ParserSpec] = []
     target = settings.data_dir / export_rel if settings.export and export_rel else None
-    tmp = target.with_name(f".{target.name}.part-{file_id}") if target else None
+    tmp = staging_dir(settings.data_dir) / f"{file_id}.part" if target else None
     out = None
     offset = 0
     try:
-        if tmp is not None:
-            out = _create(tmp)
+        if tmp is not None and target is not None:
+            out = _create(tmp, target)
         while offset < size:
             try:
                 data = reader.read(offset, min(CHUNK, size - offset))
@@ -214,20 +215,39 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
 
 
 _made_dirs: set[str] = set()  # export folders this process has made (saves a mkdir call per file)
+STAGING = ".staging"  # data/.staging/PID/: export temp files, renamed into place when complete
 
 
-def _create(tmp: Path) -> BinaryIO:
-    """Open a new export temp file, making its folder once per process."""
-    parent = str(tmp.parent)
-    if parent not in _made_dirs:
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(parent)
+def staging_dir(data_dir: Path) -> Path:
+    """This process's folder for export temp files. Writing them next to their targets made two workers
+    create and rename in the same folder at once, contending for its lock; here each worker has its own
+    folder and the target folder sees one operation per file (the no-clobber rename)."""
+    return data_dir / STAGING / str(os.getpid())
+
+
+def remove_staging(data_dir: Path) -> None:
+    """Remove the temp folders (empty unless a worker died mid-file) and forget which folders
+    this process made: called before and after each run."""
+    shutil.rmtree(data_dir / STAGING, ignore_errors=True)
+    _made_dirs.clear()
+
+
+def _make_dir(folder: Path, again: bool = False) -> None:
+    key = str(folder)
+    if again or key not in _made_dirs:
+        folder.mkdir(parents=True, exist_ok=True)
+        _made_dirs.add(key)
+
+
+def _create(tmp: Path, target: Path) -> BinaryIO:
+    """Open a new export temp file, making its folder and the target's once per process."""
+    _make_dir(tmp.parent)
+    _make_dir(target.parent)
     try:
         return open(tmp, "wb")
-    except FileNotFoundError:  # the folder went away since (another run into a recreated OUT)
-        _made_dirs.discard(parent)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(parent)
+    except FileNotFoundError:  # a folder went away since (another run into a recreated OUT)
+        _make_dir(tmp.parent, again=True)
+        _make_dir(target.parent, again=True)
         return open(tmp, "wb")
 
 
