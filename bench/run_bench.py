@@ -17,7 +17,9 @@ Then::
     python3 bench/run_bench.py --mode scale                 # 1x vs 10x files; 10k vs 100k entries in one dir
     python3 bench/run_bench.py --mode determinism           # workers=1 vs workers=N, twice: identical rows
 
-Each measured command runs as a child process tree; wall time is taken around it, CPU is user+sys of the
+A run during which other processes used more than 10% of a core is measured again (up to twice; the
+``[others N CPU-s]`` column shows what they took), since a colleague's test run on a 2-core machine skews every
+figure. Each measured command runs as a child process tree; wall time is taken around it, CPU is user+sys of the
 whole (waited-for) tree from ``wait4``, and peak RSS is the largest *sum* of RSS over the tree, sampled from
 /proc every 50 ms (and never less than the largest single process's ``ru_maxrss``). Before every run the
 image is read once (so every tool starts with it in the page cache) and ``sync`` flushes the previous run's
@@ -38,6 +40,7 @@ import hashlib
 import json
 import os
 import queue
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -85,6 +88,8 @@ def _tree_rss(root: int) -> int:
 def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None) -> dict[str, float]:
     """Run ``cmd``; return wall seconds, CPU seconds (user+sys of the tree), peak RSS MiB (sum over tree)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    busy0 = _machine_busy()
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     peak = 0
@@ -106,7 +111,18 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | No
     if log:
         out.close()
     peak = max(peak, ru.ru_maxrss * 1024)
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": peak / 2**20, "rc": proc.returncode}
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    mine = (ru.ru_utime + ru.ru_stime + self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime)
+    others = max(0.0, _machine_busy() - busy0 - mine)  # CPU seconds other processes used meanwhile
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "user": ru.ru_utime, "sys": ru.ru_stime,
+            "rss": peak / 2**20, "rc": proc.returncode, "others_cpu": others}
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting on I/O) since boot."""
+    with open("/proc/stat") as fh:
+        vals = [int(v) for v in fh.readline().split()[1:]]
+    return (sum(vals[:8]) - vals[3] - vals[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_idle(seconds: float = 1.0) -> float:
@@ -122,6 +138,8 @@ def _cpu_idle(seconds: float = 1.0) -> float:
 
 
 QUIET_WAITED: list[float] = []
+CONTENDED = 0.10  # a run during which others used more than 10% of one core (on average) is measured again
+RETRIES = 2
 
 
 def wait_quiet(threshold: float = 0.9, limit: float = 120.0) -> None:
@@ -184,7 +202,8 @@ def devicex_cmd(tool: str) -> tuple[list[str], dict[str, str] | None]:
         return [devicex_bin()], None
     src = SOURCES[tool.split("@", 1)[1]]
     env = dict(os.environ, PYTHONPATH=str(src))
-    return [sys.executable, "-c", "import sys; from devicex.cli import main; sys.argv[0] = 'devicex'; main()"], env
+    # -P: the current directory (a devicex checkout, perhaps) must not shadow PYTHONPATH
+    return [sys.executable, "-P", "-c", "import sys; from devicex.cli import main; sys.argv[0] = 'devicex'; main()"], env
 
 
 def tool_cmd(tool: str, image: Path, out: Path, workers: int) -> list[str]:
@@ -254,7 +273,15 @@ def run_one(tool: str, image: Path, workers: int, keep: bool = False, log: Path 
     if tool == "plaso":
         out.parent.mkdir(parents=True, exist_ok=True)
     env = devicex_cmd(tool)[1] if tool.startswith("devicex") else None
-    r = measure(tool_cmd(tool, image, out, workers), env=env, log=log or WORK / f"log-{tool}.txt")
+    for attempt in range(1 + RETRIES):
+        r = measure(tool_cmd(tool, image, out, workers), env=env, log=log or WORK / f"log-{tool}.txt")
+        if r["others_cpu"] <= CONTENDED * r["wall"] or attempt == RETRIES:
+            break
+        print(f"  ({tool}: other processes used {r['others_cpu']:.1f} CPU-s during the run: contended, "
+              f"run again)", flush=True)
+        clean(out)
+        warm(image)
+        wait_quiet()
     if r["rc"] != 0:
         print(f"  ! {tool} exited {r['rc']} (see {log or WORK / f'log-{tool}.txt'})", flush=True)
     if not keep:
@@ -283,8 +310,9 @@ def compare(args: argparse.Namespace) -> dict:
         for t in order:
             r = run_one(t, image, args.workers)
             results[t].append(r)
-            print(f"  round {rnd + 1} {t:14s} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s  "
-                  f"peak RSS {r['rss']:7.1f} MiB", flush=True)
+            print(f"  round {rnd + 1} {t:14s} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s "
+                  f"(user {r['user']:.2f}, sys {r['sys']:.2f})  peak RSS {r['rss']:7.1f} MiB  "
+                  f"[others {r['others_cpu']:.1f} CPU-s]", flush=True)
     print(f"\n{'tool':16s} {'median wall s':>14s} {'median CPU s':>13s} {'median peak RSS MiB':>20s}")
     for t in tools:
         rows = results[t]
