@@ -10,7 +10,7 @@ from rich.table import Table
 from devicex.cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_USAGE, console, fail, main
 from devicex.cli.bundle import finish_seal, prepare_seal, seal_options
 from devicex.cli.progress import RichReporter
-from devicex.cli.scope import load_scope
+from devicex.cli.scope import load_scope, scope_from_options
 from pipelines import dryrun
 from pipelines.extract import ExtractOptions, Summary, run
 from pipelines.select import FullSelector, ScopeSelector, Selector
@@ -64,13 +64,17 @@ def _dry_run_table(p: dryrun.Preview) -> Table:
 @seal_options
 @click.option("--scope", "scope_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Scope file (TOML): take only what it selects (check it with `devicex scope check`).")
+@click.option("--scope-set", "scope_settings", multiple=True, metavar="KEY=VALUE",
+              help="The scope as options instead of a file, e.g. --scope-set authorisation.reference=OP-1 "
+                   "--scope-set 'select.paths=[\"DCIM/**\"]' (keys as in the TOML file; one selection).")
 @click.option("--dry-run", is_flag=True,
               help="Count the files and bytes that would be taken and left per rule; export and record nothing.")
 @click.option("--full-extraction-reason", "full_reason", metavar="TEXT",
               help="Without --scope: why a full extraction is justified (recorded in the case and custody log).")
 def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | None, examiner: str,
             examiner_id: str | None, organisation: str | None, workers: int, no_export: bool,
-            no_parse: bool, quiet: bool, scope_file: Path | None = None, dry_run: bool = False,
+            no_parse: bool, quiet: bool, scope_file: Path | None = None, scope_settings: tuple[str, ...] = (),
+            dry_run: bool = False,
             full_reason: str | None = None, seal_out: bool = False, key_path: Path | None = None,
             passphrase_env: str | None = None) -> None:
     """Extract SOURCE (raw/dd, split raw .001, E01) read-only into OUT:
@@ -81,7 +85,14 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     A later run into the same OUT (e.g. a widened scope) adds a run to the case."""
     selector: Selector = FullSelector()
     scope_text = None
-    if scope_file is not None:
+    if scope_file is not None and scope_settings:
+        raise fail("give the scope either as a file (--scope) or as options (--scope-set), not both", EXIT_USAGE)
+    if scope_settings:
+        if full_reason is not None:
+            raise fail("--scope-set and --full-extraction-reason exclude each other", EXIT_USAGE)
+        scope = scope_from_options(scope_settings)  # validated like a file, before the evidence is touched
+        selector, scope_text = ScopeSelector(scope), scope.text
+    elif scope_file is not None:
         if full_reason is not None:
             raise fail("--scope and --full-extraction-reason exclude each other (a scoped extraction is not a "
                        "full one)", EXIT_USAGE)
