@@ -1,7 +1,9 @@
 """The root command group, exit codes and one-line error handling."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -20,7 +22,7 @@ EXIT_VERIFY_FAILED = 5
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (problems with single files or partitions are listed, not fatal)
-  1  internal error (details written to devicex-error.log)
+  1  internal error (details written to a devicex-error-PID.log in the temp folder)
   2  bad command line or bad input file given (e.g. invalid scope)
   3  nothing could be read: the source is not an image, is empty, or has no
      readable file system
@@ -49,7 +51,8 @@ class DevicexGroup(click.Group):
             console.print("interrupted")
             raise click.exceptions.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - last resort: one line to the user, details to a log
-            log = Path("devicex-error.log").resolve()
+            # never next to the evidence (the working folder may hold it): the system temp folder
+            log = Path(tempfile.gettempdir()) / f"devicex-error-{os.getpid()}.log"
             try:
                 log.write_text(traceback.format_exc(), encoding="utf-8")
                 where = f" (details in {log})"
