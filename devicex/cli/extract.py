@@ -85,6 +85,8 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     A later run into the same OUT (e.g. a widened scope) adds a run to the case."""
     selector: Selector = FullSelector()
     scope_text = None
+    if out.exists() and not out.is_dir():
+        raise fail(f"{out}: exists and is not a folder (give a new or existing output folder)", EXIT_USAGE)
     if scope_file is not None and scope_settings:
         raise fail("give the scope either as a file (--scope) or as options (--scope-set), not both", EXIT_USAGE)
     if scope_settings:

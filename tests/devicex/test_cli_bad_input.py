@@ -151,6 +151,15 @@ def test_help_documents_exit_codes(tmp_path: Path) -> None:
     assert "Exit codes" in proc.stdout and "nothing could be read" in proc.stdout
 
 
+def test_output_that_is_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.write_text("an existing file")
+    proc = _run("extract", IMAGES / "ext4.img", "-o", out, "--full-extraction-reason", REASON, cwd=tmp_path)
+    assert proc.returncode == 2
+    _assert_clean_error(proc, "out", "is not a folder")
+    assert out.read_text() == "an existing file"
+
+
 def test_full_extraction_needs_a_reason(tmp_path: Path) -> None:
     proc = _run("extract", IMAGES / "ext4.img", "-o", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 2
