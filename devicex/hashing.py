@@ -3,6 +3,7 @@ the GIL on large buffers, so worker threads hash in parallel)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -120,7 +121,8 @@ def _hash_into(hasher: MultiHasher | ParallelHasher, read: Callable[[int, int], 
     return hasher.digests()
 
 
-def sha256_file(path: str, chunk: int = CHUNK) -> tuple[str, int]:
+def sha256_file(path: str | os.PathLike[str], chunk: int = CHUNK) -> tuple[str, int]:
+    """(SHA-256, size) of a file, read in chunks (never whole into memory)."""
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:

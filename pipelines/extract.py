@@ -28,6 +28,7 @@ from devicex.entries import Entry
 from devicex.errors import SourceError
 from devicex.evidence import export_listing, open_evidence
 from devicex.exportpath import ExportNamer
+from devicex.hashing import sha256_file
 from devicex.records import canonical_json
 from devicex.sources import Source
 from devicex.sources.volumes import FileSystem, discover
@@ -239,9 +240,9 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                             "intake_sha256": intake.sha256, "verdict": summary.source_verified})
     db.flush()
     db.conn.commit()
-    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    digest, db_size = sha256_file(db_path)
     custody.append("extraction", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
-                   outputs=[Artefact("case-database", "data/case.db", digest, db_path.stat().st_size),
+                   outputs=[Artefact("case-database", "data/case.db", digest, db_size),
                             export_listing(db.conn, run_id)],
                    result="ok" if not summary.fatal else "no-file-system",
                    details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {

@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devicex.hashing import sha256_file as _sha256_file_size
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
-from reports.common import sha256_file
 from reports.model import Case, CaseError, open_case
 
 
@@ -42,6 +42,10 @@ ALIASES = {"case": "case-uco", "uco": "case-uco", "kml": "geo", "geojson": "geo"
 class Outcome:
     case: Case
     written: dict[str, list[Path]] = field(default_factory=dict)
+
+
+def _sha256(path: Path) -> str:
+    return _sha256_file_size(path)[0]
 
 
 def resolve(names: Sequence[str] | str | None) -> list[str]:
@@ -99,15 +103,15 @@ def record_custody(outcome: Outcome, actor: Actor) -> dict[str, object]:
                 for f in sorted(case.report_dir.rglob("*")):
                     rel = f.relative_to(case.root).as_posix()
                     if f.is_file() and (f == p or rel in sealed):
-                        digest = sha256_file(f)
+                        digest = _sha256(f)
                         if f == p or digest != sealed[rel]:
                             outputs.append(Artefact(f"report:{name}", rel, digest, f.stat().st_size))
             else:
-                outputs.append(Artefact(f"report:{name}", p.relative_to(case.root).as_posix(), sha256_file(p),
+                outputs.append(Artefact(f"report:{name}", p.relative_to(case.root).as_posix(), _sha256(p),
                                         p.stat().st_size))
     db = case.db_path
     log = CustodyLog(case.root / CUSTODY_FILE, actor, run.get("case_ref"), run.get("exhibit_ref"))
-    return log.append("report", inputs=[Artefact("case-database", "data/case.db", sha256_file(db), db.stat().st_size)],
+    return log.append("report", inputs=[Artefact("case-database", "data/case.db", _sha256(db), db.stat().st_size)],
                       outputs=outputs, details={"formats": list(outcome.written), "generated": case.generated,
                                                 "tool": case.tool, "sealed_before": case.sealed, **tree})
 

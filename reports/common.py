@@ -2,7 +2,6 @@
 times as epoch numbers."""
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -54,11 +53,3 @@ def atomic_text(path: Path, *, bom: bool = False, newline: str | None = "\n") ->
               errors="replace") as fh:
         yield fh
     os.replace(tmp, path)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

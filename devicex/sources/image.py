@@ -101,10 +101,6 @@ class Source:
             return b""
         return self.img.read(offset, min(size, self.size - offset))
 
-    def reopen(self) -> "Source":
-        """A fresh handle on the same source (one per worker thread/process)."""
-        return open_source(self.path)
-
     def close(self) -> None:
         close = getattr(self.img, "close", None)
         if callable(close):

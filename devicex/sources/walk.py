@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 from datetime import datetime
 
 import pytsk3
@@ -198,6 +199,7 @@ def _reopen(fs: FileSystem, name: _DetachedName) -> tuple[pytsk3.File | None, ob
 def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, raw: bytes, path: str,
                  in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
     """The entries for one name, and the inode to descend into if a directory."""
+    meta: Any
     if isinstance(f, _DetachedName):
         name: pytsk3.TSK_FS_NAME | _DetachedName = f
         f, meta = _reopen(fs, f)  # type: ignore[assignment]
