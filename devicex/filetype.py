@@ -78,7 +78,7 @@ def category_for(mime: str) -> str:
     for prefix, cat in _CATEGORY_BY_MIME_PREFIX:
         if mime.startswith(prefix):
             return cat
-    if mime.startswith("application/vnd.openxmlformats") or mime.startswith("application/vnd.oasis"):
+    if mime.startswith(("application/vnd.openxmlformats", "application/vnd.oasis")):
         return "document"
     return "other"
 

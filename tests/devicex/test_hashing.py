@@ -1,0 +1,81 @@
+"""Hashing against coreutils (md5sum, sha1sum, sha256sum) as the independent truth:
+the one-thread and the two-helper-thread paths, zero-filled unreadable ranges, short sources."""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from devicex.hashing import (
+    PARALLEL_MIN,
+    MultiHasher,
+    ParallelHasher,
+    hash_reader,
+    sha256_file,
+)
+
+
+def _coreutils(path: Path) -> tuple[str, str, str]:
+    return tuple(  # type: ignore[return-value]
+        subprocess.run([tool, str(path)], capture_output=True, text=True, check=True).stdout.split()[0]
+        for tool in ("md5sum", "sha1sum", "sha256sum"))
+
+
+def _reader(data: bytes, fail_at: set[int] | None = None) -> Callable[[int, int], bytes]:
+    def read(offset: int, length: int) -> bytes:
+        if fail_at and offset in fail_at:
+            raise OSError(5, "Input/output error")
+        return data[offset:offset + length]
+    return read
+
+
+@pytest.mark.parametrize("size", [0, 1, 1 << 20, PARALLEL_MIN + 12345])
+def test_hash_reader_equals_coreutils(size: int, tmp_path: Path) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    got = hash_reader(_reader(data), size, chunk=4 << 20)
+    assert (got.md5, got.sha1, got.sha256) == _coreutils(path)
+    assert got.size == size
+    assert sha256_file(path) == (got.sha256, size)
+
+
+def test_parallel_and_single_thread_hashers_agree() -> None:
+    chunks = [os.urandom(n) for n in (1, 4096, 1 << 20, 3, 777_777)]
+    single, parallel = MultiHasher(), ParallelHasher(depth=2)
+    for chunk in chunks:
+        single.update(chunk)
+        parallel.update(chunk)
+    assert parallel.digests() == single.digests()
+    assert not any(t.is_alive() for t in parallel._threads)  # digests() stops the helper threads
+
+
+def test_unreadable_ranges_are_hashed_as_zeros_and_listed(tmp_path: Path) -> None:
+    chunk = 1 << 20
+    data = os.urandom(PARALLEL_MIN + 3 * chunk)
+    bad: list[tuple[int, int, str]] = []
+    got = hash_reader(_reader(data, {chunk, 5 * chunk}), len(data), chunk=chunk, bad=bad)
+    expected = bytearray(data)
+    expected[chunk:2 * chunk] = bytes(chunk)
+    expected[5 * chunk:6 * chunk] = bytes(chunk)
+    path = tmp_path / "as-dd-noerror-sync"
+    path.write_bytes(expected)
+    assert (got.md5, got.sha1, got.sha256) == _coreutils(path)
+    assert [(o, n) for o, n, _ in bad] == [(chunk, chunk), (5 * chunk, chunk)]
+    assert all("Input/output error" in why for _, _, why in bad)
+
+
+def test_errors_propagate_without_a_bad_list() -> None:
+    with pytest.raises(OSError):
+        hash_reader(_reader(bytes(100), {0}), 100)
+
+
+def test_a_source_that_runs_dry_reports_the_smaller_size(tmp_path: Path) -> None:
+    data = os.urandom(5000)
+    got = hash_reader(_reader(data), 9000, chunk=1024)
+    path = tmp_path / "short"
+    path.write_bytes(data)
+    assert got.size == 5000 and (got.md5, got.sha1, got.sha256) == _coreutils(path)
