@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import platform
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,8 +31,8 @@ from devicex.evidence import export_listing, open_evidence
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
 from devicex.records import canonical_json
-from devicex.sources import Source
-from devicex.sources.volumes import FileSystem, discover
+from devicex.sources import Source, open_source
+from devicex.sources.volumes import discover
 from devicex.sources.walk import walk
 from devicex.timeutil import iso, now_utc
 from pipelines import store
@@ -136,6 +137,8 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
 def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog, run_id: int,
              params: dict[str, Any], reporter: Reporter, summary: Summary) -> None:
     bad: list[tuple[int, int, str]] = []
+    plan = _Plan(src.path)  # counts what is to come (for the ETA) while the media is hashed
+    plan.start()
     intake = hash_media(src, reporter, "intake hash", bad)
     stored = check_stored(src, intake)
     summary.stored_check = stored.verdict
@@ -187,8 +190,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     namer = ExportNamer()
     writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
     reporter.stage("listing entries")
-    total_files, total_bytes = _plan(layout.filesystems, src.label)  # metadata only: gives the ETA
-    reporter.stage("extract", total_bytes=total_bytes, total_files=total_files)
+    plan.join()
+    reporter.stage("extract", total_bytes=plan.total_bytes, total_files=plan.total_files)
     remove_staging(settings.data_dir)
     runner = make_runner(max(1, opts.workers), src.path, settings)
     try:
@@ -249,15 +252,34 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                        "by_category": dict(sorted(summary.by_category.items()))})
 
 
-def _plan(filesystems: list[FileSystem], label: str) -> tuple[int, int]:
-    """Entries and declared content bytes to come (a metadata-only walk), for progress and ETA."""
-    files = nbytes = 0
-    for fs in filesystems:
-        for entry, _ in walk(fs, label):
-            if entry is not None:
-                files += 1
-                nbytes += entry.size if entry.has_content else 0
-    return files, nbytes
+class _Plan(threading.Thread):
+    """Entries and declared content bytes to come (a metadata-only walk), for the progress bar's
+    ETA. Runs on its own read-only handle of the source while the intake hash runs (the hash
+    threads leave a core partly idle), so it costs no extra wall time on two cores. Counting is
+    optional: if it fails (the walk itself will report the problem), progress has no totals."""
+
+    def __init__(self, source: Path) -> None:
+        super().__init__(name="plan", daemon=True)
+        self._source = source
+        self.total_files: int | None = None
+        self.total_bytes: int | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            src = open_source(self._source)
+            try:
+                files = nbytes = 0
+                for fs in discover(src).filesystems:
+                    for entry, _ in walk(fs, src.label):
+                        if entry is not None:
+                            files += 1
+                            nbytes += entry.size if entry.has_content else 0
+                self.total_files, self.total_bytes = files, nbytes
+            finally:
+                src.close()
+        except Exception as exc:  # noqa: BLE001 - kept (no ETA); the extraction's own walk reports it
+            self.error = exc
 
 
 def _finish(db: CaseDB, run_id: int, status: str) -> None:
