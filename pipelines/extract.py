@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import platform
-import threading
 import time
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,6 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
              params: dict[str, Any], reporter: Reporter, summary: Summary) -> None:
     bad: list[tuple[int, int, str]] = []
     plan = _Plan(src.path)  # counts what is to come (for the ETA) while the media is hashed
-    plan.start()
     intake = hash_media(src, reporter, "intake hash", bad)
     stored = check_stored(src, intake)
     summary.stored_check = stored.verdict
@@ -190,8 +190,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     namer = ExportNamer()
     writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
     reporter.stage("listing entries")
-    plan.join()
-    reporter.stage("extract", total_bytes=plan.total_bytes, total_files=plan.total_files)
+    total_files, total_bytes = plan.totals()
+    reporter.stage("extract", total_bytes=total_bytes, total_files=total_files)
     remove_staging(settings.data_dir)
     runner = make_runner(max(1, opts.workers), src.path, settings)
     try:
@@ -252,34 +252,50 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                        "by_category": dict(sorted(summary.by_category.items()))})
 
 
-class _Plan(threading.Thread):
+class _Plan:
     """Entries and declared content bytes to come (a metadata-only walk), for the progress bar's
-    ETA. Runs on its own read-only handle of the source while the intake hash runs (the hash
-    threads leave a core partly idle), so it costs no extra wall time on two cores. Counting is
-    optional: if it fails (the walk itself will report the problem), progress has no totals."""
+    ETA. Counted in a forked process on its own read-only handle of the source while the intake
+    hash runs (the hash threads leave a core partly idle, and a thread would contend with them
+    for the GIL), so on two cores it costs almost no wall time. Counting is optional: if it fails
+    (the extraction's own walk reports the problem), progress just has no totals."""
 
     def __init__(self, source: Path) -> None:
-        super().__init__(name="plan", daemon=True)
-        self._source = source
-        self.total_files: int | None = None
-        self.total_bytes: int | None = None
-        self.error: BaseException | None = None
+        ctx = multiprocessing.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_count_entries, args=(source, send), name="devicex-plan", daemon=True)
+        self._proc.start()  # forked before any thread of this run exists
+        send.close()
 
-    def run(self) -> None:
+    def totals(self) -> tuple[int | None, int | None]:
+        """(entries, bytes), or (None, None) if they could not be counted."""
         try:
-            src = open_source(self._source)
-            try:
-                files = nbytes = 0
-                for fs in discover(src).filesystems:
-                    for entry, _ in walk(fs, src.label):
-                        if entry is not None:
-                            files += 1
-                            nbytes += entry.size if entry.has_content else 0
-                self.total_files, self.total_bytes = files, nbytes
-            finally:
-                src.close()
-        except Exception as exc:  # noqa: BLE001 - kept (no ETA); the extraction's own walk reports it
-            self.error = exc
+            files, nbytes = self._recv.recv()
+        except EOFError:  # the counting process died
+            files = nbytes = None
+        finally:
+            self._recv.close()
+            self._proc.join()
+        return files, nbytes
+
+
+def _count_entries(source: Path, send: Connection) -> None:
+    totals: tuple[int | None, int | None] = (None, None)
+    try:
+        src = open_source(source)
+        try:
+            files = nbytes = 0
+            for fs in discover(src).filesystems:
+                for entry, _ in walk(fs, src.label):
+                    if entry is not None:
+                        files += 1
+                        nbytes += entry.size if entry.has_content else 0
+            totals = (files, nbytes)
+        finally:
+            src.close()
+    except Exception:  # noqa: BLE001 - no ETA then; the extraction's own walk reports the problem
+        totals = (None, None)
+    send.send(totals)
+    send.close()
 
 
 def _finish(db: CaseDB, run_id: int, status: str) -> None:
