@@ -6,6 +6,7 @@ from typing import Protocol
 
 class Reporter(Protocol):
     def stage(self, name: str, total_bytes: int | None = None, total_files: int | None = None) -> None: ...
+    def totals(self, total_files: int | None, total_bytes: int | None) -> None: ...
     def advance(self, nbytes: int = 0, nfiles: int = 0) -> None: ...
     def problem(self, severity: str, message: str) -> None: ...
     def done(self) -> None: ...
@@ -18,6 +19,9 @@ class SilentReporter:
         self.problems: list[tuple[str, str]] = []
 
     def stage(self, name: str, total_bytes: int | None = None, total_files: int | None = None) -> None:
+        return None
+
+    def totals(self, total_files: int | None, total_bytes: int | None) -> None:
         return None
 
     def advance(self, nbytes: int = 0, nfiles: int = 0) -> None:

@@ -189,11 +189,10 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                               opts.selector, _known_sparse)
     namer = ExportNamer()
     writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
-    reporter.stage("listing entries")
-    total_files, total_bytes = plan.totals()
-    reporter.stage("extract", total_bytes=total_bytes, total_files=total_files)
+    reporter.stage("extract")  # totals (for the ETA) are shown once the counting process has them
     remove_staging(settings.data_dir)
     runner = make_runner(max(1, opts.workers), src.path, settings)
+    walked = 0
     try:
         for fs in layout.filesystems:
             fs_id = db.insert("filesystems", {
@@ -203,6 +202,9 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
             writer.fs_id = fs_id
             summary.filesystems += 1
             for entry, reader in walk(fs, src.label):
+                walked += 1
+                if walked % 256 == 1 and plan.ready():
+                    reporter.totals(*plan.totals())
                 if entry is None:
                     writer.walk_problem(fs.label, str(reader))
                     continue
@@ -221,6 +223,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
             for result in runner.drain():
                 writer.write(result)
     finally:
+        plan.stop()
         runner.close()
         remove_staging(settings.data_dir)
     writer.finish(parsers.registry())
@@ -254,10 +257,11 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
 
 class _Plan:
     """Entries and declared content bytes to come (a metadata-only walk), for the progress bar's
-    ETA. Counted in a forked process on its own read-only handle of the source while the intake
-    hash runs (the hash threads leave a core partly idle, and a thread would contend with them
-    for the GIL), so on two cores it costs almost no wall time. Counting is optional: if it fails
-    (the extraction's own walk reports the problem), progress just has no totals."""
+    totals and ETA. Counted in a forked process on its own read-only handle of the source, started
+    before the intake hash: on two cores it runs beside the hash threads (a thread would contend
+    with them for the GIL) and the extraction never waits for it; the totals are shown when they
+    arrive. Counting is optional: if it fails (the extraction's own walk reports the problem),
+    progress has no totals."""
 
     def __init__(self, source: Path) -> None:
         ctx = multiprocessing.get_context("fork")
@@ -265,17 +269,37 @@ class _Plan:
         self._proc = ctx.Process(target=_count_entries, args=(source, send), name="devicex-plan", daemon=True)
         self._proc.start()  # forked before any thread of this run exists
         send.close()
+        self._totals: tuple[int | None, int | None] | None = None
+
+    def ready(self) -> bool:
+        """True once, when the totals have arrived (never blocks)."""
+        if self._totals is not None or self._recv.closed or not self._recv.poll():
+            return False
+        self._receive()
+        return True
 
     def totals(self) -> tuple[int | None, int | None]:
-        """(entries, bytes), or (None, None) if they could not be counted."""
+        """(entries, content bytes), waiting for them if need be; (None, None) if they could not be counted."""
+        if self._totals is None:
+            self._receive()
+        assert self._totals is not None
+        return self._totals
+
+    def _receive(self) -> None:
         try:
-            files, nbytes = self._recv.recv()
+            self._totals = self._recv.recv()
         except EOFError:  # the counting process died
-            files = nbytes = None
-        finally:
+            self._totals = (None, None)
+        self._recv.close()
+        self._proc.join()
+
+    def stop(self) -> None:
+        """The extraction is done: totals no longer matter; stop counting if still at it."""
+        if self._totals is None and self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join()
+        if not self._recv.closed:
             self._recv.close()
-            self._proc.join()
-        return files, nbytes
 
 
 def _count_entries(source: Path, send: Connection) -> None:

@@ -27,6 +27,11 @@ class RichReporter:
         of = f"/{total_files}" if total_files is not None else ""
         self._task = self._progress.add_task(name, total=total_bytes, files=0, of=of)
 
+    def totals(self, total_files: int | None, total_bytes: int | None) -> None:
+        """The current stage's totals, known only after it started (they give the ETA)."""
+        if self._task is not None and total_files is not None:
+            self._progress.update(self._task, total=total_bytes, of=f"/{total_files}")
+
     def advance(self, nbytes: int = 0, nfiles: int = 0) -> None:
         if self._task is not None:
             self._files += nfiles

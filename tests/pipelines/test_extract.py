@@ -3,6 +3,7 @@ forked process while the intake hash runs) against what the extraction itself th
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,19 @@ def test_a_source_that_cannot_be_counted_gives_no_totals(tmp_path: Path, capfd: 
     assert _Plan(not_an_image).totals() == (0, 0)  # opens, finds nothing to walk
     assert _Plan(tmp_path / "missing.img").totals() == (None, None)  # cannot open: no totals
     assert capfd.readouterr().err == ""  # and no traceback from the counting process
+
+
+def test_totals_arrive_once_without_blocking_and_stop_ends_the_count(tmp_path: Path) -> None:
+    image = FIXTURES / "images" / "mbr2.img"
+    plan = _Plan(image)
+    deadline = time.monotonic() + 60
+    while not plan.ready():  # polled from the walk loop: never blocks
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert not plan.ready()  # once
+    files, nbytes = plan.totals()
+    assert files and nbytes
+    plan.stop()
+    busy = _Plan(image)
+    busy.stop()  # the extraction finished first: the count is abandoned, the process gone
+    assert not busy._proc.is_alive()

@@ -1,0 +1,30 @@
+"""The progress display (rich): files x/y, bytes and ETA once totals are known."""
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from devicex.cli.progress import RichReporter
+
+
+def _render(reporter: RichReporter) -> str:
+    console = Console(file=io.StringIO(), width=200, force_terminal=False)
+    console.print(reporter._progress.get_renderable())
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_totals_given_after_the_stage_started_show_as_x_of_y() -> None:
+    reporter = RichReporter(Console(file=io.StringIO()), quiet=False)
+    try:
+        reporter.stage("extract")
+        reporter.advance(nbytes=1000, nfiles=3)
+        assert "3 files" in _render(reporter) and "3/" not in _render(reporter)
+        reporter.totals(51, 11_000_000)
+        reporter.advance(nbytes=1000, nfiles=2)
+        shown = _render(reporter)
+        assert "5/51 files" in shown and "11.0 MB" in shown
+        reporter.totals(None, None)  # counting failed: the display keeps what it has
+        assert "5/51 files" in _render(reporter)
+    finally:
+        reporter.done()
