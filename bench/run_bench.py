@@ -23,7 +23,9 @@ figure. Each measured command runs as a child process tree; wall time is taken a
 whole (waited-for) tree from ``wait4``, and peak RSS is the largest *sum* of RSS over the tree, sampled from
 /proc every 50 ms (and never less than the largest single process's ``ru_maxrss``). Before every run the
 image is read once (so every tool starts with it in the page cache) and ``sync`` flushes the previous run's
-writes; outputs are deleted between runs, outside the timing.
+writes. Every run writes to a fresh folder under ``bench/work/runs/``; nothing is deleted while measuring (see
+``settle``: deleting 20,000 files slows the next run's file creation on ext4 for a minute or more), so the
+disk needs room for all outputs of one invocation (about 1 GiB per run on bench.ntfs).
 
 Tools measured (``--tools``):
 
@@ -265,9 +267,37 @@ def clean(out: Path) -> None:
         extra.unlink()
 
 
-def run_one(tool: str, image: Path, workers: int, keep: bool = False, log: Path | None = None) -> dict[str, float]:
-    out = WORK / f"out-{tool}"
-    clean(out)
+# Outputs are never deleted while anything is being measured. Deleting the previous run's 20,000 files right
+# before the next run made that run pay for it: ext4 skips recently deleted inodes when it allocates new ones
+# (``recently_deleted``: inodes freed within the last 60 s, 360 s while their table block is dirty), and
+# checking them took 58% of the CPU samples of a tsk_recover run right after such a delete (perf: kernel
+# ``recently_deleted``, ``find_get_block_common``, ``ext4_get_group_desc``, ``find_inode_bit``): tsk+hashdeep
+# 5.5 s vs 16-17 s, devicex sys time 2.9 s vs 12 s. So each run writes to a fresh folder under RUNS, which is
+# emptied before measuring starts (then the recency window is waited out) and after it ends.
+RUNS = WORK / "runs"
+RECENTLY_DELETED = 61.0  # seconds: ext4's RECENTCY_MIN (60) plus a margin; sync first so blocks are not dirty
+_run_seq = [0]
+
+
+def settle() -> None:
+    """Delete earlier runs' outputs, flush, and wait until ext4 no longer counts them as recently deleted."""
+    had = RUNS.exists() and any(RUNS.iterdir())
+    shutil.rmtree(RUNS, ignore_errors=True)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["sync"], check=False)
+    if had:
+        print(f"  (deleted earlier outputs; waiting {RECENTLY_DELETED:.0f} s so that no measured run pays "
+              f"for their inodes)", flush=True)
+        time.sleep(RECENTLY_DELETED)
+
+
+def fresh_out(tool: str) -> Path:
+    _run_seq[0] += 1
+    return RUNS / f"{_run_seq[0]:03d}-{tool.replace('@', '-')}"
+
+
+def run_one(tool: str, image: Path, workers: int, log: Path | None = None) -> dict[str, float]:
+    out = fresh_out(tool)
     warm(image)
     wait_quiet()
     if tool == "plaso":
@@ -279,13 +309,11 @@ def run_one(tool: str, image: Path, workers: int, keep: bool = False, log: Path 
             break
         print(f"  ({tool}: other processes used {r['others_cpu']:.1f} CPU-s during the run: contended, "
               f"run again)", flush=True)
-        clean(out)
+        out = fresh_out(tool)
         warm(image)
         wait_quiet()
     if r["rc"] != 0:
         print(f"  ! {tool} exited {r['rc']} (see {log or WORK / f'log-{tool}.txt'})", flush=True)
-    if not keep:
-        clean(out)
     return r
 
 
@@ -391,8 +419,7 @@ def determinism(args: argparse.Namespace) -> dict:
     dumps = {}
     for label, workers in (("w1-a", 1), ("w1-b", 1), (f"w{args.workers}-a", args.workers),
                            (f"w{args.workers}-b", args.workers)):
-        out = WORK / f"det-{label}"
-        clean(out)
+        out = fresh_out(f"det-{label}")
         r = measure(tool_cmd("devicex", image, out, workers))
         conn = sqlite3.connect(out / "data" / "case.db")
         rows = conn.execute(query).fetchall()
@@ -401,7 +428,6 @@ def determinism(args: argparse.Namespace) -> dict:
         dumps[label] = hashlib.sha256(json.dumps([rows, exports]).encode()).hexdigest()
         print(f"  {label}: {len(rows)} rows, {len(exports)} export paths, wall {r['wall']:.2f} s, "
               f"digest {dumps[label][:16]}", flush=True)
-        clean(out)
     same = len(set(dumps.values())) == 1
     print("deterministic: " + ("yes, all identical" if same else "NO, outputs differ"))
     return {"digests": dumps, "identical": same}
@@ -428,7 +454,11 @@ def main() -> None:
         label, _, path = spec.partition("=")
         SOURCES[label] = Path(path).resolve()
     WORK.mkdir(exist_ok=True)
-    result = {"compare": compare, "memory": memory, "scale": scale, "determinism": determinism}[args.mode](args)
+    settle()
+    try:
+        result = {"compare": compare, "memory": memory, "scale": scale, "determinism": determinism}[args.mode](args)
+    finally:
+        shutil.rmtree(RUNS, ignore_errors=True)  # after the last measurement
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
 
