@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import platform
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
@@ -129,6 +130,12 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         return summary
     try:
         _extract(opts, src, db, custody, run_id, params, reporter, summary)
+    except KeyboardInterrupt:  # Ctrl-C: what was written stays, and the record says the run did not finish
+        summary.fatal = "interrupted by the user"
+        _finish(db, run_id, "interrupted")
+        custody.append("extraction-interrupted", inputs=[Artefact("source", str(src.path), None, src.size)],
+                       result="interrupted", details={"files_written": summary.files})
+        raise
     finally:
         src.close()
         db.close()
@@ -267,7 +274,13 @@ class _Plan:
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_count_entries, args=(source, send), name="devicex-plan", daemon=True)
-        self._proc.start()  # forked before any thread of this run exists
+        # Ctrl-C is for the parent (it stops the run; this daemon process ends with it): the child ignores it,
+        # and SIGINT stays blocked across the fork so that none can land before the child says so.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._proc.start()  # forked before any thread of this run exists
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         send.close()
         self._totals: tuple[int | None, int | None] | None = None
 
@@ -303,6 +316,8 @@ class _Plan:
 
 
 def _count_entries(source: Path, send: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     totals: tuple[int | None, int | None] = (None, None)
     try:
         src = open_source(source)

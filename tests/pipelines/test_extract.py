@@ -2,12 +2,17 @@
 forked process while the intake hash runs) against what the extraction itself then wrote."""
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from devicex.custody import check_chain
 from pipelines.extract import ExtractOptions, _Plan, run
 from tests.conftest import FIXTURES
 
@@ -45,3 +50,51 @@ def test_totals_arrive_once_without_blocking_and_stop_ends_the_count(tmp_path: P
     busy = _Plan(image)
     busy.stop()  # the extraction finished first: the count is abandoned, the process gone
     assert not busy._proc.is_alive()
+
+
+def test_ctrl_c_is_for_the_parent_the_counting_process_ignores_it(capfd: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C reaches the whole process group: the parent stops the run (one line, exit 130, see
+    tests/devicex/test_cli_bad_input.py); the counting process must not print a traceback."""
+    plan = _Plan(FIXTURES / "images" / "mbr2.img")
+    pid = plan._proc.pid
+    assert pid is not None
+    while plan._proc.is_alive():
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            break
+        time.sleep(0.001)
+    files, nbytes = plan.totals()
+    assert files and nbytes  # it finished its count
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_ctrl_c_during_a_run_stops_it_cleanly_and_the_record_says_so(tmp_path: Path) -> None:
+    """Ctrl-C to the whole process group (as a terminal sends it) while the media is hashed: one line,
+    exit 130, no traceback from any process, no process left behind, and the case database and the
+    (still valid) custody log record an interrupted run."""
+    image = tmp_path / "big-sparse.img"  # the NTFS fixture at offset 0, then 3 GiB of holes: a long intake hash
+    image.write_bytes((FIXTURES / "images" / "ntfs.img").read_bytes())
+    os.truncate(image, 3 << 30)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "devicex", "extract", str(image), "-o", str(out), "-q",
+                             "--full-extraction-reason", "test"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509 - a runner started in the background ignores SIGINT; the CLI must not
+    custody = out / "custody.jsonl"
+    deadline = time.monotonic() + 60
+    while not (custody.exists() and b'"source-open"' in custody.read_bytes()):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)  # well inside the intake hash of 3 GiB (seconds), the counting process running
+    os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "interrupted" in output and "Traceback" not in output
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # nothing of the group is left
+    report = check_chain(custody.read_bytes())
+    assert report.ok, report.issues
+    assert [e.entry["action"] for e in report.entries][-1] == "extraction-interrupted"
+    with sqlite3.connect(out / "data" / "case.db") as db:
+        assert db.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
