@@ -29,6 +29,8 @@ Exit codes:
   4  integrity failure: source hashes changed during extraction, or hashes
      stored in an E01 do not match its content
   5  verification failed (devicex verify)
+  130  interrupted (Ctrl-C): what was written stays; the case database and
+     the custody log record the run as interrupted
 """
 
 console = Console(stderr=True, highlight=False)
