@@ -31,11 +31,9 @@ def iso(dt: datetime | None) -> str | None:
     """ISO 8601 text in UTC with a ``Z`` suffix, or ``None``."""
     if dt is None:
         return None
-    dt = dt.astimezone(UTC)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if dt.microsecond:
-        text += f".{dt.microsecond:06d}"
-    return text + "Z"
+    # isoformat: 'YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00' (microseconds only when non-zero, the year always
+    # four digits), about 4x cheaper than strftime on the 8 times of every case.db row
+    return dt.astimezone(UTC).isoformat()[:-6] + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:
