@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
 def from_unix(seconds: int | None, nanos: int | None = 0) -> datetime | None:
@@ -22,7 +23,7 @@ def from_filetime(value: int) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=value // 10)
+        return _FILETIME_EPOCH + timedelta(microseconds=value // 10)
     except (OverflowError, ValueError):
         return None
 
