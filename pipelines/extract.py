@@ -132,9 +132,9 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         _extract(opts, src, db, custody, run_id, params, reporter, summary)
     except KeyboardInterrupt:  # Ctrl-C: what was written stays, and the record says the run did not finish
         summary.fatal = "interrupted by the user"
-        _finish(db, run_id, "interrupted")
         custody.append("extraction-interrupted", inputs=[Artefact("source", str(src.path), None, src.size)],
                        result="interrupted", details={"files_written": summary.files})
+        _finish(db, run_id, "interrupted")
         raise
     finally:
         src.close()
