@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -91,6 +92,15 @@ def render(case: Case) -> list[Path]:
     return [gj, km]
 
 
+def _ticks(lo: float, hi: float, step: float) -> Iterator[float]:
+    """Grid positions: the multiples of ``step`` from ``lo`` to ``hi``."""
+    v = math.floor(lo / step) * step
+    while v <= hi:
+        if v >= lo:
+            yield v
+        v += step
+
+
 def _step(span: float) -> float:
     raw = span / 5
     mag = 10 ** math.floor(math.log10(raw))
@@ -123,20 +133,14 @@ def svg_plot(pts: list[Place], width: int = 800, height: int = 420) -> str:
     step = _step(max(pw / scale / kx, ph / scale))
     lon_lo, lon_hi = left, left + pw / scale / kx
     lat_lo, lat_hi = top - ph / scale, top
-    v = math.floor(lon_lo / step) * step
-    while v <= lon_hi:
-        if v >= lon_lo:
-            x, _ = xy(lat_lo, v)
-            parts.append(f'<line x1="{x:.1f}" y1="{mt}" x2="{x:.1f}" y2="{mt + ph}" class="grid"/>')
-            parts.append(f'<text x="{x:.1f}" y="{mt + ph + 16}" class="axis">{v:.4g}°</text>')
-        v += step
-    v = math.floor(lat_lo / step) * step
-    while v <= lat_hi:
-        if v >= lat_lo:
-            _, y = xy(v, lon_lo)
-            parts.append(f'<line x1="{ml}" y1="{y:.1f}" x2="{ml + pw}" y2="{y:.1f}" class="grid"/>')
-            parts.append(f'<text x="{ml - 6}" y="{y + 4:.1f}" class="axis axis-y">{v:.4g}°</text>')
-        v += step
+    for v in _ticks(lon_lo, lon_hi, step):
+        x, _ = xy(lat_lo, v)
+        parts.append(f'<line x1="{x:.1f}" y1="{mt}" x2="{x:.1f}" y2="{mt + ph}" class="grid"/>')
+        parts.append(f'<text x="{x:.1f}" y="{mt + ph + 16}" class="axis">{v:.4g}°</text>')
+    for v in _ticks(lat_lo, lat_hi, step):
+        _, y = xy(v, lon_lo)
+        parts.append(f'<line x1="{ml}" y1="{y:.1f}" x2="{ml + pw}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{ml - 6}" y="{y + 4:.1f}" class="axis axis-y">{v:.4g}°</text>')
     for p in pts:
         x, y = xy(p.lat, p.lon)
         label = escape(f"{p.path} ({p.lat:.6f}, {p.lon:.6f}) {p.time or ''}")
