@@ -205,7 +205,7 @@ def devicex_cmd(tool: str) -> tuple[list[str], dict[str, str] | None]:
     src = SOURCES[tool.split("@", 1)[1]]
     env = dict(os.environ, PYTHONPATH=str(src))
     # -P: the current directory (a devicex checkout, perhaps) must not shadow PYTHONPATH
-    return [sys.executable, "-P", "-c", "import sys; from devicex.cli import main; sys.argv[0] = 'devicex'; main()"], env
+    return [sys.executable, "-P", "-c", "import sys; from cli import main; sys.argv[0] = 'devicex'; main()"], env
 
 
 def tool_cmd(tool: str, image: Path, out: Path, workers: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""``python -m devicex``."""
-from devicex.cli import main
+"""``python -m devicex``: the command line, which lives in the top-level ``cli`` package."""
+from cli import main
 
 main()

@@ -1,39 +1,20 @@
-"""The ways evidence enters and leaves a case, each leaving a custody entry.
+"""How the files an extraction exported are bound to the custody log.
 
-* :func:`open_evidence` is how an extraction opens a source: the opening (or
-  the failure to open) is logged before anything is read.
-* :func:`export_listing` binds every exported file to the custody log: the
-  extraction's closing entry carries the SHA-256 of the sorted listing
-  ``<sha256>  <path>`` of the files that run exported, so no file can be
-  added, removed or changed under ``data/files`` without breaking either the
-  listing digest or the bundle manifest that seals it.
+:func:`export_listing`: the extraction's closing entry carries the SHA-256 of
+the sorted listing ``<sha256>  <path>`` of the files that run exported, so no
+file can be added, removed or changed under ``data/files`` without breaking
+either the listing digest or the bundle manifest that seals it.
 
-``devicex info`` and ``devicex ls`` only look at a source and write nothing,
-so they use :func:`devicex.sources.open_source` directly.
+How a source is opened for a case (logged before anything is read) is
+:func:`pipelines.intake.open_evidence`; this module imports no source library,
+so ``devicex verify`` can use it without them.
 """
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from pathlib import Path
 
-from devicex.custody import Artefact, CustodyLog
-from devicex.errors import SourceError
-from devicex.sources import Source, open_source
-
-
-def open_evidence(path: Path, custody: CustodyLog) -> Source:
-    """Open a source read-only for a case; logs ``source-open`` either way."""
-    try:
-        src = open_source(path)
-    except SourceError as exc:
-        custody.append("source-open", inputs=[Artefact("source", str(path))], result="failed",
-                       details={"error": str(exc)})
-        raise
-    custody.append("source-open", inputs=[Artefact("source", str(src.path), None, src.size)],
-                   details={"container": src.container, "segments": [p.name for p in src.segments],
-                            "read_only": True})
-    return src
+from devicex.custody import Artefact
 
 
 def export_listing(db: sqlite3.Connection, run_id: int) -> Artefact:

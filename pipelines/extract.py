@@ -29,7 +29,7 @@ from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.entries import Entry
 from devicex.errors import SourceError
-from devicex.evidence import export_listing, open_evidence
+from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
 from devicex.records import canonical_json
@@ -39,7 +39,7 @@ from devicex.sources.walk import walk
 from devicex.timeutil import iso, now_utc
 from pipelines import store
 from pipelines.events import Reporter, SilentReporter
-from pipelines.intake import check_stored, hash_media
+from pipelines.intake import check_stored, hash_media, open_evidence
 from pipelines.parallel import make_runner
 from pipelines.process import WorkerSettings, remove_staging
 from pipelines.select import FullSelector, Selector, scope_custody

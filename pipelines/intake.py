@@ -1,11 +1,19 @@
-"""Intake and re-verification of an evidence source: open read-only, hash the
-whole media stream (MD5/SHA-1/SHA-256) and check hashes stored in an E01."""
+"""Intake and re-verification of an evidence source: open read-only (logged in
+the custody log before anything is read), hash the whole media stream
+(MD5/SHA-1/SHA-256) and check hashes stored in an E01.
+
+``devicex info`` and ``devicex ls`` only look at a source and write nothing,
+so they use :func:`devicex.sources.open_source` directly.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from devicex.custody import Artefact, CustodyLog
+from devicex.errors import SourceError
 from devicex.hashing import Digests, hash_reader
-from devicex.sources import Source
+from devicex.sources import Source, open_source
 from pipelines.events import Reporter
 
 MEDIA_CHUNK = 4 << 20
@@ -15,6 +23,20 @@ MEDIA_CHUNK = 4 << 20
 class StoredCheck:
     verdict: str  # "pass", "fail" or "none" (no hash stored)
     details: dict[str, str]
+
+
+def open_evidence(path: Path, custody: CustodyLog) -> Source:
+    """Open a source read-only for a case; logs ``source-open`` either way."""
+    try:
+        src = open_source(path)
+    except SourceError as exc:
+        custody.append("source-open", inputs=[Artefact("source", str(path))], result="failed",
+                       details={"error": str(exc)})
+        raise
+    custody.append("source-open", inputs=[Artefact("source", str(src.path), None, src.size)],
+                   details={"container": src.container, "segments": [p.name for p in src.segments],
+                            "read_only": True})
+    return src
 
 
 def hash_media(src: Source, reporter: Reporter, label: str,

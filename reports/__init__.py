@@ -25,7 +25,7 @@ class Renderer:
 
 
 RENDERERS: dict[str, Renderer] = {r.name: r for r in (
-    Renderer("csv", "reports.csv", "files.csv, exif.csv, timeline.csv (UTF-8 BOM, formula-safe)"),
+    Renderer("csv", "reports.csv_tables", "files.csv, exif.csv, timeline.csv (UTF-8 BOM, formula-safe)"),
     Renderer("jsonl", "reports.jsonl", "records.jsonl (all parser records), files.jsonl"),
     Renderer("bodyfile", "reports.bodyfile", "bodyfile.txt: TSK 3.x body file for mactime"),
     Renderer("timesketch", "reports.timesketch", "timesketch.jsonl and timesketch.csv"),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.common import atomic_text
-from reports.csv import FILE_FIELDS
+from reports.csv_tables import FILE_FIELDS
 from reports.model import Case, full_path
 
 

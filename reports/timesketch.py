@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.common import atomic_text, epoch_micros, neutralise
-from reports.csv import csv_writer
+from reports.csv_tables import csv_writer
 from reports.model import Case, Event
 
 FIELDS = ("message", "datetime", "timestamp", "timestamp_desc", "data_type", "source", "file_id", "path",

@@ -18,7 +18,7 @@ from tests.sealing_support import (CASE, EXAMINER, EXHIBIT, bundle, bundle_files
 
 from devicex.bundle import (BAGIT_DECLARATION, BundleError, NotVerified, handover, parse_bag_info,  # noqa: E402
                             parse_manifest, seal, write_zip)
-from devicex.cli import main  # noqa: E402
+from cli import main  # noqa: E402
 from devicex.custody import Actor, read_chain  # noqa: E402
 from devicex.keys import fingerprint, init_keys, load_private_key  # noqa: E402
 from devicex.verify import verify_bundle  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from devicex.cli import main
+from cli import main
 from devicex.keys import (KeyFileError, PassphraseNeeded, fingerprint, init_keys, is_encrypted, load_private_key,
                           load_public_pem, normalize_fingerprint, sign, signature_valid)
 

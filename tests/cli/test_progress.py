@@ -5,7 +5,7 @@ import io
 
 from rich.console import Console
 
-from devicex.cli.progress import RichReporter
+from cli.progress import RichReporter
 
 
 def _render(reporter: RichReporter) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from devicex.cli.base import EXIT_OK, EXIT_USAGE, fail, main
+from cli.base import EXIT_OK, EXIT_USAGE, fail
 from devicex.scope import Scope, ScopeError, load, parse_text
 
 
@@ -20,7 +20,7 @@ def load_scope(path: Path) -> Scope:
         raise fail(f"invalid scope: {exc}", EXIT_USAGE) from None
 
 
-@main.group()
+@click.group()
 def scope() -> None:
     """Extraction scopes (proportionate, authorised selection)."""
 

@@ -1,11 +1,12 @@
 """The root command group, exit codes and one-line error handling."""
 from __future__ import annotations
 
+import importlib
 import os
-import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -42,7 +43,28 @@ def fail(message: str, code: int) -> "click.exceptions.Exit":
 
 
 class DevicexGroup(click.Group):
-    """Turns unexpected exceptions into one line plus a log file, never a traceback."""
+    """Turns unexpected exceptions into one line plus a log file, never a traceback.
+
+    Commands are named here with the module that defines them (``"module:attribute"``) and
+    imported only when that command runs (or when ``--help`` lists them), so ``devicex verify``
+    loads the bundle code and not the image libraries.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -64,12 +86,21 @@ class DevicexGroup(click.Group):
             raise click.exceptions.Exit(EXIT_INTERNAL) from None
 
 
-@click.group(cls=DevicexGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+COMMANDS = {
+    "extract": "cli.extract:extract",
+    "info": "cli.info:info",
+    "ls": "cli.info:ls_command",
+    "report": "cli.report:report",
+    "scope": "cli.scope:scope",
+    "keys": "cli.bundle:keys",
+    "seal": "cli.bundle:seal",
+    "handover": "cli.bundle:handover",
+    "verify": "cli.bundle:verify",
+}
+
+
+@click.group(cls=DevicexGroup, lazy_commands=COMMANDS, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="devicex")
 def main() -> None:
     """devicex: read-only evidence extraction from device images, with hashes,
     parsed artefacts, a case database and a tamper-evident custody log."""
-
-
-def run_main() -> None:  # pragma: no cover - console entry point
-    sys.exit(main())

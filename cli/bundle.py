@@ -4,44 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devicex.bundle import BundleError, NotVerified, SealResult, handover as do_handover, seal as do_seal, write_zip
-from devicex.cli.base import EXIT_INTEGRITY, EXIT_OK, EXIT_USAGE, EXIT_VERIFY_FAILED, console, fail, main
+from cli.base import EXIT_INTEGRITY, EXIT_OK, EXIT_USAGE, EXIT_VERIFY_FAILED, console, fail
+from cli.options import KEY_DEFAULT, examiner_options, key_options
 from devicex.custody import Actor, CustodyError
 from devicex.keys import (KeyFileError, default_key_path, fingerprint, format_fingerprint, init_keys,
                           insecure_permissions, is_encrypted, load_private_key, load_public_pem)
 from devicex.verify import VerifyResult, verify_bundle
-
-F = TypeVar("F", bound=Callable[..., Any])
-_KEY_DEFAULT = "$DEVICEX_KEY or ~/.config/devicex/signing-key.pem"
-
-
-def key_options(func: F) -> F:
-    func = click.option("--passphrase-env", metavar="VAR",
-                        help="Take the key's passphrase from environment variable VAR (else prompt if needed).")(func)
-    return click.option("--key", "key_path", type=click.Path(path_type=Path), default=None,
-                        help=f"Examiner's Ed25519 private key.  [default: {_KEY_DEFAULT}]")(func)
-
-
-def examiner_options(func: F) -> F:
-    func = click.option("--organisation", help="Examiner's organisation/unit (bag-info Source-Organization).")(func)
-    func = click.option("--examiner-id", help="Examiner's identifier (e.g. warrant/collar number).")(func)
-    return click.option("--examiner", default=lambda: os.environ.get("DEVICEX_EXAMINER", "unknown examiner"),
-                        show_default="$DEVICEX_EXAMINER", help="Examiner's name, recorded in the custody log.")(func)
-
-
-def seal_options(func: F) -> F:
-    """The options ``devicex extract`` adds: --seal, --key, --passphrase-env."""
-    func = key_options(func)
-    return click.option("--seal", "seal_out", is_flag=True,
-                        help="Seal OUT as a signed evidence bundle after a successful extraction.")(func)
-
 
 def _passphrase(var: str | None, key_path: Path) -> bytes | None:
     if not is_encrypted(key_path):
@@ -97,7 +71,7 @@ def finish_seal(key: Ed25519PrivateKey, out: Path, examiner: str, examiner_id: s
     _print_seal(result, zip_info)
 
 
-@main.group()
+@click.group()
 def keys() -> None:
     """Examiner signing keys (Ed25519)."""
 
@@ -105,7 +79,7 @@ def keys() -> None:
 @keys.command("init")
 @click.option("--key", "key_path", type=click.Path(path_type=Path), default=None,
               help=f"Where to write the private key; the public key goes next to it as NAME.pub.pem.  "
-                   f"[default: {_KEY_DEFAULT}]")
+                   f"[default: {KEY_DEFAULT}]")
 @click.option("--passphrase-env", metavar="VAR", help="Protect the key with the passphrase in environment "
               "variable VAR (otherwise you are prompted; an empty answer leaves it unprotected).")
 @click.option("--no-passphrase", is_flag=True, help="Do not protect the private key with a passphrase.")
@@ -152,7 +126,7 @@ def keys_fingerprint(key_file: Path | None) -> None:
     click.echo(fp)
 
 
-@main.command()
+@click.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @key_options
 @examiner_options
@@ -171,7 +145,7 @@ def seal(out: Path, key_path: Path | None, passphrase_env: str | None, examiner:
                 accept_changes)
 
 
-@main.command()
+@click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--to", "to", required=True, help='Recipient, e.g. "CPS Leeds, J. Smith".')
 @click.option("--reason", required=True, help="Why the bundle is handed over.")
@@ -196,7 +170,7 @@ def handover(bundle: Path, to: str, reason: str, from_: str | None, key_path: Pa
     _print_seal(result, None)
 
 
-@main.command()
+@click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--key-fingerprint", "key_fp", metavar="SHA256",
               help="The signing key's fingerprint as given by the examiner (e.g. in the statement); without it the "

@@ -1,16 +1,16 @@
 """``devicex extract``: the main job."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from devicex.cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_USAGE, console, fail, main
-from devicex.cli.bundle import finish_seal, prepare_seal, seal_options
-from devicex.cli.progress import RichReporter
-from devicex.cli.scope import load_scope, scope_from_options
+from cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_USAGE, console, fail
+from cli.bundle import finish_seal, prepare_seal
+from cli.options import examiner_options, seal_options
+from cli.progress import RichReporter
+from cli.scope import load_scope, scope_from_options
 from pipelines import dryrun
 from pipelines.extract import ExtractOptions, Summary, run
 from pipelines.select import FullSelector, ScopeSelector, Selector
@@ -46,18 +46,15 @@ def _dry_run_table(p: dryrun.Preview) -> Table:
     return t
 
 
-@main.command()
+@click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True,
               help="Output folder (the future evidence bundle).")
 @click.option("--case", "case_ref", help="Case reference, recorded everywhere.")
 @click.option("--exhibit", "exhibit_ref", help="Exhibit reference of the device/image.")
-@click.option("--examiner", default=lambda: os.environ.get("DEVICEX_EXAMINER", "unknown examiner"),
-              show_default="$DEVICEX_EXAMINER", help="Examiner's name.")
-@click.option("--examiner-id", help="Examiner's identifier (e.g. warrant/collar number).")
-@click.option("--organisation", help="Examiner's organisation/unit.")
+@examiner_options
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Worker threads reading and hashing content.")
+              help="Worker processes reading and hashing content (1: one worker thread in this process).")
 @click.option("--no-export", is_flag=True, help="Hash and parse only; write no file content.")
 @click.option("--no-parse", is_flag=True, help="Do not run artefact parsers.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary; errors still shown.")

@@ -1,22 +1,20 @@
 """``devicex report``: render reports from a finished case folder or bundle."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from devicex.cli.base import EXIT_USAGE, console, fail, main
+from cli.base import EXIT_USAGE, console, fail
+from cli.options import examiner_identity_options
 from devicex.custody import Actor
 
 
-@main.command()
+@click.command()
 @click.argument("case_path", metavar="CASE_OR_BUNDLE", type=click.Path(path_type=Path))
 @click.option("-f", "--format", "formats", default="all", show_default=True,
               help="Comma-separated formats: html, csv, jsonl, bodyfile, timesketch, dfxml, case-uco, geo, or all.")
-@click.option("--examiner", default=lambda: os.environ.get("DEVICEX_EXAMINER", "unknown examiner"),
-              show_default="$DEVICEX_EXAMINER", help="Who produces the report (recorded in the custody log).")
-@click.option("--examiner-id", help="Examiner's identifier.")
+@examiner_identity_options
 @click.option("--no-custody", is_flag=True, help="Do not append a 'report' entry to custody.jsonl.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def report(case_path: Path, formats: str, examiner: str, examiner_id: str | None, no_custody: bool,

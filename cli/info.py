@@ -7,23 +7,23 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from devicex.cli.base import EXIT_NOTHING_READ, console, fail, main
+from cli.base import EXIT_NOTHING_READ, console, fail
 from devicex.entries import ALLOCATED, Entry
 from devicex.errors import SourceError
 from devicex.timeutil import iso
-from pipelines import inspect as inspect_pipeline
+from pipelines import sourceinfo
 
 _KIND_CHAR = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-"}
 
 
-@main.command()
+@click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--no-hash", is_flag=True, help="Do not hash the whole media.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info(source: Path, no_hash: bool, as_json: bool) -> None:
     """What SOURCE is: container, hashes, partition table, file systems."""
     try:
-        data = inspect_pipeline.describe(source, with_hashes=not no_hash)
+        data = sourceinfo.describe(source, with_hashes=not no_hash)
     except SourceError as exc:
         raise fail(str(exc), EXIT_NOTHING_READ) from None
     if as_json:
@@ -62,14 +62,14 @@ def _ls_line(e: Entry, long: bool) -> str:
     return line
 
 
-@main.command(name="ls")
+@click.command(name="ls")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-l", "--long", is_flag=True, help="Add size and MACB times (UTC).")
 def ls_command(source: Path, long: bool) -> None:
     """List every entry recursively, like ``fls -r -p`` (deleted marked ``*``)."""
     count = 0
     try:
-        for item in inspect_pipeline.listing(source):
+        for item in sourceinfo.listing(source):
             if isinstance(item, str):
                 console.print(f"warning: {item}", markup=False)
                 continue
