@@ -19,17 +19,21 @@ EXIT_USAGE = 2
 EXIT_NOTHING_READ = 3
 EXIT_INTEGRITY = 4
 EXIT_VERIFY_FAILED = 5
+EXIT_OUTPUT = 6
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (problems with single files or partitions are listed, not fatal)
   1  internal error (details written to a devicex-error-PID.log in the temp folder)
   2  bad command line or bad input file given (e.g. invalid scope)
-  3  nothing could be read: the source is not an image, is empty, or has no
-     readable file system
+  3  nothing could be read: the source is not an image, is empty, has no
+     readable file system, or no entry could be read from its file systems
   4  integrity failure: source hashes changed during extraction, or hashes
      stored in an E01 do not match its content
   5  verification failed (devicex verify)
+  6  the output cannot be written (disk full, read-only, no permission, or
+     another run is writing to the same OUT); the run is recorded as failed
+     as far as the output still takes writes
   130  interrupted (Ctrl-C): what was written stays; the case database and
      the custody log record the run as interrupted
 """

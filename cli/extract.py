@@ -6,11 +6,12 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_USAGE, console, fail
+from cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, console, fail
 from cli.bundle import finish_seal, prepare_seal
 from cli.options import examiner_options, seal_options
 from cli.progress import RichReporter
 from cli.scope import load_scope, scope_from_options
+from devicex.errors import OutputError
 from pipelines import dryrun
 from pipelines.extract import ExtractOptions, Summary, run
 from pipelines.select import FullSelector, ScopeSelector, Selector
@@ -120,6 +121,9 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
         raise click.exceptions.Exit(EXIT_NOTHING_READ if preview.fatal and not preview.filesystems else EXIT_OK)
     try:
         summary = run(opts, reporter)
+    except OutputError as exc:
+        reporter.done()
+        raise fail(str(exc), EXIT_OUTPUT) from None
     finally:
         reporter.done()
     if not quiet:

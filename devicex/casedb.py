@@ -30,10 +30,14 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from devicex.errors import OutputError
 
 SCHEMA_VERSION = "1"
 
@@ -123,6 +127,20 @@ class CaseDB:
         self._errors: list[Sequence[Any]] = []
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
         self._next_file_id = int(row[0]) + 1
+        self._lock_fd = -1
+
+    def lock_for_run(self) -> None:
+        """Hold the case for one run (an advisory lock on the database file, released when this
+        process ends however it ends): a run that finds another run's row ``running`` while it holds
+        the lock knows that run is dead. Raises :class:`OutputError` if another run holds it."""
+        self._lock_fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+            raise OutputError(f"{self.path}: another devicex run is writing to this case; wait for it to "
+                              "finish") from None
 
     def next_file_id(self) -> int:
         value = self._next_file_id
@@ -171,6 +189,17 @@ class CaseDB:
         self._records.clear()
         self._errors.clear()
 
+    def drop_pending(self) -> None:
+        """Forget rows not yet written (the output cannot take them)."""
+        self._files.clear()
+        self._records.clear()
+        self._errors.clear()
+
     def close(self) -> None:
-        self.flush()
-        self.conn.close()
+        try:
+            self.flush()
+        finally:
+            self.conn.close()
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1

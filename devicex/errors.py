@@ -37,3 +37,33 @@ class SourceError(DevicexError):
 
 class ReadError(DevicexError):
     """Content of an entry could not be read from the image."""
+
+
+class OutputError(DevicexError):
+    """The output folder cannot be written (disk full, read-only, no permission) or is in use by another run.
+    Fatal for the run: one line, its own exit code."""
+
+
+_OUTPUT_ERRNOS = {28: "no space left on the output file system (disk full)",  # ENOSPC
+                  122: "disk quota exceeded on the output file system",  # EDQUOT
+                  30: "the output file system is read-only",  # EROFS
+                  13: "permission denied", 1: "operation not permitted",  # EACCES, EPERM
+                  27: "file too large for the output file system"}  # EFBIG
+_SQLITE_OUTPUT = {"database or disk is full": "no space left on the output file system (disk full)",
+                  "attempt to write a readonly database": "the output file system is read-only",
+                  "unable to open database file": "the case database cannot be created or opened",
+                  "disk i/o error": "I/O error writing the case database"}
+
+
+def output_problem(exc: BaseException) -> str | None:
+    """What is wrong with the output, if ``exc`` (an OSError or sqlite3 error raised while writing under OUT)
+    says the output cannot be written; None for any other error."""
+    if isinstance(exc, OutputError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRNOS:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _OUTPUT_ERRNOS[exc.errno] + where
+    if type(exc).__module__ == "sqlite3" and exc.args:
+        text = str(exc.args[0]).lower()
+        return next((v for k, v in _SQLITE_OUTPUT.items() if k in text), None)
+    return None

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import platform
 import signal
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
@@ -26,9 +27,9 @@ import parsers
 from devicex import TOOL_NAME, __version__
 from devicex.casedb import CaseDB
 from devicex.custody import FILENAME as CUSTODY_FILE
-from devicex.custody import Actor, Artefact, CustodyLog
+from devicex.custody import Actor, Artefact, CustodyError, CustodyLog
 from devicex.entries import Entry
-from devicex.errors import SourceError
+from devicex.errors import OutputError, SourceError, output_problem
 from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
@@ -40,8 +41,10 @@ from devicex.timeutil import iso, now_utc
 from pipelines import store
 from pipelines.events import Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
+from pipelines.lifetime import die_with_parent
 from pipelines.parallel import make_runner
 from pipelines.process import WorkerSettings, remove_staging
+from pipelines.recovery import close_dead_runs, reverify_unfinished
 from pipelines.select import FullSelector, Selector, scope_custody
 
 os.environ["TZ"] = "UTC"  # TSK turns FAT's zone-less local times into epoch via the process zone
@@ -100,25 +103,26 @@ def settings_digest(params: dict[str, Any]) -> str:
 
 
 def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
+    """Extract; raises :class:`OutputError` (after closing the run's record if it can) when OUT cannot be
+    written, and KeyboardInterrupt (the record says interrupted) on Ctrl-C."""
     reporter = reporter or SilentReporter()
     summary = Summary()
-    data_dir = opts.out / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
-    custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
-    db = CaseDB(data_dir / "case.db")
     params = {
         "source": str(opts.source), "workers": opts.workers, "export": opts.export, "parse": opts.parse,
         "dry_run": opts.dry_run, "selection": opts.selector.describe(),
         "parsers": [f"{p.name}/{p.version}" for p in parsers.registry()],
     }
-    started = iso(now_utc())
-    run_id = db.insert("runs", {
-        "started": started, "tool": TOOL_NAME, "tool_version": __version__, "case_ref": opts.case_ref,
-        "exhibit_ref": opts.exhibit_ref, "examiner": opts.examiner, "params": canonical_json(params),
-        "settings_sha256": settings_digest(params), "scope": opts.scope_text,
-        "scope_sha256": hashlib.sha256(opts.scope_text.encode()).hexdigest() if opts.scope_text else None,
-        "full_extraction_reason": opts.full_reason, "status": "running"})
+    actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
+    custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
+    try:
+        db = _open_case(opts.out)
+    except Exception as exc:  # noqa: BLE001 - only output problems are turned into OutputError
+        raise _output_error(exc, opts.out) from None
+    try:
+        run_id = _start_run(db, custody, opts, params)
+    except BaseException as exc:
+        db.close()
+        raise _output_error(exc, opts.out) from None
     summary.run_id = run_id
     try:
         src = open_evidence(opts.source, custody)
@@ -127,7 +131,11 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         db.add_error((run_id, None, None, None, str(opts.source), "open", "error", exc.problem))
         reporter.problem("error", str(exc))
         _finish(db, run_id, "failed")
+        db.close()
         return summary
+    except Exception as exc:  # noqa: BLE001 - only output problems are turned into OutputError
+        _close_failed(db, custody, run_id, None, summary, exc)
+        raise _output_error(exc, opts.out) from None
     try:
         _extract(opts, src, db, custody, run_id, params, reporter, summary)
     except KeyboardInterrupt:  # Ctrl-C: what was written stays, and the record says the run did not finish
@@ -136,10 +144,70 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
                        result="interrupted", details={"files_written": summary.files})
         _finish(db, run_id, "interrupted")
         raise
+    except Exception as exc:  # noqa: BLE001 - only output problems are turned into OutputError
+        _close_failed(db, custody, run_id, src, summary, exc)
+        raise _output_error(exc, opts.out) from None
     finally:
         src.close()
         db.close()
     return summary
+
+
+def _open_case(out: Path) -> CaseDB:
+    data_dir = out / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = CaseDB(data_dir / "case.db")
+    try:
+        db.lock_for_run()
+    except OutputError:
+        db.close()
+        raise
+    return db
+
+
+def _start_run(db: CaseDB, custody: CustodyLog, opts: ExtractOptions, params: dict[str, Any]) -> int:
+    run_id = db.insert("runs", {
+        "started": iso(now_utc()), "tool": TOOL_NAME, "tool_version": __version__, "case_ref": opts.case_ref,
+        "exhibit_ref": opts.exhibit_ref, "examiner": opts.examiner, "params": canonical_json(params),
+        "settings_sha256": settings_digest(params), "scope": opts.scope_text,
+        "scope_sha256": hashlib.sha256(opts.scope_text.encode()).hexdigest() if opts.scope_text else None,
+        "full_extraction_reason": opts.full_reason, "status": "running"})
+    close_dead_runs(db, custody, run_id)
+    return run_id
+
+
+def _output_error(exc: BaseException, out: Path) -> BaseException:
+    """``exc`` as an OutputError naming OUT if it is an output problem, else ``exc`` itself."""
+    problem = output_problem(exc)
+    if problem is None or isinstance(exc, OutputError):
+        return exc
+    return OutputError(f"{out}: output cannot be written: {problem}")
+
+
+def _close_failed(db: CaseDB, custody: CustodyLog, run_id: int, src: Source | None, summary: Summary,
+                  exc: BaseException) -> None:
+    """An output problem ended the run: free what space the temp files held, then close the run's record as
+    failed in case.db and the custody log, as far as the output still takes writes."""
+    problem = output_problem(exc)
+    if problem is None:
+        return
+    summary.fatal = problem
+    remove_staging(db.path.parent)
+    try:
+        custody.append("extraction-failed", inputs=[Artefact("source", str(src.path), None, src.size)] if src else [],
+                       result="output-unwritable", details={"run_id": run_id, "problem": problem,
+                                                            "entries_recorded": summary.files})
+    except (OSError, CustodyError):
+        pass  # the log cannot take it either: the one-line error is all that can be said
+    try:
+        db.flush()
+    except (OSError, sqlite3.Error):
+        db.drop_pending()  # rows that cannot be written; the entries are re-read by the next run
+    try:
+        db.add_error((run_id, None, None, None, None, "output", "error", problem))
+        _finish(db, run_id, "failed")
+    except (OSError, sqlite3.Error):
+        db.drop_pending()  # the database cannot take it either; its row stays "running" and the next run closes it
 
 
 def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog, run_id: int,
@@ -156,6 +224,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
         "stored_md5": src.stored_hashes.get("md5"), "stored_sha1": src.stored_hashes.get("sha1"),
         "stored_sha256": src.stored_hashes.get("sha256"), "stored_check": stored.verdict,
         "ewf_headers": canonical_json(src.ewf_headers) if src.ewf_headers else None})
+    reverify_unfinished(db, custody, src.path, src.size,
+                        {"md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256}, run_id)
     custody.append("intake", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
                    result="ok" if stored.verdict != "fail" else "stored-hash-mismatch",
                    details={"container": src.container, "segments": [p.name for p in src.segments],
@@ -234,6 +304,11 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
         runner.close()
         remove_staging(settings.data_dir)
     writer.finish(parsers.registry())
+    if layout.filesystems and not summary.files and not summary.excluded:
+        summary.fatal = f"{src.path}: nothing extracted: file systems were found but no entry could be read"
+        reporter.problem("error", summary.fatal)
+        db.add_error((run_id, source_id, None, None, str(src.path), "walk", "error",
+                      "nothing extracted: no entry could be read from any file system"))
     verify = hash_media(src, reporter, "re-verify hash", [])
     same = (verify.md5, verify.sha1, verify.sha256) == (intake.md5, intake.sha1, intake.sha256)
     summary.source_verified = "match" if same else "mismatch"
@@ -273,7 +348,7 @@ class _Plan:
     def __init__(self, source: Path) -> None:
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_count_entries, args=(source, send), name="devicex-plan", daemon=True)
+        self._proc = ctx.Process(target=_count_entries, args=(source, send, os.getpid()), name="devicex-plan", daemon=True)
         # Ctrl-C is for the parent (it stops the run; this daemon process ends with it): the child ignores it,
         # and SIGINT stays blocked across the fork so that none can land before the child says so.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -315,7 +390,8 @@ class _Plan:
             self._recv.close()
 
 
-def _count_entries(source: Path, send: Connection) -> None:
+def _count_entries(source: Path, send: Connection, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     totals: tuple[int | None, int | None] = (None, None)

@@ -31,6 +31,7 @@ from typing import Any
 
 import parsers
 from devicex.entries import ContentReader, Entry
+from pipelines.lifetime import die_with_parent
 from pipelines.process import Problem, Result, WorkerSettings, process
 from pipelines.select import Decision
 
@@ -72,10 +73,11 @@ _worker: dict[str, Any] = {}
 _Task = tuple[Entry, int, "str | None", "Decision | None", bool]
 
 
-def _init_worker(source_path: str, settings: WorkerSettings) -> None:
+def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int) -> None:
     from devicex.sources import open_source
     from devicex.sources.volumes import discover
 
+    die_with_parent(parent_pid)
     src = open_source(source_path)
     _worker["src"] = src
     _worker["fs"] = {fs.label: fs for fs in discover(src).filesystems}
@@ -120,7 +122,7 @@ class ProcessRunner:
     def __init__(self, workers: int, source_path: Path, settings: WorkerSettings) -> None:
         ctx = multiprocessing.get_context("fork")
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                         initargs=(str(source_path), settings))
+                                         initargs=(str(source_path), settings, os.getpid()))
         self._specs = {spec.name: spec for spec in parsers.registry()}
         self._window: deque[tuple[list[Entry], Future[list[Result]]]] = deque()
         self._limit = workers * 3

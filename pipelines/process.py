@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import parsers
 from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
-from devicex.errors import Damage, NotMyFormat
+from devicex.errors import Damage, NotMyFormat, OutputError, output_problem
 from devicex.filetype import HEAD_SIZE, FileType, identify
 from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.parsing import ParserContext, ParserSpec
@@ -176,7 +176,10 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             if out is not None:
                 out.write(data)
             offset += len(data)
-    except OSError as exc:  # export target problems (disk full, permissions)
+    except OSError as exc:  # export target problems
+        if output_problem(exc):  # disk full, read-only: the run cannot go on
+            _discard(out, tmp)
+            raise OutputError(f"cannot write export {export_rel}: {output_problem(exc)}") from None
         result.problems.append(Problem("export", "error", f"cannot write export: {_one_line(exc)}"))
         target = None
     finally:
@@ -201,6 +204,9 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             if not result.export_reused:
                 _set_times(target, entry)
         except OSError as exc:
+            if output_problem(exc):
+                _discard(None, tmp)
+                raise OutputError(f"cannot write export {export_rel}: {output_problem(exc)}") from None
             result.problems.append(Problem("export", "error", f"cannot finish export: {_one_line(exc)}"))
             target = None
     elif tmp is not None and tmp.exists():
@@ -212,6 +218,17 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         for spec in wanted:
             result.parsed.append(_run_parser(spec, entry, opener, head, result.ftype.mime, offset, result))
     return result
+
+
+def _discard(out: BinaryIO | None, tmp: Path | None) -> None:
+    """Drop a half-written export temp file (frees its space on a full disk)."""
+    try:
+        if out is not None:
+            out.close()
+    except OSError:
+        pass  # the close flushes into the same full disk; the file goes anyway
+    if tmp is not None:
+        tmp.unlink(missing_ok=True)
 
 
 _made_dirs: set[str] = set()  # export folders this process has made (saves a mkdir call per file)
