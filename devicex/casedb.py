@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from devicex.errors import OutputError
+from devicex.errors import OutputBusy
 
 SCHEMA_VERSION = "1"
 
@@ -132,14 +132,14 @@ class CaseDB:
     def lock_for_run(self) -> None:
         """Hold the case for one run (an advisory lock on the database file, released when this
         process ends however it ends): a run that finds another run's row ``running`` while it holds
-        the lock knows that run is dead. Raises :class:`OutputError` if another run holds it."""
+        the lock knows that run is dead. Raises :class:`OutputBusy` if another run holds it."""
         self._lock_fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._lock_fd)
             self._lock_fd = -1
-            raise OutputError(f"{self.path}: another devicex run is writing to this case; wait for it to "
+            raise OutputBusy(f"{self.path}: another devicex run is writing to this case; wait for it to "
                               "finish") from None
 
     def next_file_id(self) -> int:

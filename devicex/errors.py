@@ -44,6 +44,10 @@ class OutputError(DevicexError):
     Fatal for the run: one line, its own exit code."""
 
 
+class OutputBusy(OutputError):
+    """Another run holds the output folder."""
+
+
 _OUTPUT_ERRNOS = {28: "no space left on the output file system (disk full)",  # ENOSPC
                   122: "disk quota exceeded on the output file system",  # EDQUOT
                   30: "the output file system is read-only",  # EROFS

@@ -29,7 +29,7 @@ from devicex.casedb import CaseDB
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyError, CustodyLog
 from devicex.entries import Entry
-from devicex.errors import OutputError, SourceError, output_problem
+from devicex.errors import OutputBusy, OutputError, SourceError, output_problem
 from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
@@ -159,7 +159,7 @@ def _open_case(out: Path) -> CaseDB:
     db = CaseDB(data_dir / "case.db")
     try:
         db.lock_for_run()
-    except OutputError:
+    except OutputBusy:
         db.close()
         raise
     return db
@@ -179,7 +179,7 @@ def _start_run(db: CaseDB, custody: CustodyLog, opts: ExtractOptions, params: di
 def _output_error(exc: BaseException, out: Path) -> BaseException:
     """``exc`` as an OutputError naming OUT if it is an output problem, else ``exc`` itself."""
     problem = output_problem(exc)
-    if problem is None or isinstance(exc, OutputError):
+    if problem is None or isinstance(exc, OutputBusy):
         return exc
     return OutputError(f"{out}: output cannot be written: {problem}")
 

@@ -179,7 +179,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     except OSError as exc:  # export target problems
         if output_problem(exc):  # disk full, read-only: the run cannot go on
             _discard(out, tmp)
-            raise OutputError(f"cannot write export {export_rel}: {output_problem(exc)}") from None
+            raise OutputError(f"export {export_rel}: {output_problem(exc)}") from None
         result.problems.append(Problem("export", "error", f"cannot write export: {_one_line(exc)}"))
         target = None
     finally:
@@ -206,7 +206,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         except OSError as exc:
             if output_problem(exc):
                 _discard(None, tmp)
-                raise OutputError(f"cannot write export {export_rel}: {output_problem(exc)}") from None
+                raise OutputError(f"export {export_rel}: {output_problem(exc)}") from None
             result.problems.append(Problem("export", "error", f"cannot finish export: {_one_line(exc)}"))
             target = None
     elif tmp is not None and tmp.exists():

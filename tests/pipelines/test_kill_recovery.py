@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ MOMENTS = {
 
 def _files(out: Path) -> int:
     try:
-        with sqlite3.connect(f"file:{out / 'data' / 'case.db'}?mode=ro", uri=True, timeout=0.05) as db:
+        with closing(sqlite3.connect(f"file:{out / 'data' / 'case.db'}?mode=ro", uri=True, timeout=0.05)) as db:
             return int(db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
     except sqlite3.Error:
         return 0
@@ -97,7 +98,7 @@ def test_kill_9_then_rerun_closes_the_record_and_the_folder_verifies(tmp_path: P
     while any(_alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not [c for c in children if _alive(c)], "worker processes outlived the killed run"
-    with sqlite3.connect(out / "data" / "case.db") as db:
+    with closing(sqlite3.connect(out / "data" / "case.db")) as db:
         assert db.execute("SELECT status FROM runs").fetchall() == [("running",)]
 
     rerun = subprocess.run([sys.executable, "-m", "devicex", "extract", str(slow_image), "-o", str(out), "-q",
@@ -105,7 +106,7 @@ def test_kill_9_then_rerun_closes_the_record_and_the_folder_verifies(tmp_path: P
                            timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert "Traceback" not in rerun.stderr
-    with sqlite3.connect(out / "data" / "case.db") as db:
+    with closing(sqlite3.connect(out / "data" / "case.db")) as db:
         assert db.execute("SELECT id, status FROM runs ORDER BY id").fetchall() == [(1, "interrupted"),
                                                                                    (2, "completed")]
         recorded = db.execute("SELECT COUNT(*) FROM files WHERE run_id = 1").fetchone()[0]
@@ -113,10 +114,10 @@ def test_kill_9_then_rerun_closes_the_record_and_the_folder_verifies(tmp_path: P
                                                                                     [("match",), ("match",)])
     report = check_chain((out / "custody.jsonl").read_bytes())
     assert report.ok, report.issues
-    closing = [e.entry for e in report.entries if e.entry["action"] == "extraction-interrupted"]
-    assert len(closing) == 1 and closing[0]["details"]["run_id"] == 1
-    assert closing[0]["details"]["entries_recorded"] == recorded
-    assert closing[0]["details"]["found_by_run"] == 2
+    closed = [e.entry for e in report.entries if e.entry["action"] == "extraction-interrupted"]
+    assert len(closed) == 1 and closed[0]["details"]["run_id"] == 1
+    assert closed[0]["details"]["entries_recorded"] == recorded
+    assert closed[0]["details"]["found_by_run"] == 2
     key = session_key(tmp_path)[0]
     seal(out, key, Actor("T-1", "Test Examiner"))
     result = verify_bundle(out, fingerprint(key.public_key()))
