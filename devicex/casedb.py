@@ -9,7 +9,11 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
   size, intake hashes, re-verification hashes and verdict, hashes stored in
   an E01 and whether they matched.
 * ``volumes`` -- partitions (or the whole media): table type, offset, length,
-  description, allocation, whether it runs past the end of the media.
+  description, allocation, whether it runs past the end of the media, and
+  ``recovery``: NULL when the partition table was read as it is, else how
+  the volume was found despite a damaged table (``table-entry``: its entry
+  read directly after TSK refused the table; ``backup-gpt``; ``signature``:
+  a file-system signature found by a scan).
 * ``filesystems`` -- file systems opened in a volume: type, block size/count,
   whether the type had to be forced.
 * ``files`` -- one row per name (and per NTFS data stream): original path and
@@ -17,10 +21,14 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
   kind, allocation state (allocated/deleted/orphan), realloc flag, size,
   MACB times (+ NTFS $FILE_NAME times), uid/gid/mode, hashes of the bytes
   read, libmagic MIME/description, category, extension mismatch, recovered
-  flag, status (ok/partial/unreadable/no-content/excluded), export path
+  flag, status (ok/guessed/partial/unreadable/no-content/excluded), export path
   relative to ``data/`` and ``byte_runs`` (JSON list of file_offset,
   fs_offset, img_offset and len in bytes, as fiwalk's DFXML; NULL when the
-  data is resident in the metadata or not on disk).
+  data is resident in the metadata or not on disk). ``content_guess`` says
+  why the content of a deleted entry may not be its own (``no-cluster-chain``:
+  a deleted FAT/exFAT file of several clusters, read as if contiguous;
+  ``reallocated``: its metadata now belongs to another file); such content
+  has status ``guessed`` when read in full and is never counted as recovered.
 * ``records`` -- parser output: parser, version, record type, primary time,
   JSON data, linked to its file.
 * ``errors`` -- everything that went wrong, by stage and severity
@@ -57,7 +65,8 @@ CREATE TABLE IF NOT EXISTS sources (
 CREATE TABLE IF NOT EXISTS volumes (
   id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id), label TEXT NOT NULL,
   tbl TEXT NOT NULL, addr INTEGER, start INTEGER NOT NULL, length INTEGER NOT NULL,
-  sector_size INTEGER NOT NULL, description TEXT, allocated INTEGER NOT NULL, past_end INTEGER NOT NULL);
+  sector_size INTEGER NOT NULL, description TEXT, allocated INTEGER NOT NULL, past_end INTEGER NOT NULL,
+  recovery TEXT);
 CREATE TABLE IF NOT EXISTS filesystems (
   id INTEGER PRIMARY KEY, volume_id INTEGER NOT NULL REFERENCES volumes(id), label TEXT NOT NULL,
   offset INTEGER NOT NULL, fs_type TEXT NOT NULL, block_size INTEGER, block_count INTEGER,
@@ -71,7 +80,7 @@ CREATE TABLE IF NOT EXISTS files (
   uid INTEGER, gid INTEGER, mode INTEGER, link_target TEXT,
   md5 TEXT, sha1 TEXT, sha256 TEXT, bytes_read INTEGER, mime TEXT, magic TEXT, category TEXT,
   extension TEXT, ext_mismatch INTEGER, recovered INTEGER NOT NULL DEFAULT 0,
-  status TEXT NOT NULL, export_path TEXT, byte_runs TEXT);
+  status TEXT NOT NULL, export_path TEXT, byte_runs TEXT, content_guess TEXT);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
 CREATE TABLE IF NOT EXISTS records (
@@ -95,10 +104,22 @@ FILE_COLUMNS = (
     "inode", "kind", "alloc", "realloc", "size", "mtime", "atime", "ctime", "crtime", "fn_mtime",
     "fn_atime", "fn_ctime", "fn_crtime", "uid", "gid", "mode", "link_target", "md5", "sha1", "sha256",
     "bytes_read", "mime", "magic", "category", "extension", "ext_mismatch", "recovered", "status",
-    "export_path", "byte_runs",
+    "export_path", "byte_runs", "content_guess",
 )
 RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data")
 ERROR_COLUMNS = ("run_id", "source_id", "volume", "file_id", "path", "stage", "severity", "message")
+
+
+_ADDED_COLUMNS = {"files": ("content_guess",), "volumes": ("recovery",)}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """A case made by an earlier version gets the optional columns added since (NULL in its rows)."""
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -119,6 +140,7 @@ class CaseDB:
         self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
+        _add_missing_columns(self.conn)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         self.conn.commit()
         self._batch = batch

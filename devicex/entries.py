@@ -13,6 +13,9 @@ ALLOCATED = "allocated"
 DELETED = "deleted"
 ORPHAN = "orphan"
 
+GUESS_NO_CHAIN = "no-cluster-chain"  # deleted FAT/exFAT file of several clusters: TSK assumed them contiguous
+GUESS_REALLOCATED = "reallocated"  # the metadata the name points at now belongs to another file
+
 KIND_FILE = "file"
 KIND_DIR = "dir"
 KIND_LINK = "symlink"
@@ -54,6 +57,8 @@ class Entry:
     gid: int | None = None
     mode: int | None = None
     link_target: str | None = None
+    content_guess: str | None = None  # why the content read for a deleted entry may not be its own, if so
+
 
     @property
     def full_path(self) -> str:

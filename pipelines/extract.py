@@ -78,6 +78,7 @@ class Summary:
     bytes_read: int = 0
     deleted: int = 0
     recovered: int = 0
+    guessed: int = 0  # deleted entries read in full whose content is a guess (not counted as recovered)
     exported: int = 0
     records: int = 0
     warnings: int = 0

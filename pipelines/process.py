@@ -26,6 +26,7 @@ from devicex.records import Record
 from pipelines.select import Content, Decision, Selector
 
 KEEP_IN_MEMORY = 16 << 20  # streams up to this size are parsed from memory
+GUESSED = "guessed"  # status of content read in full whose attribution is a guess (Entry.content_guess)
 
 
 @dataclass
@@ -188,13 +189,15 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     result.digests = hasher.digests()
     result.ftype = ftype if ftype is not None else identify(head, entry.extension)
     read_all = offset >= size
-    if read_all:
+    if read_all and entry.content_guess:
+        result.status = GUESSED  # all bytes read, but whether they are this entry's is a guess
+    elif read_all:
         result.status = "ok"
     elif settings.known_sparse(entry) and not result.problems:
         result.status = "sparse"
     else:
         result.status = "partial" if offset else "unreadable"
-    result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all and size > 0
+    result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all and size > 0 and not entry.content_guess
     if tmp is not None and target is not None:
         try:
             placed, result.export_reused = _place(tmp, target, result.digests)

@@ -25,6 +25,7 @@ from devicex.bundle import sources_from_log
 from devicex.casedb import CaseDB
 from devicex.custody import Artefact, CustodyLog, read_chain
 from devicex.evidence import export_listing
+from devicex.timeutil import iso, now_utc
 
 UNFINISHED = ("running", "interrupted", "failed")
 
@@ -40,7 +41,8 @@ def close_dead_runs(db: CaseDB, custody: CustodyLog, current_run: int) -> list[i
                        details={"run_id": run_id, "started": started, "cause": "the process ended without "
                                 "closing its run (killed or power lost); found by the next run",
                                 "found_by_run": current_run, **done})
-        db.update("runs", run_id, {"status": "interrupted"})  # finished stays NULL: when it died is unknown
+        # when it died is unknown: "finished" is when its record was closed (the custody entry says by whom)
+        db.update("runs", run_id, {"finished": iso(now_utc()), "status": "interrupted"})
         closed.append(run_id)
     return closed
 

@@ -12,7 +12,7 @@ from devicex.parsing import ParserSpec
 from devicex.records import canonical_json
 from devicex.timeutil import iso
 from pipelines.events import Reporter
-from pipelines.process import Result
+from pipelines.process import GUESSED, Result
 from pipelines.select import FOLDER_REASON, Decision, FullSelector, Selector
 
 
@@ -92,7 +92,7 @@ class ResultWriter:
             e.link_target, d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None,
             d.size if d else None, t.mime if t else None, t.description if t else None,
             t.category if t else None, e.extension, int(t.ext_mismatch) if t else None, int(r.recovered),
-            r.status, r.export_rel, canonical_json(r.byte_runs) if r.byte_runs else None))
+            r.status, r.export_rel, canonical_json(r.byte_runs) if r.byte_runs else None, e.content_guess))
 
     def _write(self, r: Result) -> None:
         e = r.entry
@@ -101,6 +101,7 @@ class ResultWriter:
         s.files += 1
         s.deleted += e.alloc in (DELETED, ORPHAN)
         s.recovered += r.recovered
+        s.guessed += r.status == GUESSED
         if d is not None:
             s.streams_read += 1
             s.bytes_read += d.size

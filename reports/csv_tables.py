@@ -18,7 +18,7 @@ FILE_FIELDS = (
     "id", "volume", "path", "stream", "name", "name_hex", "kind", "alloc", "realloc", "recovered", "size",
     "mtime", "atime", "ctime", "crtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime",
     "uid", "gid", "mode", "link_target", "address", "inode", "md5", "sha1", "sha256", "bytes_read",
-    "mime", "magic", "category", "extension", "ext_mismatch", "status", "export_path",
+    "mime", "magic", "category", "extension", "ext_mismatch", "status", "content_guess", "export_path",
 )
 EXIF_FIELDS = ("make", "model", "serial", "software", "orientation", "taken_local", "taken_offset", "taken_utc",
                "gps_time_utc", "latitude", "longitude", "altitude", "width", "height")
@@ -41,7 +41,7 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]
 def render(case: Case) -> list[Path]:
     out = case.export_dir
     files = write_table(out / "files.csv", FILE_FIELDS,
-                        ([f[k] for k in FILE_FIELDS] for f in case.files()))
+                        ([f.get(k) for k in FILE_FIELDS] for f in case.files()))
     exif_rows = (
         [r["file_id"], full_path(r["volume"], r["path"], r["stream"]), r["sha256"],
          *[_scalar(r["data"].get(k)) for k in EXIF_FIELDS]]

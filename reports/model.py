@@ -196,6 +196,7 @@ class Case:
             "exported": one("SELECT count(*) FROM files WHERE export_path IS NOT NULL"),
             "deleted": one("SELECT count(*) FROM files WHERE alloc != 'allocated'"),
             "recovered": one("SELECT count(*) FROM files WHERE recovered = 1"),
+            "guessed": one("SELECT count(*) FROM files WHERE status = 'guessed'"),
             "mismatches": one("SELECT count(*) FROM files WHERE ext_mismatch = 1"),
             "records": one("SELECT count(*) FROM records"),
             "gps": one("SELECT count(*) FROM records WHERE json_extract(data, '$.latitude') IS NOT NULL "

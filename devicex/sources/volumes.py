@@ -62,6 +62,7 @@ class FileSystem:
     block_count: int
     forced: bool
     handle: pytsk3.FS_Info
+    cluster_size: int = 0  # allocation unit in bytes (FAT/exFAT cluster; the block size elsewhere)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def _open_fs(src: Source, vol: Volume) -> tuple[list[FileSystem], str | None]:
     """Open the file system(s) at the volume's start; error text if none."""
     try:
         fs = pytsk3.FS_Info(src.img, offset=vol.start)
-        return [_wrap(vol, vol.label, fs, forced=False)], None
+        return [_wrap(src, vol, vol.label, fs, forced=False)], None
     except (OSError, IOError) as exc:
         message = _describe(exc)
     m = _AMBIGUOUS.search(message)
@@ -111,16 +112,31 @@ def _open_fs(src: Source, vol: Volume) -> tuple[list[FileSystem], str | None]:
         except (OSError, IOError) as exc:
             errors.append(f"{name}: {_describe(exc)}")
             continue
-        wrapped = _wrap(vol, "", fs, forced=True)
+        wrapped = _wrap(src, vol, "", fs, forced=True)
         wrapped.label = f"{vol.label}_{wrapped.fs_type}"
         found.append(wrapped)
     return found, (None if found else f"{message}; " + "; ".join(errors))
 
 
-def _wrap(vol: Volume, label: str, fs: pytsk3.FS_Info, forced: bool) -> FileSystem:
+def _wrap(src: Source, vol: Volume, label: str, fs: pytsk3.FS_Info, forced: bool) -> FileSystem:
     info = fs.info
-    return FileSystem(vol, label, vol.start, _fs_type_name(fs), int(info.block_size),
-                      int(info.block_count), forced, fs)
+    fs_type = _fs_type_name(fs)
+    return FileSystem(vol, label, vol.start, fs_type, int(info.block_size), int(info.block_count), forced, fs,
+                      _cluster_size(src, vol.start, fs_type) or int(info.block_size))
+
+
+def _cluster_size(src: Source, offset: int, fs_type: str) -> int | None:
+    """FAT and exFAT allocation unit in bytes, from the boot sector (TSK's block size is the sector)."""
+    if not fs_type.startswith(("fat", "exfat")):
+        return None
+    boot = src.read(offset, 512)
+    if len(boot) < 512:
+        return None
+    if fs_type == "exfat":
+        shift = boot[108] + boot[109]
+        return 1 << shift if shift < 32 else None
+    size = int.from_bytes(boot[11:13], "little") * boot[13]
+    return size or None
 
 
 def discover(src: Source) -> Layout:

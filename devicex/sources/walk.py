@@ -196,6 +196,21 @@ def _reopen(fs: FileSystem, name: _DetachedName) -> tuple[pytsk3.File | None, ob
     return f, meta
 
 
+def _content_guess(fs: FileSystem, meta: Any, alloc: str, realloc: bool) -> str | None:
+    """Why TSK's content for this entry may not be the entry's own (see devicex.entries), or None.
+
+    A deleted FAT/exFAT file keeps its first cluster and size, but its cluster chain is gone: beyond the
+    first cluster TSK reads the following free clusters, a guess that is wrong for a fragmented file
+    (DFTT #6). A deleted name whose metadata is allocated again shows another file's content."""
+    if meta is None or alloc == E.ALLOCATED:
+        return None
+    if realloc:
+        return E.GUESS_REALLOCATED
+    if fs.fs_type.startswith(("fat", "exfat")) and int(meta.size) > fs.cluster_size > 0:
+        return E.GUESS_NO_CHAIN
+    return None
+
+
 def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, raw: bytes, path: str,
                  in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
     """The entries for one name, and the inode to descend into if a directory."""
@@ -220,6 +235,7 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, ra
         kind = _META_KINDS.get(int(meta.type), E.KIND_OTHER)
     else:
         kind = _NAME_KINDS.get(int(name.type), E.KIND_OTHER)
+    guess = _content_guess(fs, meta, alloc, realloc)
     attrs, streams = _streams(fs, f, kind) if meta is not None else ([], [])
     fn = _fn_times(f, attrs) if attrs else (None, None, None, None)
     base = E.Entry(
@@ -236,6 +252,7 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, ra
         gid=int(meta.gid) if meta is not None else None,
         mode=int(meta.mode) if meta is not None else None,
         link_target=_decode(meta.link) if meta is not None and meta.link else None,
+        content_guess=guess,
     )
     is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
     dir_addr = addr if is_dir and (meta is not None or addr) else None
