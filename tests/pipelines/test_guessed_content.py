@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.extract import ExtractOptions, run
-from reports.csv import FILE_FIELDS
+from reports.csv_tables import FILE_FIELDS
 from tests.conftest import CORPUS, decode, needs_corpus
 
 pytestmark = needs_corpus
