@@ -17,8 +17,14 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
 * ``filesystems`` -- file systems opened in a volume: type, block size/count,
   whether the type had to be forced.
 * ``files`` -- one row per name (and per NTFS data stream): original path and
-  name (``name_hex`` when the raw name was not valid UTF-8), TSK address,
-  kind, allocation state (allocated/deleted/orphan), realloc flag, size,
+  name (``name_hex`` when the raw name was not valid UTF-8), TSK address and
+  inode (NULL for sources that are not a file system read by TSK: folders,
+  archives), the source's ``locator`` (how it finds the entry again: TSK
+  address, archive member number and offset, path in a folder), the archive
+  member's ``stored_name`` exactly as stored, ``mtime_local`` (a zone-less
+  local time, zip's DOS time, when it is the only time: never turned into
+  UTC), ``extra`` (JSON: source-specific metadata, e.g. tar owner names and PAX
+  extended attributes, zip extra-field facts), kind, allocation state (allocated/deleted/orphan), realloc flag, size,
   MACB times (+ NTFS $FILE_NAME times), uid/gid/mode, hashes of the bytes
   read, libmagic MIME/description, category, extension mismatch, recovered
   flag, status (ok/guessed/partial/unreadable/no-content/excluded), export path
@@ -47,7 +53,7 @@ from typing import Any
 
 from devicex.errors import OutputBusy
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,13 +80,14 @@ CREATE TABLE IF NOT EXISTS filesystems (
 CREATE TABLE IF NOT EXISTS files (
   id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, source_id INTEGER NOT NULL, fs_id INTEGER NOT NULL,
   volume TEXT NOT NULL, path TEXT NOT NULL, name TEXT NOT NULL, name_hex TEXT, stream TEXT,
-  address TEXT NOT NULL, inode INTEGER NOT NULL, kind TEXT NOT NULL, alloc TEXT NOT NULL,
+  address TEXT, inode INTEGER, kind TEXT NOT NULL, alloc TEXT NOT NULL,
   realloc INTEGER NOT NULL, size INTEGER NOT NULL,
   mtime TEXT, atime TEXT, ctime TEXT, crtime TEXT, fn_mtime TEXT, fn_atime TEXT, fn_ctime TEXT, fn_crtime TEXT,
   uid INTEGER, gid INTEGER, mode INTEGER, link_target TEXT,
   md5 TEXT, sha1 TEXT, sha256 TEXT, bytes_read INTEGER, mime TEXT, magic TEXT, category TEXT,
   extension TEXT, ext_mismatch INTEGER, recovered INTEGER NOT NULL DEFAULT 0,
-  status TEXT NOT NULL, export_path TEXT, byte_runs TEXT, content_guess TEXT);
+  status TEXT NOT NULL, export_path TEXT, byte_runs TEXT, content_guess TEXT, locator TEXT, stored_name TEXT,
+  mtime_local TEXT, extra TEXT);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
 CREATE TABLE IF NOT EXISTS records (
@@ -104,7 +111,7 @@ FILE_COLUMNS = (
     "inode", "kind", "alloc", "realloc", "size", "mtime", "atime", "ctime", "crtime", "fn_mtime",
     "fn_atime", "fn_ctime", "fn_crtime", "uid", "gid", "mode", "link_target", "md5", "sha1", "sha256",
     "bytes_read", "mime", "magic", "category", "extension", "ext_mismatch", "recovered", "status",
-    "export_path", "byte_runs", "content_guess",
+    "export_path", "byte_runs", "content_guess", "locator", "stored_name", "mtime_local", "extra",
 )
 RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data")
 ERROR_COLUMNS = ("run_id", "source_id", "volume", "file_id", "path", "stage", "severity", "message")

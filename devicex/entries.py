@@ -1,7 +1,10 @@
 """Entries: the metadata of one file-system name (and one of its streams).
 
-An :class:`Entry` is plain data and knows nothing of pytsk3; content is read
-through the :class:`ContentReader` that the source layer pairs with it.
+An :class:`Entry` is plain data and knows nothing of the library that read
+it; content is read through the :class:`ContentReader` that the source layer
+pairs with it. File-system addresses (inode, attribute) exist only where the
+source is a file system read by TSK; every entry has a ``locator``, opaque
+outside the source that made it, by which that source finds it again.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ KIND_LINK = "symlink"
 KIND_VIRTUAL = "virtual"
 KIND_VIRTUAL_DIR = "virtual-dir"
 KIND_OTHER = "other"
+KIND_HARDLINK = "hardlink"  # an archive member naming an earlier member (its content is that member's)
 CONTENT_KINDS = frozenset({KIND_FILE, KIND_VIRTUAL, KIND_LINK, KIND_OTHER})
 
 
@@ -33,7 +37,7 @@ class Entry:
     volume: str
     fs_offset: int
     fs_type: str
-    inode: int
+    inode: int | None
     attr_type: int | None
     attr_id: int | None
     stream: str | None
@@ -58,7 +62,11 @@ class Entry:
     mode: int | None = None
     link_target: str | None = None
     content_guess: str | None = None  # why the content read for a deleted entry may not be its own, if so
-
+    locator: str | None = None  # how the source finds this entry again (opaque outside the source)
+    stored_name: str | None = None  # archive members: the name exactly as the archive stores it
+    mtime_local: str | None = None  # a zone-less local time (zip DOS time) when it is the only time
+    extra: str | None = None  # source-specific metadata (JSON): tar owner names, PAX extended attributes ...
+    notes: tuple[str, ...] = ()  # what the source found wrong with this entry (duplicate name, damage ...)
 
     @property
     def full_path(self) -> str:
@@ -66,8 +74,10 @@ class Entry:
         return f"{self.path}:{self.stream}" if self.stream else self.path
 
     @property
-    def address(self) -> str:
-        """TSK's address spec: ``inode`` or ``inode-type-id`` (as fls prints)."""
+    def address(self) -> str | None:
+        """TSK's address spec: ``inode`` or ``inode-type-id`` (as fls prints); None off file systems."""
+        if self.inode is None:
+            return None
         if self.attr_type is None or self.attr_id is None:
             return str(self.inode)
         return f"{self.inode}-{self.attr_type}-{self.attr_id}"
@@ -87,3 +97,15 @@ class ContentReader(Protocol):
     """Reads one entry's stream; ``read`` returns short/empty past the end."""
 
     def read(self, offset: int, size: int) -> bytes: ...
+
+
+class BytesContent:
+    """A stream already in memory (``data``); it can be handed to another process as it is."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.data[offset:offset + size]

@@ -17,7 +17,7 @@ from devicex.timeutil import iso
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """Where a record came from: source, volume, inode (TSK address), path, stream."""
+    """Where a record came from: source, volume, inode (TSK address, else the source's locator), path, stream."""
 
     source: str
     volume: str
@@ -27,7 +27,7 @@ class Provenance:
 
     @classmethod
     def from_entry(cls, entry: Entry) -> "Provenance":
-        return cls(entry.source, entry.volume, entry.address, entry.path, entry.stream)
+        return cls(entry.source, entry.volume, entry.address or entry.locator or "", entry.path, entry.stream)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

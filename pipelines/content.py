@@ -3,18 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from devicex.entries import ContentReader, Entry
+from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.filetype import HEAD_SIZE, FileType, identify
 
 CHUNK = 1 << 20
-
-
-class _BytesReader:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def read(self, offset: int, size: int) -> bytes:
-        return self._data[offset:offset + size]
 
 
 class Content:
@@ -40,7 +32,7 @@ class Content:
 
     @classmethod
     def from_bytes(cls, entry: Entry, data: bytes) -> Content:
-        c = cls(entry, _BytesReader(data), keep=len(data))
+        c = cls(entry, BytesContent(data), keep=len(data))
         c.size = len(data)
         return c
 
@@ -95,5 +87,5 @@ class Content:
         """What the worker should read the stream from next: memory if the
         whole stream is already there, else the original reader."""
         if self.memory is not None and len(self.memory) == self.size:
-            return _BytesReader(self.memory)
+            return BytesContent(self.memory)
         return original

@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
-from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, ContentReader, Entry
+from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
 from devicex.sources import open_source
-from devicex.sources.volumes import discover
-from devicex.sources.walk import walk
 from pipelines.events import Reporter, SilentReporter
 from pipelines.extract import ExtractOptions
 from pipelines.select import FOLDER_REASON, Content, Decision
@@ -76,7 +74,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
         return preview
     pending: dict[tuple[str, str], bool] = {}  # folder -> holds something taken
     try:
-        layout = discover(src)
+        layout = src.layout()
         reporter.stage("dry run", total_bytes=None)
         with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="dvx-dry") as pool:
             for fs in layout.filesystems:
@@ -107,11 +105,15 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
                         counts[1] += size
                     reporter.advance(nfiles=1)
 
-                for entry, reader in walk(fs, src.label):
+                for entry, reader in fs.entries(src.label):
                     if entry is None:
                         preview.walk_problems += 1
                         continue
                     decision = selector.decide(entry)
+                    if decision is None and fs.streamed and reader is not None \
+                            and not isinstance(reader, BytesContent):  # valid only until the walk moves on
+                        decision, nread = _decide(selector, entry, reader)
+                        preview.bytes_read_to_decide += nread
                     if decision is None:
                         window.append((entry, pool.submit(_decide, selector, entry, reader)))
                     else:

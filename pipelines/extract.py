@@ -34,16 +34,15 @@ from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
 from devicex.records import canonical_json
+from devicex.entries import BytesContent
 from devicex.sources import Source, open_source
-from devicex.sources.volumes import discover
-from devicex.sources.walk import walk
 from devicex.timeutil import iso, now_utc
 from pipelines import store
 from pipelines.events import Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
 from pipelines.lifetime import die_with_parent
 from pipelines.parallel import make_runner
-from pipelines.process import WorkerSettings, remove_staging
+from pipelines.process import WorkerSettings, process, remove_staging
 from pipelines.recovery import close_dead_runs, reverify_unfinished
 from pipelines.select import FullSelector, Selector, scope_custody
 
@@ -214,7 +213,7 @@ def _close_failed(db: CaseDB, custody: CustodyLog, run_id: int, src: Source | No
 def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog, run_id: int,
              params: dict[str, Any], reporter: Reporter, summary: Summary) -> None:
     bad: list[tuple[int, int, str]] = []
-    plan = _Plan(src.path)  # counts what is to come (for the ETA) while the media is hashed
+    plan = _Plan(src.path, src.countable)  # counts what is to come (for the ETA) while the media is hashed
     intake = hash_media(src, reporter, "intake hash", bad)
     stored = check_stored(src, intake)
     summary.stored_check = stored.verdict
@@ -246,7 +245,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     custody.append("extraction-start", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
                    details={"tool": TOOL_NAME, "tool_version": __version__, "python": platform.python_version(),
                             "parameters": params, "settings_sha256": settings_digest(params)})
-    layout = discover(src)
+    layout = src.layout()
     db.conn.execute("UPDATE sources SET partition_table = ? WHERE id = ?", (layout.table, source_id))
     vol_ids = {}
     for vol in layout.volumes:
@@ -279,7 +278,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                 "forced": int(fs.forced)})
             writer.fs_id = fs_id
             summary.filesystems += 1
-            for entry, reader in walk(fs, src.label):
+            for entry, reader in fs.entries(src.label):
                 walked += 1
                 if walked % 256 == 1 and plan.ready():
                     reporter.totals(*plan.totals())
@@ -296,6 +295,12 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
                     writer.exclude(entry, decision)
                     continue
                 file_id = db.next_file_id()
+                if fs.streamed and reader is not None and not isinstance(reader, BytesContent):
+                    # a streamed member too big to carry: read here, now, after everything before it
+                    for result in runner.drain():
+                        writer.write(result)
+                    writer.write(process(entry, reader, file_id, export_rel, settings, decision))
+                    continue
                 for result in runner.submit(entry, reader, file_id, export_rel, decision):
                     writer.write(result)
             for result in runner.drain():
@@ -344,9 +349,14 @@ class _Plan:
     before the intake hash: on two cores it runs beside the hash threads (a thread would contend
     with them for the GIL) and the extraction never waits for it; the totals are shown when they
     arrive. Counting is optional: if it fails (the extraction's own walk reports the problem),
-    progress has no totals."""
+    progress has no totals; a source that cannot be counted without reading it twice (a streamed
+    archive) is not counted."""
 
-    def __init__(self, source: Path) -> None:
+    def __init__(self, source: Path, countable: bool = True) -> None:
+        self._totals: tuple[int | None, int | None] | None = None
+        if not countable:
+            self._totals = (None, None)
+            return
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_count_entries, args=(source, send, os.getpid()), name="devicex-plan", daemon=True)
@@ -358,7 +368,6 @@ class _Plan:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         send.close()
-        self._totals: tuple[int | None, int | None] | None = None
 
     def ready(self) -> bool:
         """True once, when the totals have arrived (never blocks)."""
@@ -384,6 +393,8 @@ class _Plan:
 
     def stop(self) -> None:
         """The extraction is done: totals no longer matter; stop counting if still at it."""
+        if not hasattr(self, "_proc"):
+            return
         if self._totals is None and self._proc.is_alive():
             self._proc.terminate()
         self._proc.join()
@@ -400,8 +411,8 @@ def _count_entries(source: Path, send: Connection, parent_pid: int) -> None:
         src = open_source(source)
         try:
             files = nbytes = 0
-            for fs in discover(src).filesystems:
-                for entry, _ in walk(fs, src.label):
+            for fs in src.layout().filesystems:
+                for entry, _ in fs.entries(src.label):
                     if entry is not None:
                         files += 1
                         nbytes += entry.size if entry.has_content else 0

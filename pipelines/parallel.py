@@ -3,13 +3,14 @@
 Two runners with the same interface:
 
 * :class:`ThreadRunner` -- worker threads in this process, reading through the
-  walk's own pytsk3 objects (``--workers 1``, and the fallback).
-* :class:`ProcessRunner` -- worker processes. pytsk3 objects cannot cross
-  processes, so each worker opens the source and its file systems itself (read
-  only) and reopens every entry by its metadata address (``open_meta``) and
-  attribute (type, id): the same stream the walk paired with it. Entries go
-  out in batches and results come back in batches, in submission order, so
-  the single database writer sees exactly the order of a single-worker run.
+  readers the walk paired with the entries (``--workers 1``, and the fallback).
+* :class:`ProcessRunner` -- worker processes. A source's objects cannot cross
+  processes: an entry whose content is already in memory (a streamed archive
+  member) goes with its bytes; any other entry is opened again in the worker,
+  which opens the source itself (read only) and asks the entry's view to
+  ``reopen`` it: the same stream the walk paired with it. Entries go out in
+  batches and results come back in batches, in submission order, so the single
+  database writer sees exactly the order of a single-worker run.
 
 Measured on the 20,000-file benchmark image (bench/): per-file work is mostly
 Python and libmagic; with threads the walk, the writer and the workers contend
@@ -17,7 +18,7 @@ for the GIL, with processes each worker has a core.
 
 Workers are forked (the selector and settings are inherited, not pickled) right
 when the runner is made; they exit with ``os._exit`` and never touch what they
-inherited (database connection, the parent's pytsk3 handles).
+inherited (database connection, the parent's source handles).
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import parsers
-from devicex.entries import ContentReader, Entry
+from devicex.entries import BytesContent, ContentReader, Entry
+from devicex.errors import SourceError
 from pipelines.lifetime import die_with_parent
 from pipelines.process import Problem, Result, WorkerSettings, process
 from pipelines.select import Decision
@@ -70,41 +72,45 @@ class ThreadRunner:
 
 # --------------------------------------------------------------------------- worker process side
 _worker: dict[str, Any] = {}
-_Task = tuple[Entry, int, "str | None", "Decision | None", bool]
+_Task = tuple[Entry, int, "str | None", "Decision | None", "bool | bytes"]  # last: reopen it, or its bytes
 
 
 def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int) -> None:
-    from devicex.sources import open_source
-    from devicex.sources.volumes import discover
-
     die_with_parent(parent_pid)
-    src = open_source(source_path)
-    _worker["src"] = src
-    _worker["fs"] = {fs.label: fs for fs in discover(src).filesystems}
+    _worker["path"] = source_path
     _worker["settings"] = settings
 
 
-def _run_batch(batch: list[_Task]) -> list[Result]:
-    from devicex.sources.walk import TskContent
+def _views() -> dict[str, Any]:
+    """The source's views by label, opened on first need (entries sent with their bytes need none)."""
+    if "views" not in _worker:
+        from devicex.sources import open_source
 
+        src = open_source(_worker["path"])
+        _worker["src"] = src
+        _worker["views"] = {view.label: view for view in src.layout().filesystems}
+    views: dict[str, Any] = _worker["views"]
+    return views
+
+
+def _reopen(entry: Entry) -> tuple[ContentReader | None, Problem | None]:
+    try:
+        return _views()[entry.volume].reopen(entry), None
+    except (OSError, KeyError, SourceError) as exc:
+        where = entry.locator or entry.address
+        return None, Problem("read", "error", f"cannot reopen {where} in worker: {exc}")
+
+
+def _run_batch(batch: list[_Task]) -> list[Result]:
     settings: WorkerSettings = _worker["settings"]
     out: list[Result] = []
-    last_key: tuple[str, int] | None = None
-    last_file = None
-    for entry, file_id, export_rel, decision, has_reader in batch:
-        reader = None
+    for entry, file_id, export_rel, decision, content in batch:
+        reader: ContentReader | None = None
         problem = None
-        if has_reader:
-            key = (entry.volume, entry.inode)
-            if key != last_key:  # NTFS streams of one file come together: open it once
-                try:
-                    last_file = _worker["fs"][entry.volume].handle.open_meta(inode=entry.inode)
-                    last_key = key
-                except (OSError, KeyError) as exc:
-                    last_file, last_key = None, None
-                    problem = Problem("read", "error", f"cannot reopen inode {entry.inode} in worker: {exc}")
-            if last_file is not None:
-                reader = TskContent(last_file, entry.attr_type, entry.attr_id)
+        if isinstance(content, bytes):
+            reader = BytesContent(content)
+        elif content:
+            reader, problem = _reopen(entry)
         result = process(entry, reader, file_id, export_rel, settings, decision)
         if problem is not None:
             result.problems.insert(0, problem)
@@ -134,7 +140,8 @@ class ProcessRunner:
     def submit(self, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
                decision: Decision | None) -> list[Result]:
         """Queue one entry; return the results that are due (in order), possibly none."""
-        self._batch.append((entry, file_id, export_rel, decision, reader is not None))
+        content: bool | bytes = reader.data if isinstance(reader, BytesContent) else reader is not None
+        self._batch.append((entry, file_id, export_rel, decision, content))
         self._entries.append(entry)
         self._bytes += entry.size if reader is not None else 0
         if len(self._batch) >= BATCH_FILES or self._bytes >= BATCH_BYTES:

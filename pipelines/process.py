@@ -122,6 +122,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             settings: WorkerSettings, decision: Decision | None) -> Result:
     """Read, hash, type, (select), export and parse one stream."""
     result = Result(entry, file_id, export_rel, decision=decision)
+    result.problems.extend(Problem("source", "warning", note) for note in entry.notes)
     runs = getattr(reader, "byte_runs", None)
     if callable(runs) and entry.has_content:
         try:
@@ -186,6 +187,9 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     finally:
         if out is not None:
             out.close()
+    damage = getattr(reader, "damage", None)  # found once the bytes were read (a checksum): they are kept
+    if damage:
+        result.problems.append(Problem("read", "error", damage))
     result.digests = hasher.digests()
     result.ftype = ftype if ftype is not None else identify(head, entry.extension)
     read_all = offset >= size

@@ -92,7 +92,8 @@ class ResultWriter:
             e.link_target, d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None,
             d.size if d else None, t.mime if t else None, t.description if t else None,
             t.category if t else None, e.extension, int(t.ext_mismatch) if t else None, int(r.recovered),
-            r.status, r.export_rel, canonical_json(r.byte_runs) if r.byte_runs else None, e.content_guess))
+            r.status, r.export_rel, canonical_json(r.byte_runs) if r.byte_runs else None, e.content_guess,
+            e.locator, e.stored_name, e.mtime_local, e.extra))
 
     def _write(self, r: Result) -> None:
         e = r.entry

@@ -1,7 +1,8 @@
 """The Sleuth Kit 3.x body file, as ``fls -m`` writes it, for ``mactime -b``.
 
 ``MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime``,
-times in whole POSIX seconds (0 = unknown). Names are ``volume/path`` like
+times in whole POSIX seconds (0 = unknown); the inode field is 0 for entries
+that have no file-system address (archive members, files of a folder). Names are ``volume/path`` like
 ``fls -m VOLUME``; unallocated names get `` (deleted)`` as fls marks them.
 The format is pipe-delimited and line-based: ``|`` and ``%`` in names are
 written ``%7C`` and ``%25`` (mactime decodes ``%XX`` after splitting fields),
@@ -47,7 +48,7 @@ def line(f: dict[str, Any], fn: bool = False) -> str:
         times = (f["fn_atime"], f["fn_mtime"], f["fn_ctime"], f["fn_crtime"])
     else:
         times = (f["atime"], f["mtime"], f["ctime"], f["crtime"])
-    fields = [f["md5"] or "0", safe_name(name), f["address"], mode_string(f["kind"], f["mode"]),
+    fields = [f["md5"] or "0", safe_name(name), f["address"] or "0", mode_string(f["kind"], f["mode"]),
               str(f["uid"] or 0), str(f["gid"] or 0), str(f["size"] or 0), *(str(epoch(t)) for t in times)]
     return "|".join(fields) + "\n"
 

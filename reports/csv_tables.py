@@ -19,6 +19,7 @@ FILE_FIELDS = (
     "mtime", "atime", "ctime", "crtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime",
     "uid", "gid", "mode", "link_target", "address", "inode", "md5", "sha1", "sha256", "bytes_read",
     "mime", "magic", "category", "extension", "ext_mismatch", "status", "content_guess", "export_path",
+    "locator", "stored_name", "mtime_local", "extra",
 )
 EXIF_FIELDS = ("make", "model", "serial", "software", "orientation", "taken_local", "taken_offset", "taken_utc",
                "gps_time_utc", "latitude", "longitude", "altitude", "width", "height")

@@ -46,7 +46,8 @@ def fileobject(f: dict[str, Any], partition: int, seq_id: int, parent_inode: int
     parts.append("      <alloc>1</alloc>" if f["alloc"] == "allocated" else "      <unalloc>1</unalloc>")
     if f["alloc"] == "orphan":
         parts.append("      <orphan>1</orphan>")
-    parts.append(f"      <inode>{int(f['inode'])}</inode>")
+    if f["inode"] is not None:  # no inode off file systems (archives, folders)
+        parts.append(f"      <inode>{int(f['inode'])}</inode>")
     parts.append(f"      <meta_type>{META_TYPE.get(f['kind'], 0)}</meta_type>")
     for key in ("mode", "uid", "gid"):
         if f[key] is not None:
@@ -110,7 +111,8 @@ def render(case: Case) -> list[Path]:
     fss = case.filesystems()
     dirs: dict[tuple[int, str], int] = {
         (r[0], r[1]): int(r[2])
-        for r in case.conn.execute("SELECT fs_id, path, inode FROM files WHERE kind IN ('dir', 'virtual-dir')")}
+        for r in case.conn.execute("SELECT fs_id, path, inode FROM files WHERE kind IN ('dir', 'virtual-dir') "
+                                   "AND inode IS NOT NULL")}
     seq_id = 0
     with atomic_text(path) as fh:
         _header(fh, case)

@@ -12,11 +12,15 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyewf
 import pytsk3
 
 from devicex.errors import SourceError
+
+if TYPE_CHECKING:
+    from devicex.sources.volumes import Layout
 
 EWF_SIGNATURES = (b"EVF\x09\x0d\x0a\xff\x00", b"LVF\x09\x0d\x0a\xff\x00", b"EVF2\x0d\x0a\x81\x00")
 _SPLIT_RE = re.compile(r"^(?P<base>.*)\.(?P<num>\d{3})$")
@@ -90,10 +94,16 @@ class Source:
     img: pytsk3.Img_Info
     stored_hashes: dict[str, str] = field(default_factory=dict)
     ewf_headers: dict[str, str] = field(default_factory=dict)
+    countable = True
 
     @property
     def label(self) -> str:
         return self.path.name
+
+    def layout(self) -> Layout:
+        """Partitions and the file systems TSK opens in them."""
+        from devicex.sources.volumes import discover
+        return discover(self)
 
     def read(self, offset: int, size: int) -> bytes:
         """Read media bytes; short at the end of the media."""
@@ -170,24 +180,11 @@ def _first_line(exc: BaseException) -> str:
     return (telling or clauses)[0].rstrip(".")
 
 
-def open_source(path: str | os.PathLike[str]) -> Source:
-    """Open an evidence source read-only, or raise :class:`SourceError`."""
-    p = Path(path)
-    if not p.exists():
-        raise SourceError(str(p), "no such file")
-    if p.is_dir():
-        raise SourceError(str(p), "is a directory, not an image file")
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(8)
-        size = p.stat().st_size
-    except OSError as exc:
-        raise SourceError(str(p), f"cannot read ({exc.strerror})") from None
-    if size == 0:
-        raise SourceError(str(p), "empty file (0 bytes), not a device image")
+def open_image(p: Path, head: bytes) -> Source:
+    """Open a disk image read-only (EWF, split raw, raw file or block device), or raise :class:`SourceError`."""
     if any(head.startswith(sig) for sig in EWF_SIGNATURES):
         return _open_ewf(p)
-    if p.suffix.lower() in (".e01", ".ex01", ".l01") :
+    if p.suffix.lower() in (".e01", ".ex01", ".l01"):
         raise SourceError(str(p), "named as EWF but has no EWF signature")
     segments = _split_segments(p)
     if segments and len(segments) > 1:

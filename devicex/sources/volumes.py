@@ -5,10 +5,13 @@ ambiguous ones (two valid file systems in one partition) opened as each.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytsk3
 
+from devicex.entries import ContentReader, Entry
 from devicex.sources.image import Source
 
 
@@ -54,6 +57,8 @@ class Volume:
 
 @dataclass
 class FileSystem:
+    """A file system TSK opened: a view of an image source (see devicex.sources.base)."""
+
     volume: Volume
     label: str
     offset: int
@@ -63,6 +68,15 @@ class FileSystem:
     forced: bool
     handle: pytsk3.FS_Info
     cluster_size: int = 0  # allocation unit in bytes (FAT/exFAT cluster; the block size elsewhere)
+    streamed = False  # TSK reads any entry again by its address
+
+    def entries(self, source: str) -> Iterator[Any]:
+        from devicex.sources.walk import walk
+        return walk(self, source)
+
+    def reopen(self, entry: Entry) -> ContentReader | None:
+        from devicex.sources.walk import reopen
+        return reopen(self, entry)
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,7 @@ class Problem:
 class Layout:
     table: str
     volumes: list[Volume]
-    filesystems: list[FileSystem]
+    filesystems: list[Any]  # FileSystem for images; any devicex.sources.base.View
     problems: list[Problem]
 
 

@@ -1,7 +1,8 @@
 """Walking a file system: every allocated, deleted and orphan name, in sorted
 order (by raw name bytes), depth first, each directory visited once.
 
-``walk`` yields ``(Entry, TskContent)`` pairs; the content object reads the
+``walk`` yields ``(Entry, TskContent)`` pairs (``reopen`` makes the same pair
+again from the entry alone, for worker processes); the content object reads the
 entry's stream through pytsk3 and never leaves this package's types exposed.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 import pytsk3
 
 from devicex import entries as E
+from devicex.sources.base import WalkIssue
 from devicex.sources.volumes import FileSystem
 from devicex.timeutil import from_filetime, from_unix
 
@@ -88,10 +90,6 @@ class TskContent:
         return runs
 
 
-class WalkIssue(Exception):
-    """A directory that could not be listed (recorded, the walk goes on)."""
-
-
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
@@ -162,6 +160,14 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
                 seen_dirs.add(dir_addr)
                 children.append((path, dir_addr, orphan))
         stack.extend(reversed(children))
+
+
+def reopen(fs: FileSystem, entry: E.Entry) -> TskContent | None:
+    """The stream the walk paired with ``entry``, opened again by its metadata address and attribute
+    (worker processes cannot share the walk's pytsk3 objects). Raises OSError if it cannot be opened."""
+    if entry.inode is None:
+        return None
+    return TskContent(fs.handle.open_meta(inode=entry.inode), entry.attr_type, entry.attr_id)
 
 
 LEAN_DIR_NAMES = 4096  # a bigger directory keeps only its names while listed, not a pytsk3 File per name

@@ -1,0 +1,126 @@
+"""What every source kind provides, whatever library reads it.
+
+A *source* opens the evidence container(s) read-only. It has the bytes its
+intake hash covers (``read``/``size``: the media of a disk image, the file of
+an archive, a listing for a folder) and a :meth:`Source.layout`: volumes and
+the file-system *views* found in them. A view walks its entries
+(``entries``: ``(Entry, reader)`` pairs in a deterministic order, or
+``(None, WalkIssue)`` for a problem the walk records and goes past) and, if it
+is not ``streamed``, opens an entry's stream again by the entry alone
+(``reopen``), which is how worker processes read what the walk found.
+
+A *streamed* view (a tar, a tar.gz) is read in one sequential pass: the reader
+paired with an entry is valid only until the walk moves on. Members small
+enough come as :class:`~devicex.entries.BytesContent` (already read, can be
+handed to another process); bigger ones as a forward-only reader that the
+caller must consume before asking for the next entry.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from devicex.entries import ContentReader, Entry
+from devicex.sources.volumes import Layout, Volume
+
+MEMBER_IN_MEMORY = 8 << 20  # streamed members up to this size are read whole during the walk
+
+
+class WalkIssue(Exception):
+    """A part of a file system or archive that could not be read (recorded, the walk goes on)."""
+
+
+WalkItem = tuple[Entry, ContentReader | None] | tuple[None, WalkIssue]
+
+
+class View(Protocol):
+    """One file system (or archive, or folder) of a source."""
+
+    volume: Volume
+    label: str
+    offset: int
+    fs_type: str
+    block_size: int | None
+    block_count: int | None
+    forced: bool
+    streamed: bool
+
+    def entries(self, source: str) -> Iterator[WalkItem]: ...
+
+    def reopen(self, entry: Entry) -> ContentReader | None: ...
+
+
+class Source(Protocol):
+    """An opened evidence source (see the module docstring)."""
+
+    path: Path
+    container: str
+    segments: list[Path]
+    size: int
+    stored_hashes: dict[str, str]
+    ewf_headers: dict[str, str]
+    countable: bool  # entries can be counted beforehand without a second read of the content
+
+    @property
+    def label(self) -> str: ...
+
+    def read(self, offset: int, size: int) -> bytes: ...
+
+    def layout(self) -> Layout: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class FileSource:
+    """A source that is one file read as it is (an archive): its bytes are what the intake hash covers."""
+
+    path: Path
+    container: str
+    size: int
+    segments: list[Path] = field(default_factory=list)
+    stored_hashes: dict[str, str] = field(default_factory=dict)
+    ewf_headers: dict[str, str] = field(default_factory=dict)
+    countable: bool = False
+
+    def __post_init__(self) -> None:
+        self.segments = self.segments or [self.path]
+        self._fd = os.open(self.path, os.O_RDONLY)
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+    def read(self, offset: int, size: int) -> bytes:
+        return os.pread(self._fd, size, offset)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def whole_volume(size: int, description: str) -> Volume:
+    """The single pseudo-volume of a source without partitions (an archive, a folder)."""
+    return Volume(0, "whole", "none", None, 0, size, 512, description, True, False)
+
+
+def member_path(stored: bytes) -> tuple[str, str, bytes]:
+    """(path, name, raw name) of an archive member from its stored name, recorded, never resolved.
+
+    Components are split on ``/`` only; empty and ``.`` components are dropped; ``..`` and
+    backslashes stay as they are, as names (export naming makes them safe). A leading ``/``
+    is not kept: the stored name (in ``Entry.stored_name``) says the member was absolute.
+    """
+    parts = [p for p in stored.split(b"/") if p not in (b"", b".")]
+    if not parts:
+        return "/", "", b""
+    return "/" + decode_name(b"/".join(parts)), decode_name(parts[-1]), parts[-1]
+
+
+def decode_name(raw: bytes) -> str:
+    """A stored name as text; bytes that are not UTF-8 as ``\\xNN`` (the raw bytes are kept beside it)."""
+    return raw.decode("utf-8", "backslashreplace")
