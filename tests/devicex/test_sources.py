@@ -11,15 +11,14 @@ from devicex.sources import open_source
 from tests.conftest import CORPUS, needs_corpus
 
 
-def test_missing_and_empty_and_directory(tmp_path: Path) -> None:
+def test_missing_and_empty(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
         open_source(tmp_path / "absent.dd")
     empty = tmp_path / "empty.E01"
     empty.write_bytes(b"")
     with pytest.raises(SourceError, match=r"empty file \(0 bytes\)"):
         open_source(empty)
-    with pytest.raises(SourceError, match="is a directory"):
-        open_source(tmp_path)
+    assert open_source(tmp_path).container == "folder"  # a folder is a source of its own
 
 
 def test_named_e01_without_signature(tmp_path: Path) -> None:
