@@ -100,6 +100,8 @@ COMMANDS = {
     "seal": "cli.bundle:seal",
     "handover": "cli.bundle:handover",
     "verify": "cli.bundle:verify",
+    "queue": "cli.queue:queue",
+    "worker": "cli.queue:worker_command",
 }
 
 

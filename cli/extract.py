@@ -12,6 +12,7 @@ from cli.options import examiner_options, seal_options
 from cli.progress import RichReporter
 from cli.scope import load_scope, scope_from_options
 from devicex.errors import OutputError
+from devicex.scope import Scope
 from pipelines import dryrun
 from pipelines.extract import ExtractOptions, Summary, run
 from pipelines.select import FullSelector, ScopeSelector, Selector
@@ -48,6 +49,30 @@ def _dry_run_table(p: dryrun.Preview) -> Table:
     return t
 
 
+def selection(scope_file: Path | None, scope_settings: tuple[str, ...],
+              full_reason: str | None) -> tuple[Scope | None, str | None]:
+    """The scope (validated, before the evidence is touched) or the full-extraction reason, from
+    the options; a one-line error (exit 2) for a missing, contradictory or invalid choice."""
+    if scope_file is not None and scope_settings:
+        raise fail("give the scope either as a file (--scope) or as options (--scope-set), not both", EXIT_USAGE)
+    if scope_settings:
+        if full_reason is not None:
+            raise fail("--scope-set and --full-extraction-reason exclude each other", EXIT_USAGE)
+        return scope_from_options(scope_settings), None
+    if scope_file is not None:
+        if full_reason is not None:
+            raise fail("--scope and --full-extraction-reason exclude each other (a scoped extraction is not a "
+                       "full one)", EXIT_USAGE)
+        return load_scope(scope_file), None
+    if full_reason is not None and not full_reason.strip():
+        raise fail("--full-extraction-reason must not be empty", EXIT_USAGE)
+    if full_reason is None:
+        raise fail("no scope given: a full extraction needs --full-extraction-reason TEXT (why taking everything "
+                   "is necessary and proportionate, e.g. 'suspect device, warrant W-123'), or give --scope SCOPE",
+                   EXIT_USAGE)
+    return None, full_reason.strip()
+
+
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True,
@@ -82,33 +107,15 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     With --scope, only what the scope selects is read, exported and parsed;
     without, everything is (a full extraction: give --full-extraction-reason).
     A later run into the same OUT (e.g. a widened scope) adds a run to the case."""
-    selector: Selector = FullSelector()
-    scope_text = None
     if out.exists() and not out.is_dir():
         raise fail(f"{out}: exists and is not a folder (give a new or existing output folder)", EXIT_USAGE)
-    if scope_file is not None and scope_settings:
-        raise fail("give the scope either as a file (--scope) or as options (--scope-set), not both", EXIT_USAGE)
-    if scope_settings:
-        if full_reason is not None:
-            raise fail("--scope-set and --full-extraction-reason exclude each other", EXIT_USAGE)
-        scope = scope_from_options(scope_settings)  # validated like a file, before the evidence is touched
-        selector, scope_text = ScopeSelector(scope), scope.text
-    elif scope_file is not None:
-        if full_reason is not None:
-            raise fail("--scope and --full-extraction-reason exclude each other (a scoped extraction is not a "
-                       "full one)", EXIT_USAGE)
-        scope = load_scope(scope_file)  # one-line error, exit 2, before the evidence is touched
-        selector, scope_text = ScopeSelector(scope), scope.text
-    elif full_reason is not None and not full_reason.strip():
-        raise fail("--full-extraction-reason must not be empty", EXIT_USAGE)
-    elif full_reason is None:
-        raise fail("no scope given: a full extraction needs --full-extraction-reason TEXT (why taking everything "
-                   "is necessary and proportionate, e.g. 'suspect device, warrant W-123'), or give --scope SCOPE",
-                   EXIT_USAGE)
+    scope, full_reason = selection(scope_file, scope_settings, full_reason)
+    selector: Selector = ScopeSelector(scope) if scope else FullSelector()
+    scope_text = scope.text if scope else None
     opts = ExtractOptions(source=source, out=out, case_ref=case_ref, exhibit_ref=exhibit_ref,
                           examiner=examiner, examiner_id=examiner_id, organisation=organisation,
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,
-                          scope_text=scope_text, full_reason=full_reason.strip() if full_reason else None,
+                          scope_text=scope_text, full_reason=full_reason,
                           dry_run=dry_run)
     signing_key = prepare_seal(seal_out and not dry_run, key_path, passphrase_env)  # unlock before the run
     reporter = RichReporter(console, quiet)

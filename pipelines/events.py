@@ -4,6 +4,11 @@ from __future__ import annotations
 from typing import Protocol
 
 
+class Cancelled(Exception):
+    """Raised by a reporter (between files) to stop a run that was cancelled; the run is
+    recorded as cancelled in the case database and the custody log, and what was written stays."""
+
+
 class Reporter(Protocol):
     def stage(self, name: str, total_bytes: int | None = None, total_files: int | None = None) -> None: ...
     def totals(self, total_files: int | None, total_bytes: int | None) -> None: ...

@@ -38,7 +38,7 @@ from devicex.entries import BytesContent
 from devicex.sources import Source, open_source
 from devicex.timeutil import iso, now_utc
 from pipelines import store
-from pipelines.events import Reporter, SilentReporter
+from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
 from pipelines.lifetime import die_with_parent
 from pipelines.parallel import make_runner
@@ -138,11 +138,12 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         raise _output_error(exc, opts.out) from None
     try:
         _extract(opts, src, db, custody, run_id, params, reporter, summary)
-    except KeyboardInterrupt:  # Ctrl-C: what was written stays, and the record says the run did not finish
-        summary.fatal = "interrupted by the user"
-        custody.append("extraction-interrupted", inputs=[Artefact("source", str(src.path), None, src.size)],
-                       result="interrupted", details={"files_written": summary.files})
-        _finish(db, run_id, "interrupted")
+    except (KeyboardInterrupt, Cancelled) as exc:  # what was written stays; the record says the run did not finish
+        status = "cancelled" if isinstance(exc, Cancelled) else "interrupted"
+        summary.fatal = str(exc) if isinstance(exc, Cancelled) else "interrupted by the user"
+        custody.append(f"extraction-{status}", inputs=[Artefact("source", str(src.path), None, src.size)],
+                       result=status, details={"files_written": summary.files, "reason": summary.fatal})
+        _finish(db, run_id, status)
         raise
     except Exception as exc:  # noqa: BLE001 - only output problems are turned into OutputError
         _close_failed(db, custody, run_id, src, summary, exc)
