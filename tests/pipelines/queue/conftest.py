@@ -65,11 +65,25 @@ def env(broker_url: str) -> dict[str, str]:
 
 
 def devicex(broker_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``devicex ARGS`` in a subprocess (as a user runs it)."""
     proc = subprocess.run([sys.executable, "-m", "devicex", *args], cwd=REPO, env=env(broker_url),
                           capture_output=True, text=True, timeout=120)
     if check:
         assert proc.returncode == 0, f"devicex {' '.join(args)}: exit {proc.returncode}\n{proc.stderr}"
     return proc
+
+
+def cli(broker_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The same command line run in this process (click's runner): the many short queue commands
+    of a test do not each pay for starting Python and loading Celery on a busy CI machine."""
+    from click.testing import CliRunner
+
+    from devicex.cli import main
+
+    result = CliRunner().invoke(main, list(args), env=env(broker_url), catch_exceptions=False)
+    if check:
+        assert result.exit_code == 0, f"devicex {' '.join(args)}: exit {result.exit_code}\n{result.stderr}"
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 class Workers:
