@@ -12,11 +12,12 @@ import click
 
 from cli.base import EXIT_USAGE, DevicexGroup, console, fail
 
+
 def config_from(config_file: Path | None, **overrides: Any) -> Any:
     from pipelines.queue.config import ConfigError, load_config
 
     try:
-        return loadconfig_from(config_file, overrides)
+        return load_config(config_file, overrides)
     except ConfigError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
 

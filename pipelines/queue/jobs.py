@@ -94,8 +94,9 @@ class JobStore:
         return JobSpec.from_json(str(text)) if text else None
 
     def update(self, job_id: str, **values: Any) -> None:
-        mapping = {k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
-                   for k, v in values.items() if v is not None}
+        mapping: dict[Any, Any] = {
+            k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
+            for k, v in values.items() if v is not None}
         if mapping:
             self.r.hset(self.key(job_id), mapping=mapping)
 

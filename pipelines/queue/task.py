@@ -7,9 +7,8 @@ back with a delay of one lease, so that if that worker dies, this message takes 
 """
 from __future__ import annotations
 
-from typing import Any
-
 import multiprocessing
+from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import worker_process_init

@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 
 from tests.conftest import IMAGES
-from tests.pipelines.queue.conftest import (TERMINAL, Workers, cli, custody_actions, devicex, job_status, wait_for)
+from tests.pipelines.queue.conftest import TERMINAL, Workers, cli, custody_actions, devicex, job_status, wait_for
 
 FULL = ("--full-extraction-reason", "queue test", "--case", "OP-Q-17", "--workers", "1")
 

@@ -7,8 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import IMAGES
-from tests.pipelines.queue.conftest import (TERMINAL, Workers, case_rows, cli, custody_actions, devicex, exports,
-                                            extraction_actions, job_status, wait_for)
+from tests.pipelines.queue.conftest import (
+    TERMINAL,
+    Workers,
+    after_interruption,
+    case_rows,
+    cli,
+    custody_actions,
+    devicex,
+    exports,
+    extraction_actions,
+    job_status,
+    wait_for,
+)
 
 COMMON = ("--case", "OP-Q-17", "--exhibit", "EX-1", "--examiner-id", "T-17", "--workers", "1")
 
@@ -41,8 +52,11 @@ def test_jobs_survive_a_killed_worker_and_equal_hand_runs(broker: str, workers: 
 
     victim = wait_for(slow_running, 60, "the slow job running")["worker"]
     workers.kill(victim)  # mid-job: its lease stops being renewed; the message was never acknowledged
-    final = wait_for(lambda: (lambda st: st if all(s["state"] in TERMINAL for s in st) else None)(
-        job_status(broker)), 90, "every job finished")
+    def all_finished() -> list[dict] | None:
+        st = job_status(broker)
+        return st if all(s["state"] in TERMINAL for s in st) else None
+
+    final = wait_for(all_finished, 90, "every job finished")
 
     by_id = {s["job_id"]: s for s in final}
     assert {s["state"] for s in final} == {"completed"}, final
@@ -68,6 +82,8 @@ def test_jobs_survive_a_killed_worker_and_equal_hand_runs(broker: str, workers: 
             abandoned = [e for e in entries if e["action"] == "job-attempt-abandoned"]
             assert len(abandoned) == 1 and abandoned[0]["details"]["worker"] == victim
             assert abandoned[0]["details"]["partial_output_discarded"]["files"] > 0
+            closing = [e for e in entries if after_interruption(e)]  # the dead attempt's intake, re-verified
+            assert len(closing) == 1 and closing[0]["result"] == "ok"
             assert status["attempts"] == 2
         else:
             assert len(starts) == status["attempts"] == 1
