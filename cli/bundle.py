@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from devicex.bundle import BundleError, NotVerified, SealResult, handover as do_handover, seal as do_seal, write_zip
+from devicex.bagit import BundleError
+from devicex.bundle import SealResult, seal as do_seal, write_zip
 from cli.base import EXIT_INTEGRITY, EXIT_OK, EXIT_USAGE, EXIT_VERIFY_FAILED, console, fail
 from cli.options import KEY_DEFAULT, examiner_options, key_options
 from devicex.custody import Actor, CustodyError
+from devicex.handover import NotVerified, handover as do_handover
 from devicex.keys import (KeyFileError, default_key_path, fingerprint, format_fingerprint, init_keys,
                           insecure_permissions, is_encrypted, load_private_key, load_public_pem)
 from devicex.verify import VerifyResult, verify_bundle

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from cli.base import EXIT_OK, EXIT_USAGE, fail
-from devicex.scope import Scope, ScopeError, load, parse_text
+from devicex.scope import Scope, ScopeError, describe, load, parse_text
 
 
 def load_scope(path: Path) -> Scope:
@@ -31,7 +31,7 @@ def check(scope_file: Path) -> None:
     """Validate SCOPE (a TOML scope file) and print what it will and will not
     take. Nothing is read from any evidence. Exit 0 if valid, 2 if not."""
     sc = load_scope(scope_file)
-    click.echo(sc.describe())
+    click.echo(describe(sc))
     click.echo("")
     click.echo("Scope is valid.")
     raise click.exceptions.Exit(EXIT_OK)

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
-from devicex.bundle import BundleError
+from devicex.bagit import BundleError
 
 
 class BundleReader(ABC):

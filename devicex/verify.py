@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from devicex import __version__
-from devicex.bundle import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PAYLOAD, PUBLIC_KEY, REQUIRED_TAGS,
-                            SEAL_ACTIONS, SIGNATURE, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, parse_bag_info, parse_manifest, refs_from_log, reverify_verdict, sources_from_log)
+from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PAYLOAD, PUBLIC_KEY, REQUIRED_TAGS,
+                           SEAL_ACTIONS, SIGNATURE, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, parse_bag_info,
+                           parse_manifest, refs_from_log, reverify_verdict, sources_from_log)
 from devicex.bundle_reader import BundleReader, open_reader
 from devicex.custody import FILENAME as CUSTODY_FILE, ChainReport, canonical, check_chain
 from devicex.evidence import export_listing

@@ -4,24 +4,37 @@ whole stream for keywords, patterns and hashes)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatch
-from typing import TYPE_CHECKING
 
 from devicex.entries import Entry
 from devicex.filetype import FileType
-from devicex.scope import CATEGORIES, EXIF_HEAD_BYTES, MESSAGE_STORES, Selection, Window
+from devicex.scope import CATEGORIES, EXIF_HEAD_BYTES, MESSAGE_STORES, Scope, Selection, Window
 from parsers import exif
 from pipelines.content import Content
 
-if TYPE_CHECKING:
-    from pipelines.select import ScopeSelector
-
 PATTERN_OVERLAP = 4096  # a content regex match may span a chunk boundary by up to this many bytes
-EXIF_MIMES = frozenset({"image/jpeg", "image/tiff", "image/heic", "image/heif", "image/webp",
-                        "image/x-canon-cr2", "image/x-nikon-nef"})
+
+
+@dataclass(frozen=True)
+class ContentNeeds:
+    """What the whole-stream scan looks for, over all selections of a scope (each once)."""
+
+    keywords: tuple[str, ...]
+    patterns: tuple[re.Pattern[bytes], ...]
+    sha256: bool
+    md5: bool
+
+    @classmethod
+    def of(cls, scope: Scope) -> ContentNeeds:
+        patterns: list[re.Pattern[bytes]] = []
+        for s in scope.selections:
+            patterns += [p for p in s.content_patterns if p not in patterns]
+        return cls(tuple(dict.fromkeys(k for s in scope.selections for k in s.content_keywords)), tuple(patterns),
+                   any(s.sha256 for s in scope.selections), any(s.md5 for s in scope.selections))
 
 
 @dataclass
@@ -32,9 +45,11 @@ class _ScanResult:
     md5: str | None
 
 
-class _Facts:
-    def __init__(self, selector: ScopeSelector, content: Content) -> None:
-        self.sel = selector
+class Facts:
+    """What the rules may ask about one stream's content, each read at most once."""
+
+    def __init__(self, needs: ContentNeeds, content: Content) -> None:
+        self.needs = needs
         self.content = content
         self._exif: tuple[str | None, str | None] | None = None
         self._scan: _ScanResult | None = None
@@ -47,26 +62,26 @@ class _Facts:
         """(DateTimeOriginal text, OffsetTimeOriginal text) from the first 128 KiB."""
         if self._exif is None:
             self._exif = (None, None)
-            if self.ftype.mime in EXIF_MIMES:
+            if self.ftype.mime in exif.MIME_TYPES:
                 self._exif = exif.taken_fields(self.content.head(EXIF_HEAD_BYTES))
         return self._exif
 
     def scan(self) -> _ScanResult:
         if self._scan is None:
-            self._scan = _scan(self.content, self.sel)
+            self._scan = _scan(self.content, self.needs)
         return self._scan
 
 
-def _scan(content: Content, selector: ScopeSelector) -> _ScanResult:
+def _scan(content: Content, needs: ContentNeeds) -> _ScanResult:
     """One pass over the whole stream for every content rule of the scope."""
     kw_needles: list[tuple[str, bytes]] = []
-    for kw in selector.content_keywords:
+    for kw in needs.keywords:
         low = kw.lower()
         kw_needles.append((kw, low.encode("utf-8")))
         kw_needles.append((kw, low.encode("utf-16-le")))
-    patterns = selector.content_patterns
-    sha = hashlib.sha256() if selector.need_sha256 else None
-    md5 = hashlib.md5() if selector.need_md5 else None
+    patterns = needs.patterns
+    sha = hashlib.sha256() if needs.sha256 else None
+    md5 = hashlib.md5() if needs.md5 else None
     found_kw: set[str] = set()
     found_pat: set[int] = set()
     overlap = max([len(n) for _, n in kw_needles] + ([PATTERN_OVERLAP] if patterns else [0]) + [1])
@@ -79,7 +94,7 @@ def _scan(content: Content, selector: ScopeSelector) -> _ScanResult:
         if not kw_needles and not patterns:
             continue
         window = tail + chunk
-        if kw_needles and len(found_kw) < len(selector.content_keywords):
+        if kw_needles and len(found_kw) < len(needs.keywords):
             folded = window.lower()
             for kw, needle in kw_needles:
                 if kw not in found_kw and needle in folded:
@@ -95,11 +110,11 @@ def _scan(content: Content, selector: ScopeSelector) -> _ScanResult:
 
 # A rule check returns True (passes), False (fails) or None (needs content;
 # only when called without facts). ``cost``: 1 metadata, 2 head, 3 whole stream.
-Check = Callable[[Entry, "_Facts | None"], "bool | None"]
+Check = Callable[[Entry, "Facts | None"], "bool | None"]
 
 
 @dataclass(frozen=True)
-class _Rule:
+class Rule:
     name: str
     reason: str
     cost: int
@@ -118,28 +133,29 @@ def _is_message_store(name: str) -> bool:
 _FS_TIMES = {"modified": "mtime", "accessed": "atime", "changed": "ctime", "created": "crtime"}
 
 
-def _rules(sel: Selection, selector: ScopeSelector) -> list[_Rule]:
-    rules: list[_Rule] = []
+def rules_for(sel: Selection, needs: ContentNeeds) -> list[Rule]:
+    """The selection's rules, cheapest first."""
+    rules: list[Rule] = []
     if sel.paths:
         globs = sel.paths
-        rules.append(_Rule("paths", "outside included paths", 1,
+        rules.append(Rule("paths", "outside included paths", 1,
                            lambda e, f: any(g.matches(e.path) for g in globs)))
     if sel.extensions:
         exts = sel.extensions
-        rules.append(_Rule("extensions", "extension not selected", 1, lambda e, f: e.extension in exts))
+        rules.append(Rule("extensions", "extension not selected", 1, lambda e, f: e.extension in exts))
     if sel.name_keywords:
         kws = tuple(k.lower() for k in sel.name_keywords)
-        rules.append(_Rule("name_keywords", "name keywords not found", 1,
+        rules.append(Rule("name_keywords", "name keywords not found", 1,
                            lambda e, f: any(k in e.name.lower() for k in kws)))
     if sel.name_patterns:
         pats = sel.name_patterns
-        rules.append(_Rule("name_patterns", "name patterns not matched", 1,
+        rules.append(Rule("name_patterns", "name patterns not matched", 1,
                            lambda e, f: any(p.search(e.name) for p in pats)))
     if sel.categories:
         messages = "messages" in sel.categories
         wanted = frozenset(CATEGORIES[c] for c in sel.categories if CATEGORIES[c] is not None)
 
-        def categories(e: Entry, f: _Facts | None) -> bool | None:
+        def categories(e: Entry, f: Facts | None) -> bool | None:
             if messages and _is_message_store(e.name):
                 return True
             if not wanted:
@@ -148,37 +164,37 @@ def _rules(sel: Selection, selector: ScopeSelector) -> list[_Rule]:
                 return None
             return f.ftype.category in wanted
 
-        rules.append(_Rule("categories", "category not selected", 2 if wanted else 1, categories))
+        rules.append(Rule("categories", "category not selected", 2 if wanted else 1, categories))
     if sel.mime_types:
         mimes = sel.mime_types
 
-        def mime(e: Entry, f: _Facts | None) -> bool | None:
+        def mime(e: Entry, f: Facts | None) -> bool | None:
             if f is None:
                 return None
             m = f.ftype.mime
             return any(m == w or (w.endswith("/*") and m.startswith(w[:-1])) for w in mimes)
 
-        rules.append(_Rule("mime_types", "MIME type not selected", 2, mime))
+        rules.append(Rule("mime_types", "MIME type not selected", 2, mime))
     if sel.windows:
         rules.append(_window_rule(sel))
     if sel.content_keywords:
         kws_c = sel.content_keywords
-        rules.append(_Rule("content_keywords", "content keywords not found", 3,
+        rules.append(Rule("content_keywords", "content keywords not found", 3,
                            lambda e, f: None if f is None else any(k in f.scan().keywords for k in kws_c)))
     if sel.content_patterns:
-        idx = [selector.content_patterns.index(p) for p in sel.content_patterns]
-        rules.append(_Rule("content_patterns", "content patterns not matched", 3,
+        idx = [needs.patterns.index(p) for p in sel.content_patterns]
+        rules.append(Rule("content_patterns", "content patterns not matched", 3,
                            lambda e, f: None if f is None else any(i in f.scan().patterns for i in idx)))
     if sel.sha256 or sel.md5:
         sha, md5 = sel.sha256, sel.md5
 
-        def hashes(e: Entry, f: _Facts | None) -> bool | None:
+        def hashes(e: Entry, f: Facts | None) -> bool | None:
             if f is None:
                 return None
             s = f.scan()
             return (s.sha256 in sha) or (s.md5 in md5)
 
-        rules.append(_Rule("hashes", "hash not in list", 3, hashes))
+        rules.append(Rule("hashes", "hash not in list", 3, hashes))
     rules.sort(key=lambda r: r.cost)  # stable: metadata rules first, then head, then whole stream
     return rules
 
@@ -187,11 +203,11 @@ def _in(windows: tuple[Window, ...], when: datetime | None) -> bool:
     return when is not None and any(w.contains(when) for w in windows)
 
 
-def _window_rule(sel: Selection) -> _Rule:
+def _window_rule(sel: Selection) -> Rule:
     windows, times, assumed = sel.windows, sel.times, sel.exif_offset
     needs_exif = any(t.startswith("exif") for t in times)
 
-    def check(e: Entry, f: _Facts | None) -> bool | None:
+    def check(e: Entry, f: Facts | None) -> bool | None:
         for t in times:
             if t in _FS_TIMES and _in(windows, getattr(e, _FS_TIMES[t])):
                 return True
@@ -206,4 +222,4 @@ def _window_rule(sel: Selection) -> _Rule:
             return _in(windows, taken if taken is not None else e.mtime)
         return False
 
-    return _Rule("windows", "outside date windows", 2 if needs_exif else 1, check)
+    return Rule("windows", "outside date windows", 2 if needs_exif else 1, check)

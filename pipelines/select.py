@@ -18,28 +18,19 @@ they are never exported, parsed or recorded by name unless the scope sets
 file (``defer_folders``).
 
 Content access lives in :mod:`pipelines.content`, the scope's rules in
-:mod:`pipelines.scope_rules`; their public names are importable from here too.
+:mod:`pipelines.scope_rules`.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, Entry
 from devicex.scope import Scope, Selection
-from pipelines.content import CHUNK, Content  # noqa: F401
-from pipelines.scope_rules import (  # noqa: F401
-    EXIF_MIMES,
-    PATTERN_OVERLAP,
-    Check,
-    _Facts,
-    _Rule,
-    _rules,
-)
+from pipelines.content import Content
+from pipelines.scope_rules import ContentNeeds, Facts, Rule, rules_for
 
-# CHUNK, EXIF_MIMES, PATTERN_OVERLAP and Check are re-exported: they were defined here before the split.
 FOLDER_REASON = "folder with nothing in scope"
 UNREADABLE_REASON = "content unreadable (needed by the scope)"
 
@@ -80,9 +71,6 @@ class FullSelector:
     list_excluded = False
     scoped = False
 
-    def __init__(self, reason: str | None = None) -> None:
-        self.reason = reason
-
     def decide(self, entry: Entry) -> Decision | None:
         return INCLUDE_ALL
 
@@ -104,16 +92,8 @@ class ScopeSelector:
         self.scope = scope
         self.list_excluded = scope.list_excluded_metadata
         self.defer_folders = not scope.list_excluded_metadata
-        self.content_keywords: tuple[str, ...] = tuple(dict.fromkeys(
-            k for s in scope.selections for k in s.content_keywords))
-        self.content_patterns: list[re.Pattern[bytes]] = []
-        for s in scope.selections:
-            for p in s.content_patterns:
-                if p not in self.content_patterns:
-                    self.content_patterns.append(p)
-        self.need_sha256 = any(s.sha256 for s in scope.selections)
-        self.need_md5 = any(s.md5 for s in scope.selections)
-        self._rules = [(s, _rules(s, self)) for s in scope.selections]
+        self.needs = ContentNeeds.of(scope)
+        self._rules = [(s, rules_for(s, self.needs)) for s in scope.selections]
 
     def describe(self) -> dict[str, object]:
         return self.scope.as_dict()
@@ -124,18 +104,18 @@ class ScopeSelector:
     def decide_content(self, entry: Entry, content: Content | bytes) -> Decision:
         if isinstance(content, (bytes, bytearray)):
             content = Content.from_bytes(entry, bytes(content))
-        verdict = self._verdict(entry, _Facts(self, content))
+        verdict = self._verdict(entry, Facts(self.needs, content))
         assert verdict is not None
         return verdict
 
-    def _verdict(self, entry: Entry, facts: _Facts | None) -> Decision | None:
+    def _verdict(self, entry: Entry, facts: Facts | None) -> Decision | None:
         for glob in self.scope.exclude_paths:
             if glob.matches(entry.path):
                 return Decision(False, f"excluded path {glob.pattern}")
         if entry.kind in (KIND_DIR, KIND_VIRTUAL_DIR):
             return INCLUDE_FOLDER  # recorded only if it comes to hold a taken file (defer_folders)
         failed: dict[int, str] = {}
-        pending: list[tuple[Selection, list[_Rule]]] = []
+        pending: list[tuple[Selection, list[Rule]]] = []
         for sel, rules in self._rules:
             later = []
             for rule in rules:
@@ -152,7 +132,7 @@ class ScopeSelector:
         if pending and facts is None:
             return None
         for cost in (2, 3):
-            still: list[tuple[Selection, list[_Rule]]] = []
+            still: list[tuple[Selection, list[Rule]]] = []
             for sel, rules in pending:
                 rest = []
                 for rule in rules:

@@ -64,6 +64,7 @@ from devicex.scope.constants import (
     TIME_KINDS,
     UTC,
 )
+from devicex.scope.describe import describe
 from devicex.scope.errors import ScopeError
 from devicex.scope.globs import Glob, compile_glob
 from devicex.scope.model import Authorisation, Scope, Selection, Window
@@ -85,6 +86,7 @@ __all__ = [
     "Selection",
     "Window",
     "compile_glob",
+    "describe",
     "load",
     "parse_bytes",
     "parse_text",

@@ -1,14 +1,10 @@
-"""The scope in plain English (``devicex scope``, the report) and as a
-machine-readable summary of its selections."""
+"""The scope in plain English (``devicex scope check``, the report)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devicex.scope.constants import TIME_KINDS, UTC
-
-if TYPE_CHECKING:
-    from devicex.scope.model import Scope, Selection
+from devicex.scope.constants import TIME_KINDS
+from devicex.scope.model import Scope, Selection, show_offset
 
 
 def describe(scope: Scope) -> str:
@@ -65,10 +61,6 @@ def describe(scope: Scope) -> str:
     return "\n".join(lines)
 
 
-def _show_time(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _or_list(items: Any) -> str:
     items = [str(i) for i in items]
     if len(items) == 1:
@@ -101,7 +93,7 @@ def _selection_sentences(sel: Selection) -> list[str]:
                 + " (inclusive; a file without such a time is not taken")
         if any(t.startswith("exif") for t in sel.times):
             off = sel.exif_offset.utcoffset(None)
-            text += f"; EXIF times recorded without a UTC offset are read as UTC{_show_offset(off)}"
+            text += f"; EXIF times recorded without a UTC offset are read as UTC{show_offset(off)}"
         out.append(text + ")")
     if sel.content_keywords:
         out.append("its content contains " + _or_list(repr(k) for k in sel.content_keywords) + " (any case)")
@@ -123,26 +115,3 @@ _CATEGORY_WORDS = {
     "text": "a text file", "archives": "an archive", "databases": "a database", "executables": "a program",
     "other": "of another type", "messages": "a message store (known SMS/chat database file names)",
 }
-
-
-def _show_offset(off: timedelta | None) -> str:
-    if not off:
-        return ""
-    total = int(off.total_seconds()) // 60
-    sign = "+" if total >= 0 else "-"
-    return f"{sign}{abs(total) // 60:02d}:{abs(total) % 60:02d}"
-
-
-def _selection_dict(sel: Selection) -> dict[str, Any]:
-    from devicex.timeutil import iso
-    return {
-        "index": sel.index, "label": sel.label, "paths": [g.pattern for g in sel.paths],
-        "extensions": sorted(sel.extensions), "name_keywords": list(sel.name_keywords),
-        "name_patterns": [p.pattern for p in sel.name_patterns], "categories": sorted(sel.categories),
-        "mime_types": list(sel.mime_types),
-        "windows": [{"start": iso(w.start), "end": iso(w.end)} for w in sel.windows],
-        "times": list(sel.times), "exif_offset": _show_offset(sel.exif_offset.utcoffset(None)) or "+00:00",
-        "content_keywords": list(sel.content_keywords),
-        "content_patterns": [p.pattern.decode("utf-8", "replace") for p in sel.content_patterns],
-        "sha256": sorted(sel.sha256), "md5": sorted(sel.md5), "reads": sel.needs(),
-    }

@@ -3,13 +3,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from devicex.scope.constants import DEFAULT_TIMES, EXIF_HEAD_BYTES, HEAD_BYTES, UTC
-from devicex.scope.describe import _selection_dict, _show_time
-from devicex.scope.describe import describe as _describe
 from devicex.scope.globs import Glob
+from devicex.timeutil import iso
+
+
+def show_time(when: datetime) -> str:
+    """A time as scope messages show it: ``2023-08-12 00:00:00 UTC``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def show_offset(off: timedelta | None) -> str:
+    """A UTC offset as ``+01:00`` (empty for none or zero)."""
+    if not off:
+        return ""
+    total = int(off.total_seconds()) // 60
+    sign = "+" if total >= 0 else "-"
+    return f"{sign}{abs(total) // 60:02d}:{abs(total) % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -21,7 +34,7 @@ class Window:
         return self.start <= when <= self.end
 
     def text(self) -> str:
-        return f"{_show_time(self.start)} to {_show_time(self.end)}"
+        return f"{show_time(self.start)} to {show_time(self.end)}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,20 @@ class Selection:
                 self.windows and any(t.startswith("exif") for t in self.times)):
             return "head"
         return "metadata"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Machine-readable summary of the selection."""
+        return {
+            "index": self.index, "label": self.label, "paths": [g.pattern for g in self.paths],
+            "extensions": sorted(self.extensions), "name_keywords": list(self.name_keywords),
+            "name_patterns": [p.pattern for p in self.name_patterns], "categories": sorted(self.categories),
+            "mime_types": list(self.mime_types),
+            "windows": [{"start": iso(w.start), "end": iso(w.end)} for w in self.windows],
+            "times": list(self.times), "exif_offset": show_offset(self.exif_offset.utcoffset(None)) or "+00:00",
+            "content_keywords": list(self.content_keywords),
+            "content_patterns": [p.pattern.decode("utf-8", "replace") for p in self.content_patterns],
+            "sha256": sorted(self.sha256), "md5": sorted(self.md5), "reads": self.needs(),
+        }
 
     @property
     def head_bytes(self) -> int:
@@ -107,11 +134,7 @@ class Scope:
         return {
             "mode": "scoped", "scope_file": self.name, "scope_sha256": self.sha256, "title": self.title,
             "authorisation": self.authorisation.as_dict(),
-            "selections": [_selection_dict(s) for s in self.selections],
+            "selections": [s.as_dict() for s in self.selections],
             "exclude_paths": [g.pattern for g in self.exclude_paths],
             "list_excluded_metadata": self.list_excluded_metadata, "reads": self.needs(),
         }
-
-    def describe(self) -> str:
-        """What the scope will and will not take, in plain English."""
-        return _describe(self)

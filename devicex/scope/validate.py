@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from devicex.scope.constants import CATEGORIES, SCOPE_VERSION, TIME_KINDS, UTC
-from devicex.scope.describe import _show_time
 from devicex.scope.errors import ScopeError
 from devicex.scope.globs import Glob, compile_glob
-from devicex.scope.model import Authorisation, Scope, Selection, Window
+from devicex.scope.model import Authorisation, Scope, Selection, Window, show_time
 
 _CATEGORY_ALIASES = {"image": "images", "video": "videos", "document": "documents", "archive": "archives",
                      "database": "databases", "executable": "executables", "message": "messages"}
@@ -299,7 +298,7 @@ class _Validator:
             start = self.when(w["start"], f"{wkey}.start", end=False)
             end = self.when(w["end"], f"{wkey}.end", end=True)
             if end < start:
-                raise self.fail(wkey, f"ends ({_show_time(end)}) before it starts ({_show_time(start)})")
+                raise self.fail(wkey, f"ends ({show_time(end)}) before it starts ({show_time(start)})")
             out.append(Window(start, end))
         return tuple(out)
 

@@ -66,11 +66,11 @@ def _custody(view: CustodyView) -> str:
 def scope_text(text: str) -> str:
     """The plain-English description of a scope, or its TOML text if it cannot be read."""
     try:
-        from devicex.scope import ScopeError, parse_text
+        from devicex.scope import ScopeError, describe, parse_text
     except ImportError:
         return text
     try:
-        return parse_text(text).describe()
+        return describe(parse_text(text))
     except ScopeError:
         return text
 

@@ -54,7 +54,7 @@ def test_verify_command_imports_no_image_library(bundle: Path) -> None:
 
 
 def test_verify_module_imports_no_image_library() -> None:
-    code = ("import json, sys, devicex.verify, devicex.bundle, devicex.bundle_reader\n"
+    code = ("import json, sys, devicex.verify, devicex.bundle, devicex.bundle_reader, devicex.handover\n"
             "print(json.dumps(sorted(sys.modules)))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert _loaded(set(json.loads(proc.stdout)), IMAGE_STACK) == []

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from tests.sealing_support import (CASE, EXAMINER, EXHIBIT, bundle, bundle_files, copy_of, extracted,  # noqa: E402,F401
                              image, out_dir, primary_image, sealed, session_key, signing_key, snapshot, work_root)
 
-from devicex.bundle import (BAGIT_DECLARATION, BundleError, NotVerified, handover, parse_bag_info,  # noqa: E402
-                            parse_manifest, seal, write_zip)
+from devicex.bagit import BAGIT_DECLARATION, BundleError, parse_bag_info, parse_manifest  # noqa: E402
+from devicex.bundle import seal, write_zip  # noqa: E402
+from devicex.handover import NotVerified, handover  # noqa: E402
 from cli import main  # noqa: E402
 from devicex.custody import Actor, read_chain  # noqa: E402
 from devicex.keys import fingerprint, init_keys, load_private_key  # noqa: E402

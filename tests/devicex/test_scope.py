@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devicex.entries import Entry
-from devicex.scope import ScopeError, compile_glob, load, parse_text
+from devicex.scope import ScopeError, compile_glob, describe, load, parse_text
 from pipelines.select import Content, Decision, ScopeSelector
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def test_examples_are_valid_and_described() -> None:
     for path in examples:
         sc = load(path)
         assert sc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-        text = sc.describe()
+        text = describe(sc)
         assert sc.authorisation.reference in text and "What will be taken" in text
         assert "What will never be taken" in text and "What is read to decide" in text
 
@@ -67,7 +67,7 @@ times = ["exif_taken_or_modified"]
 [[select]]
 sha256 = ["%s"]
 """ % ("ab" * 32), '[exclude]\npaths = ["Android/data/**"]'), "case.toml")
-    text = sc.describe()
+    text = describe(sc)
     for phrase in ("Legal basis: PCSC 2022 s.37", "obtained (Digital Processing Notice DPN-1)",
                    "ANY of these 2 selections", "its path matches DCIM/**", "an image",
                    "2024-03-01 00:00:00 UTC to 2024-03-31 23:59:59 UTC", "EXIF time taken",

@@ -136,7 +136,7 @@ def test_custody_entry_appended_after_sealing(bundle: Path) -> None:  # noqa: F8
 
 def test_forger_rewrites_every_manifest_but_cannot_sign(bundle: Path) -> None:  # noqa: F811
     """Edit the log and fix up bag-info and the tag manifest consistently: only the signature stops it."""
-    from devicex.bundle import format_manifest, tag_files
+    from devicex.bagit import format_manifest, tag_files
     from devicex.hashing import sha256_file
     _write_lines(bundle, _edit(_lines(bundle), 2))
     tags = {rel: sha256_file(str(bundle / rel))[0] for rel in tag_files(bundle)}
