@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+import reports
 from cli.base import EXIT_USAGE, console, fail
 from cli.options import examiner_identity_options
 from devicex.custody import Actor
@@ -13,7 +14,7 @@ from devicex.custody import Actor
 @click.command()
 @click.argument("case_path", metavar="CASE_OR_BUNDLE", type=click.Path(path_type=Path))
 @click.option("-f", "--format", "formats", default="all", show_default=True,
-              help="Comma-separated formats: html, csv, jsonl, bodyfile, timesketch, dfxml, case-uco, geo, or all.")
+              help=f"Comma-separated formats: {', '.join(reports.renderers())}, or all.")
 @examiner_identity_options
 @click.option("--no-custody", is_flag=True, help="Do not append a 'report' entry to custody.jsonl.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
@@ -23,8 +24,6 @@ def report(case_path: Path, formats: str, examiner: str, examiner_id: str | None
     sealed bundle) from its case.db, exported files and custody log only:
     the HTML report into data/report/ (open data/report/index.html), machine
     formats into data/export/. A sealed bundle must be re-sealed afterwards."""
-    import reports
-
     try:
         names = reports.resolve(formats)
     except ValueError as exc:

@@ -1,41 +1,57 @@
 """Reports rendered from a finished case folder or bundle (never the image).
 
-Renderers are chosen by name; each takes a read-only :class:`reports.model.Case`
-and returns the paths it wrote. Machine formats go to ``data/export/``, the
-HTML report to ``data/report/`` (written last, so it can link the exports).
+A renderer is a module of this package that declares ``FORMAT`` (its name),
+``DESCRIPTION`` and optionally ``ALIASES``, and has ``render(case) -> paths``;
+it is found by looking, not listed anywhere. Each takes a read-only
+:class:`reports.model.Case` and returns the paths it wrote. Machine formats go
+to ``data/export/``, the HTML report to ``data/report/``; a renderer that
+declares ``LINKS_EXPORTS = True`` (the HTML report) runs after the others, so
+it can link what they wrote.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
+import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
-from devicex.hashing import sha256_file as _sha256_file_size
+from devicex.bagit import MANIFEST, parse_manifest
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
+from devicex.hashing import sha256_file as _sha256_file_size
 from reports.model import Case, CaseError, open_case
 
 
 @dataclass(frozen=True)
 class Renderer:
     name: str
-    module: str
     description: str
+    aliases: tuple[str, ...]
+    links_exports: bool
+    render: Callable[[Case], list[Path]]
 
 
-RENDERERS: dict[str, Renderer] = {r.name: r for r in (
-    Renderer("csv", "reports.csv_tables", "files.csv, exif.csv, timeline.csv (UTF-8 BOM, formula-safe)"),
-    Renderer("jsonl", "reports.jsonl", "records.jsonl (all parser records), files.jsonl"),
-    Renderer("bodyfile", "reports.bodyfile", "bodyfile.txt: TSK 3.x body file for mactime"),
-    Renderer("timesketch", "reports.timesketch", "timesketch.jsonl and timesketch.csv"),
-    Renderer("dfxml", "reports.dfxml", "dfxml.xml in fiwalk's element order"),
-    Renderer("case-uco", "reports.case_uco", "case-uco.jsonld: CASE 1.5.0 / UCO 1.5.0 JSON-LD"),
-    Renderer("geo", "reports.geo", "places.geojson and places.kml of GPS-tagged files"),
-    Renderer("html", "reports.html", "report/index.html: the offline human report"),
-)}
-ORDER = tuple(RENDERERS)
-ALIASES = {"case": "case-uco", "uco": "case-uco", "kml": "geo", "geojson": "geo", "json": "jsonl"}
+@cache
+def renderers() -> dict[str, Renderer]:
+    """Every renderer of the package by name, in run order: machine formats by name, then those
+    that link the exports."""
+    found: list[Renderer] = []
+    for info in pkgutil.iter_modules(__path__, f"{__name__}."):
+        module: ModuleType = importlib.import_module(info.name)
+        name = getattr(module, "FORMAT", None)
+        if isinstance(name, str) and callable(getattr(module, "render", None)):
+            found.append(Renderer(name, str(getattr(module, "DESCRIPTION", "")),
+                                  tuple(getattr(module, "ALIASES", ())), bool(getattr(module, "LINKS_EXPORTS", False)),
+                                  module.render))
+    found.sort(key=lambda r: (r.links_exports, r.name))
+    names = [r.name for r in found]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"two report renderers declare the same FORMAT: {names}")
+    return {r.name: r for r in found}
 
 
 @dataclass
@@ -50,26 +66,22 @@ def _sha256(path: Path) -> str:
 
 def resolve(names: Sequence[str] | str | None) -> list[str]:
     """Renderer names in run order; ``None``/"all" means every format."""
+    known = renderers()
     if names is None:
-        return list(ORDER)
+        return list(known)
     if isinstance(names, str):
         names = [n for n in names.replace(" ", "").split(",") if n]
+    aliases = {alias: r.name for r in known.values() for alias in r.aliases}
     wanted: set[str] = set()
     for n in names:
-        n = ALIASES.get(n.lower(), n.lower())
+        n = aliases.get(n.lower(), n.lower())
         if n == "all":
-            wanted.update(ORDER)
-        elif n not in RENDERERS:
-            raise ValueError(f"unknown report format {n!r} (choose from: {', '.join(ORDER)}, all)")
+            wanted.update(known)
+        elif n not in known:
+            raise ValueError(f"unknown report format {n!r} (choose from: {', '.join(known)}, all)")
         else:
             wanted.add(n)
-    return [n for n in ORDER if n in wanted]
-
-
-def renderer(name: str) -> Callable[[Case], list[Path]]:
-    import importlib
-
-    return importlib.import_module(RENDERERS[name].module).render  # type: ignore[no-any-return]
+    return [n for n in known if n in wanted]
 
 
 def render(path: Path, formats: Sequence[str] | str | None = None, *, generated: str | None = None,
@@ -81,7 +93,7 @@ def render(path: Path, formats: Sequence[str] | str | None = None, *, generated:
     for name in names:
         if progress:
             progress(name)
-        outcome.written[name] = renderer(name)(case)
+        outcome.written[name] = renderers()[name].render(case)
     return outcome
 
 
@@ -118,15 +130,8 @@ def record_custody(outcome: Outcome, actor: Actor) -> dict[str, object]:
 
 def _sealed_hashes(root: Path) -> dict[str, str]:
     """Payload SHA-256 values of a sealed bundle's BagIt manifest (empty if none)."""
-    manifest = root / "manifest-sha256.txt"
-    if not manifest.is_file():
-        return {}
-    out = {}
-    for line in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
-        digest, _, path = line.partition(" ")
-        if digest and path.lstrip(" *"):
-            out[path.lstrip(" *")] = digest.lower()
-    return out
+    manifest = root / MANIFEST
+    return parse_manifest(manifest.read_bytes())[0] if manifest.is_file() else {}
 
 
 def digest_tree(root: Path) -> tuple[str, int]:
@@ -138,5 +143,5 @@ def digest_tree(root: Path) -> tuple[str, int]:
     return hashlib.sha256("".join(lines).encode()).hexdigest(), len(lines)
 
 
-__all__ = ["RENDERERS", "Case", "CaseError", "Outcome", "digest_tree", "open_case", "record_custody", "render",
-           "resolve"]
+__all__ = ["Case", "CaseError", "Outcome", "digest_tree", "open_case", "record_custody", "render",
+           "renderers", "resolve"]

@@ -21,6 +21,9 @@ from typing import Any
 from reports.common import atomic_text, epoch
 from reports.model import Case, full_path
 
+FORMAT = "bodyfile"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "bodyfile.txt: TSK 3.x body file for mactime"
+
 _PERCENT = re.compile(r"[%|]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NAME_TYPE = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-"}

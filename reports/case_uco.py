@@ -22,6 +22,10 @@ from typing import Any
 from reports.common import atomic_text
 from reports.model import Case
 
+FORMAT = "case-uco"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "case-uco.jsonld: CASE 1.5.0 / UCO 1.5.0 JSON-LD"
+ALIASES = ("case", "uco")
+
 CONTEXT = {
     "kb": "urn:devicex:",
     "case-investigation": "https://ontology.caseontology.org/case/investigation/",

@@ -14,6 +14,9 @@ from typing import IO, Any
 from reports.common import atomic_text, neutralise
 from reports.model import Case, full_path
 
+FORMAT = "csv"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "files.csv, exif.csv, timeline.csv (UTF-8 BOM, formula-safe)"
+
 FILE_FIELDS = (
     "id", "volume", "path", "stream", "name", "name_hex", "kind", "alloc", "realloc", "recovered", "size",
     "mtime", "atime", "ctime", "crtime", "fn_mtime", "fn_atime", "fn_ctime", "fn_crtime",

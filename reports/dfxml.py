@@ -20,6 +20,9 @@ from xml.sax.saxutils import escape, quoteattr
 from reports.common import atomic_text, xml_text
 from reports.model import Case
 
+FORMAT = "dfxml"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "dfxml.xml in fiwalk's element order"
+
 NS = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"
 NAME_TYPE = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-"}
 META_TYPE = {"file": 1, "dir": 2, "symlink": 6, "virtual": 10, "virtual-dir": 11, "other": 0}

@@ -13,6 +13,10 @@ from pathlib import Path
 from reports.common import atomic_text, xml_text
 from reports.model import Case, full_path
 
+FORMAT = "geo"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "places.geojson and places.kml of GPS-tagged files"
+ALIASES = ("kml", "geojson")
+
 
 @dataclass(frozen=True)
 class Place:

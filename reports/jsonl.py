@@ -10,6 +10,10 @@ from reports.common import atomic_text
 from reports.csv_tables import FILE_FIELDS
 from reports.model import Case, full_path
 
+FORMAT = "jsonl"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "records.jsonl (all parser records), files.jsonl"
+ALIASES = ("json",)
+
 
 def _line(obj: dict[str, Any]) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"

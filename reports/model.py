@@ -21,7 +21,7 @@ from typing import Any
 from devicex import TOOL_NAME, __version__
 from devicex.casedb import connect
 from devicex.custody import FILENAME as CUSTODY_FILE
-from devicex.custody import GENESIS, line_hash
+from devicex.custody import GENESIS, read_chain
 
 REPORT_DIR = "report"
 EXPORT_DIR = "export"
@@ -33,7 +33,6 @@ FS_TIMES = (
     ("fn_mtime", "FN-M", "$FILE_NAME modified"), ("fn_atime", "FN-A", "$FILE_NAME accessed"),
     ("fn_ctime", "FN-C", "$FILE_NAME changed"), ("fn_crtime", "FN-B", "$FILE_NAME born"),
 )
-FS_DESC = {code: desc for _, code, desc in FS_TIMES}
 
 
 class CaseError(Exception):
@@ -227,30 +226,19 @@ class Case:
 
     # ------------------------------------------------------------------ custody
     def custody(self) -> CustodyView:
-        """The custody log's entries and whether its hash chain holds."""
+        """The custody log's entries and whether its hash chain holds (the core's check)."""
         if self._custody is not None:
             return self._custody
         view = CustodyView()
         path = self.root / CUSTODY_FILE
         if not path.is_file():
             view.chain_ok, view.problem = False, "custody.jsonl is missing"
-            self._custody = view
-            return view
-        prev = GENESIS
-        for n, line in enumerate(ln for ln in path.read_bytes().split(b"\n") if ln):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                view.chain_ok, view.problem = False, f"entry {n + 1} is not valid JSON"
-                break
-            if not isinstance(entry, dict):
-                view.chain_ok, view.problem = False, f"entry {n + 1} is not an object"
-                break
-            if view.chain_ok and entry.get("prev_sha256") != prev:
-                view.chain_ok, view.problem = False, f"hash chain broken at entry {n + 1}"
-            view.entries.append(entry)
-            prev = line_hash(line)
-        view.head = prev
+        else:
+            chain = read_chain(path)
+            view.entries = [e.entry for e in chain.entries]
+            view.head = chain.head
+            if not chain.ok:
+                view.chain_ok, view.problem = False, chain.issues[0].message
         self._custody = view
         return view
 

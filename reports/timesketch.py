@@ -12,6 +12,9 @@ from reports.common import atomic_text, epoch_micros, neutralise
 from reports.csv_tables import csv_writer
 from reports.model import Case, Event
 
+FORMAT = "timesketch"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "timesketch.jsonl and timesketch.csv"
+
 FIELDS = ("message", "datetime", "timestamp", "timestamp_desc", "data_type", "source", "file_id", "path",
           "sha256")
 

@@ -11,6 +11,10 @@ from reports import geo
 from reports.html import data, pages, summary, thumbs
 from reports.model import REPORT_DIR, Case
 
+FORMAT = "html"  # the name `devicex report -f` knows this renderer by
+DESCRIPTION = "report/index.html: the offline human report"
+LINKS_EXPORTS = True  # rendered after the machine formats, so it can link them
+
 ASSETS = Path(__file__).parent / "assets"
 
 

@@ -132,7 +132,7 @@ def test_fixture_images_render_every_format(name: str, tmp_path: Path) -> None:
     out = extract(IMAGES / name, tmp_path / "out")
     outcome = reports.render(out, None, generated=GENERATED)
     outcome.case.close()
-    assert set(outcome.written) == set(reports.RENDERERS)
+    assert set(outcome.written) == set(reports.renderers())
     for paths in outcome.written.values():
         assert all(p.is_file() and (p.stat().st_size > 0 or p.name == "records.jsonl") for p in paths), paths
     assert shutil.which("mactime"), "mactime (sleuthkit) is required"
