@@ -24,11 +24,11 @@ from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PUB
                            parse_manifest, payload_files, refs_from_log, reverify_verdict, sources_from_log,
                            tag_files, tool_version_from_log)
 from devicex.custody import FILENAME as CUSTODY_FILE, Actor, Artefact, CustodyLog, canonical, read_chain
-from devicex.hashing import sha256_file
+from devicex.fsutil import TMP_PREFIX, write_atomic
+from devicex.hashing import CHUNK, sha256_file
 from devicex.keys import fingerprint, public_pem, sign
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_TMP = ".devicex-tmp-"
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,6 @@ class SealResult:
     custody_head: str
     tagmanifest_sha256: str
     changes: dict[str, list[str]] = field(default_factory=dict)
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(_TMP + path.name)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _sha(data: bytes) -> str:
@@ -84,7 +75,7 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
     """Seal (or re-seal) ``bundle`` in place. On a re-seal, payload files
     changed or removed since the last seal are refused unless ``accept_changes``
     gives the reason, which is logged with the list of changes."""
-    for leftover in bundle.glob(_TMP + "*"):
+    for leftover in bundle.glob(TMP_PREFIX + "*"):
         leftover.unlink()
     for stale in list(bundle.glob("manifest-*.txt")) + list(bundle.glob("tagmanifest-*.txt")):
         if stale.name not in (MANIFEST, TAGMANIFEST):
@@ -114,10 +105,10 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
         raise BundleError(f"{bundle}: payload changed since it was sealed, and no custody entry accounts for it "
                           f"({listed}); re-seal only with --accept-changes REASON")
     manifest = format_manifest(hashes)
-    _write(bundle / MANIFEST, manifest)
+    write_atomic(bundle / MANIFEST, manifest)
     pub = key.public_key()
     fp = fingerprint(pub)
-    _write(bundle / PUBLIC_KEY, public_pem(pub))
+    write_atomic(bundle / PUBLIC_KEY, public_pem(pub))
     oxum = f"{sum(sizes.values())}.{len(hashes)}"
     case_ref, exhibit_ref = refs_from_log(entries)
     seal_details: dict[str, Any] = {
@@ -136,12 +127,12 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
     chain = read_chain(log_path)
     entries = [e.entry for e in chain.entries]
     sealed_at = entries[-1]["time"]
-    _write(bundle / BAGIT_TXT, BAGIT_DECLARATION)
-    _write(bundle / BAG_INFO, format_bag_info(bag_info_fields(
+    write_atomic(bundle / BAGIT_TXT, BAGIT_DECLARATION)
+    write_atomic(bundle / BAG_INFO, format_bag_info(bag_info_fields(
         entries, actor, organisation, sealed_at, oxum, chain.lines, chain.head, fp)))
     tags = {rel: sha256_file(str(bundle / rel))[0] for rel in tag_files(bundle)}
     tagmanifest = format_manifest(tags)
-    _write(bundle / TAGMANIFEST, tagmanifest)
+    write_atomic(bundle / TAGMANIFEST, tagmanifest)
     statement = {
         "format": STATEMENT_FORMAT, "algorithm": "Ed25519", "key_fingerprint_sha256": fp,
         "tagmanifest_sha256": _sha(tagmanifest), "payload_manifest_sha256": _sha(manifest),
@@ -149,8 +140,8 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
         "sealed_at": sealed_at, "action": action, "case_ref": case_ref, "exhibit_ref": exhibit_ref,
         "examiner": actor.as_dict()}
     statement_bytes = canonical(statement) + b"\n"
-    _write(bundle / STATEMENT, statement_bytes)
-    _write(bundle / SIGNATURE, sign(key, statement_bytes))
+    write_atomic(bundle / STATEMENT, statement_bytes)
+    write_atomic(bundle / SIGNATURE, sign(key, statement_bytes))
     return SealResult(bundle, fp, len(hashes), sum(sizes.values()), chain.lines, chain.head, _sha(tagmanifest),
                       changes)
 
@@ -182,7 +173,7 @@ def write_zip(bundle: Path, dest: Path | None = None) -> tuple[Path, str]:
     fixed times and modes, stored uncompressed): (path, SHA-256)."""
     dest = dest or bundle.with_name(bundle.name + ".zip")
     names = sorted(payload_files(bundle) + tag_files(bundle) + [n for n in UNSIGNED if (bundle / n).is_file()])
-    tmp = dest.with_name(_TMP + dest.name)
+    tmp = dest.with_name(TMP_PREFIX + dest.name)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         for rel in names:
             info = zipfile.ZipInfo(f"{bundle.name}/{rel}", ZIP_TIME)
@@ -191,7 +182,7 @@ def write_zip(bundle: Path, dest: Path | None = None) -> tuple[Path, str]:
             info.compress_type = zipfile.ZIP_STORED
             info.file_size = (bundle / rel).stat().st_size
             with open(bundle / rel, "rb") as src, zf.open(info, "w") as out:
-                while chunk := src.read(1 << 20):
+                while chunk := src.read(CHUNK):
                     out.write(chunk)
     os.replace(tmp, dest)
     return dest, sha256_file(str(dest))[0]

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from devicex.bagit import BundleError
+from devicex.hashing import CHUNK
 
 
 class BundleReader(ABC):
@@ -63,7 +64,7 @@ class DirReader(BundleReader):
 
     def chunks(self, rel: str) -> Iterator[bytes]:
         with open(self.root / rel, "rb") as fh:
-            while chunk := fh.read(1 << 20):
+            while chunk := fh.read(CHUNK):
                 yield chunk
 
     def sqlite(self, rel: str) -> sqlite3.Connection:
@@ -95,7 +96,7 @@ class ZipReader(BundleReader):
 
     def chunks(self, rel: str) -> Iterator[bytes]:
         with self.zf.open(self.names[rel]) as fh:
-            while chunk := fh.read(1 << 20):
+            while chunk := fh.read(CHUNK):
                 yield chunk
 
     def sqlite(self, rel: str) -> sqlite3.Connection:

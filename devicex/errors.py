@@ -14,6 +14,11 @@ its message is one line naming the file and the problem.
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (whitespace runs folded), or its type's name if it has none."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class DevicexError(Exception):
     """Base class of devicex's own errors."""
 
@@ -33,10 +38,6 @@ class SourceError(DevicexError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
-
-
-class ReadError(DevicexError):
-    """Content of an entry could not be read from the image."""
 
 
 class OutputError(DevicexError):

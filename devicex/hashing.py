@@ -9,6 +9,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from devicex.errors import one_line
+
 CHUNK = 1 << 20
 
 
@@ -119,7 +121,7 @@ def _hash_into(hasher: MultiHasher | ParallelHasher, read: Callable[[int, int], 
         except OSError as exc:
             if bad is None:
                 raise
-            bad.append((offset, want, " ".join(str(exc).split())[:300]))
+            bad.append((offset, want, one_line(exc)[:300]))
             data = bytes(want)
         if not data:
             break

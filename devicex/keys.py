@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from devicex.errors import DevicexError
+from devicex.fsutil import write_atomic
 
 KEY_ENV = "DEVICEX_KEY"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -107,15 +108,7 @@ def init_keys(private_path: Path, passphrase: bytes | None = None, *, force: boo
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    tmp = private_path.with_name(private_path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, private_path)
+    write_atomic(private_path, pem, private=True)
     public_path.write_bytes(public_pem(key.public_key()))
     os.chmod(public_path, 0o644)
     return KeyPair(private_path, public_path, fingerprint(key.public_key()), bool(passphrase))

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from types import ModuleType
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from devicex.entries import Entry
+from devicex.filetype import HEAD_SIZE
 from devicex.records import Record
 
 
@@ -44,7 +44,7 @@ class ParserContext:
 
     @classmethod
     def from_bytes(cls, data: bytes, mime: str = "application/octet-stream") -> "ParserContext":
-        return cls(lambda: io.BytesIO(data), data[:8192], mime, len(data))
+        return cls(lambda: io.BytesIO(data), data[:HEAD_SIZE], mime, len(data))
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ class ParserSpec:
     mime_types: frozenset[str]
     extensions: frozenset[str]
     parse: Callable[[Entry, ParserContext], Iterator[Record]]
-    module: ModuleType = field(repr=False)
 
     def wants(self, mime: str, extension: str) -> bool:
         return mime in self.mime_types or extension in self.extensions

@@ -23,7 +23,7 @@ def registry() -> tuple[ParserSpec, ...]:
         if not all(hasattr(module, a) for a in ("NAME", "VERSION", "MIME_TYPES", "parse")):
             continue
         specs.append(ParserSpec(module.NAME, module.VERSION, frozenset(module.MIME_TYPES),
-                                frozenset(getattr(module, "EXTENSIONS", ())), module.parse, module))
+                                frozenset(getattr(module, "EXTENSIONS", ())), module.parse))
     names = [s.name for s in specs]
     if len(names) != len(set(names)):
         raise RuntimeError(f"duplicate parser names: {names}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from devicex.entries import BytesContent, ContentReader, Entry
+from devicex.errors import one_line
 from devicex.filetype import HEAD_SIZE, FileType, identify
-
-CHUNK = 1 << 20
+from devicex.hashing import CHUNK
 
 
 class Content:
@@ -42,7 +42,7 @@ class Content:
         try:
             data = self._reader.read(offset, size)
         except OSError as exc:
-            self.error = self.error or (" ".join(str(exc).split()) or type(exc).__name__)
+            self.error = self.error or one_line(exc)
             return b""
         self.bytes_read += len(data)
         return data

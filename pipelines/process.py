@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import parsers
 from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
-from devicex.errors import Damage, NotMyFormat, OutputError, output_problem
+from devicex.errors import Damage, NotMyFormat, OutputError, one_line, output_problem
 from devicex.filetype import HEAD_SIZE, FileType, identify
 from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.parsing import ParserContext, ParserSpec
@@ -128,7 +128,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         try:
             result.byte_runs = runs(entry.fs_offset, entry.size)
         except OSError as exc:  # damaged run list: the content may still be readable
-            result.problems.append(Problem("layout", "warning", f"block list unreadable: {_one_line(exc)}"))
+            result.problems.append(Problem("layout", "warning", f"block list unreadable: {one_line(exc)}"))
     if decision is None and entry.has_content:
         # The scope needs content: decide BEFORE exporting anything, reading only what the
         # rules ask for (see pipelines.select.Content); out-of-scope bytes never reach OUT.
@@ -158,7 +158,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             try:
                 data = reader.read(offset, min(CHUNK, size - offset))
             except OSError as exc:
-                result.problems.append(Problem("read", "error", f"read failed at offset {offset}: {_one_line(exc)}"))
+                result.problems.append(Problem("read", "error", f"read failed at offset {offset}: {one_line(exc)}"))
                 break
             if not data:
                 if not settings.known_sparse(entry):
@@ -182,7 +182,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         if output_problem(exc):  # disk full, read-only: the run cannot go on
             _discard(out, tmp)
             raise OutputError(f"export {export_rel}: {output_problem(exc)}") from None
-        result.problems.append(Problem("export", "error", f"cannot write export: {_one_line(exc)}"))
+        result.problems.append(Problem("export", "error", f"cannot write export: {one_line(exc)}"))
         target = None
     finally:
         if out is not None:
@@ -214,7 +214,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             if output_problem(exc):
                 _discard(None, tmp)
                 raise OutputError(f"export {export_rel}: {output_problem(exc)}") from None
-            result.problems.append(Problem("export", "error", f"cannot finish export: {_one_line(exc)}"))
+            result.problems.append(Problem("export", "error", f"cannot finish export: {one_line(exc)}"))
             target = None
     elif tmp is not None and tmp.exists():
         tmp.unlink()
@@ -350,13 +350,8 @@ def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], 
     except Exception as exc:  # noqa: BLE001 - tier 3: a failure for this file, recorded; the run goes on
         outcome.failed = True
         result.problems.append(Problem(f"parse:{spec.name}", "error",
-                                       f"parser {spec.name} failed: {type(exc).__name__}: {_one_line(exc)}"))
+                                       f"parser {spec.name} failed: {type(exc).__name__}: {one_line(exc)}"))
     for message in ctx.warnings:
         outcome.warnings += 1
         result.problems.append(Problem(f"parse:{spec.name}", "warning", message))
     return outcome
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__

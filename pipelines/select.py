@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, Entry
+from devicex.fsutil import write_atomic
 from devicex.scope import Scope, Selection
 from pipelines.content import Content
 from pipelines.scope_rules import ContentNeeds, Facts, Rule, rules_for
@@ -179,9 +180,7 @@ def scope_custody(out: Path, selector: Any, full_reason: str | None) -> dict[str
         stem, dot, ext = scope.name.rpartition(".")
         target = folder / (f"{stem}.{scope.sha256[:12]}.{ext}" if dot and stem else f"{scope.name}.{scope.sha256[:12]}")
     if not target.exists():
-        tmp = target.with_name(f".{target.name}.part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_atomic(target, data)
     ref = target.relative_to(out).as_posix()
     return {"outputs": [Artefact("scope", ref, scope.sha256, len(data))],
             "details": {"mode": "scoped", "scope_file": scope.name, "scope_copy": ref,

@@ -146,9 +146,6 @@ class Case:
         for r in self.conn.execute("SELECT * FROM errors ORDER BY id"):
             yield dict(r)
 
-    def meta(self) -> dict[str, str]:
-        return {r["key"]: r["value"] for r in self.conn.execute("SELECT key, value FROM meta ORDER BY key")}
-
     def first_run(self) -> dict[str, Any]:
         runs = self.runs()
         return runs[0] if runs else {}
@@ -157,9 +154,6 @@ class Case:
         sql = "SELECT * FROM files" + (f" WHERE {where}" if where else "") + " ORDER BY id"
         for r in self.conn.execute(sql, params):
             yield dict(r)
-
-    def file_count(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])
 
     def records(self, parser: str | None = None) -> Iterator[dict[str, Any]]:
         """Parser records with their file's provenance, ``data`` decoded."""

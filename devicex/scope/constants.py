@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-__all__ = ["CATEGORIES", "DEFAULT_TIMES", "EXIF_HEAD_BYTES", "HEAD_BYTES", "MESSAGE_STORES", "SCOPE_VERSION",
+__all__ = ["CATEGORIES", "DEFAULT_TIMES", "EXIF_HEAD_BYTES", "MESSAGE_STORES", "SCOPE_VERSION",
            "TIME_KINDS", "UTC"]
 
 SCOPE_VERSION = 1
@@ -30,5 +30,4 @@ CATEGORIES: dict[str, str | None] = {
 MESSAGE_STORES = ("mmssms.db", "bugle_db", "msgstore.db", "msgstore*.db.crypt*", "sms.db", "chat.db",
                   "ChatStorage.sqlite", "cache4.db", "threads_db2", "signal.db", "signal*.db")
 
-HEAD_BYTES = 8192  # enough for file signatures (libmagic)
 EXIF_HEAD_BYTES = 128 * 1024  # enough for a JPEG's APP1 (EXIF) segment

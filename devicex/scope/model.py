@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from devicex.scope.constants import DEFAULT_TIMES, EXIF_HEAD_BYTES, HEAD_BYTES, UTC
+from devicex.scope.constants import DEFAULT_TIMES, UTC
 from devicex.scope.globs import Glob
 from devicex.timeutil import iso
 
@@ -82,12 +82,6 @@ class Selection:
             "sha256": sorted(self.sha256), "md5": sorted(self.md5), "reads": self.needs(),
         }
 
-    @property
-    def head_bytes(self) -> int:
-        if self.windows and any(t.startswith("exif") for t in self.times):
-            return EXIF_HEAD_BYTES
-        return HEAD_BYTES
-
 
 @dataclass(frozen=True)
 class Authorisation:
@@ -124,10 +118,6 @@ class Scope:
     def needs(self) -> str:
         order = ("metadata", "head", "content")
         return max((s.needs() for s in self.selections), key=order.index)
-
-    @property
-    def head_bytes(self) -> int:
-        return max(s.head_bytes for s in self.selections)
 
     def as_dict(self) -> dict[str, Any]:
         """Machine-readable summary (run parameters, custody details)."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pyewf
 import pytsk3
 
-from devicex.errors import SourceError
+from devicex.errors import SourceError, one_line
 
 if TYPE_CHECKING:
     from devicex.sources.volumes import Layout
@@ -172,9 +172,7 @@ def _open_ewf(path: Path) -> Source:
 
 def _first_line(exc: BaseException) -> str:
     """A short reason: libyal errors chain many clauses; keep the telling one."""
-    text = " ".join(str(exc).split())
-    if not text:
-        return type(exc).__name__
+    text = one_line(exc)
     clauses = [c.split(": ", 1)[-1] for c in text.split(". ") if c]
     telling = [c for c in clauses if any(w in c for w in ("missing", "invalid", "corrupt", "unsupported"))]
     return (telling or clauses)[0].rstrip(".")

@@ -12,6 +12,7 @@ from typing import Any
 import pytsk3
 
 from devicex.entries import ContentReader, Entry
+from devicex.errors import one_line
 from devicex.sources.image import Source
 
 
@@ -98,7 +99,7 @@ def _fs_type_name(fs: pytsk3.FS_Info) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     if " with error: " in text:
         return text.split(" with error: ", 1)[1]
     return re.sub(r"^\w+: \([^)]*\) ", "", text) or type(exc).__name__

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps
+from devicex.errors import one_line
 
 SIZE = 240
 MAX_BYTES = 256 << 20
@@ -55,7 +56,7 @@ def make(job: Job, out_dir: Path) -> Outcome:
             os.replace(tmp, target)
         return Outcome(job, rel, None)
     except Exception as exc:  # noqa: BLE001 - hostile pictures may break Pillow anywhere: record, go on
-        text = " ".join(str(exc).split())[:300]
+        text = one_line(exc)[:300]
         return Outcome(job, None, f"thumbnail failed: {type(exc).__name__}: {text}")
 
 
