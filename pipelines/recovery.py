@@ -21,7 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from devicex.bundle import sources_from_log
+from devicex.bagit import sources_from_log
 from devicex.casedb import CaseDB
 from devicex.custody import Artefact, CustodyLog, read_chain
 from devicex.evidence import export_listing
