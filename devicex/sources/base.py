@@ -21,12 +21,41 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from devicex.entries import ContentReader, Entry
-from devicex.sources.volumes import Layout, Volume
 
 MEMBER_IN_MEMORY = 8 << 20  # streamed members up to this size are read whole during the walk
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A partition (or the whole media when there is no partition table)."""
+
+    index: int
+    label: str
+    table: str  # "dos", "gpt", ... or "none"
+    addr: int | None
+    start: int  # bytes
+    length: int  # bytes
+    sector_size: int
+    description: str
+    allocated: bool
+    past_end: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    volume: Volume
+    message: str
+
+
+@dataclass
+class Layout:
+    table: str
+    volumes: list[Volume]
+    filesystems: list[Any]  # views (see View); devicex.sources.walk.FileSystem for images
+    problems: list[Problem]
 
 
 class WalkIssue(Exception):

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from devicex import entries as E
 from devicex.entries import BytesContent, ContentReader, Entry
-from devicex.sources.base import WalkIssue, WalkItem, whole_volume
-from devicex.sources.volumes import Layout, Volume
+from devicex.sources.base import Layout, Volume, WalkIssue, WalkItem, whole_volume
 from devicex.timeutil import from_unix
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)

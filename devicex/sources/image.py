@@ -12,15 +12,13 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyewf
 import pytsk3
 
 from devicex.errors import SourceError, one_line
-
-if TYPE_CHECKING:
-    from devicex.sources.volumes import Layout
+from devicex.sources.base import Layout
+from devicex.sources.volumes import discover
 
 EWF_SIGNATURES = (b"EVF\x09\x0d\x0a\xff\x00", b"LVF\x09\x0d\x0a\xff\x00", b"EVF2\x0d\x0a\x81\x00")
 _SPLIT_RE = re.compile(r"^(?P<base>.*)\.(?P<num>\d{3})$")
@@ -102,7 +100,6 @@ class Source:
 
     def layout(self) -> Layout:
         """Partitions and the file systems TSK opens in them."""
-        from devicex.sources.volumes import discover
         return discover(self)
 
     def read(self, offset: int, size: int) -> bytes:

@@ -26,9 +26,18 @@ from typing import IO
 
 from devicex import entries as E
 from devicex.entries import BytesContent, ContentReader, Entry
-from devicex.sources.base import MEMBER_IN_MEMORY, FileSource, WalkIssue, WalkItem, decode_name, member_path, \
-    whole_volume
-from devicex.sources.volumes import Layout, Volume
+from devicex.errors import one_line
+from devicex.sources.base import (
+    MEMBER_IN_MEMORY,
+    FileSource,
+    Layout,
+    Volume,
+    WalkIssue,
+    WalkItem,
+    decode_name,
+    member_path,
+    whole_volume,
+)
 from devicex.timeutil import from_unix
 
 CHUNK = 1 << 20
@@ -50,10 +59,6 @@ def compression(head: bytes) -> str | None:
     return next((name for magic, name in COMPRESSION.items() if head.startswith(magic)), None)
 
 
-def _reason(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 class ForwardReader:
     """A member's content as the archive streams past: reads must not go backwards."""
 
@@ -72,7 +77,7 @@ class ForwardReader:
                 self._pos += len(skipped)
             data = self._stream.read(size)
         except _ERRORS as exc:
-            self.failure = _reason(exc)
+            self.failure = one_line(exc)
             raise OSError(f"member {self._name}: {self.failure}") from None
         self._pos += len(data)
         return data
@@ -138,7 +143,7 @@ class TarView:
             try:
                 archive = tarfile.open(fileobj=fh, mode="r|*")
             except _ERRORS as exc:
-                yield None, WalkIssue(f"not a readable tar archive: {_reason(exc)}")
+                yield None, WalkIssue(f"not a readable tar archive: {one_line(exc)}")
                 return
             yield from self._members(archive, source)
 
@@ -149,7 +154,7 @@ class TarView:
             try:
                 member = archive.next()
             except _ERRORS as exc:
-                yield None, WalkIssue(f"archive unreadable after {last}: {_reason(exc)}; nothing after it is read")
+                yield None, WalkIssue(f"archive unreadable after {last}: {one_line(exc)}; nothing after it is read")
                 return
             if member is None:
                 return
@@ -195,7 +200,7 @@ def _read_all(stream: IO[bytes], size: int) -> tuple[bytes, str | None]:
                 break
             out += data
     except _ERRORS as exc:
-        return bytes(out), _reason(exc)
+        return bytes(out), one_line(exc)
     return bytes(out), None
 
 

@@ -5,15 +5,13 @@ ambiguous ones (two valid file systems in one partition) opened as each.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pytsk3
 
-from devicex.entries import ContentReader, Entry
 from devicex.errors import one_line
-from devicex.sources.image import Source
+from devicex.sources.base import Layout, Problem, Volume
+from devicex.sources.walk import FileSystem
 
 
 def _enum_names(enum: type, prefix: str) -> dict[int, str]:
@@ -40,58 +38,13 @@ _FORCED = {
 _AMBIGUOUS = re.compile(r"(?:Cannot determine file system type|Multiple file system types detected) \((?P<a>[^)]+?) or (?P<b>[^)]+?)\)")
 
 
-@dataclass(frozen=True)
-class Volume:
-    """A partition (or the whole media when there is no partition table)."""
+class Media(Protocol):
+    """What discovery needs of an image source: pytsk3's view of it (``img``), its size and bytes."""
 
-    index: int
-    label: str
-    table: str  # "dos", "gpt", ... or "none"
-    addr: int | None
-    start: int  # bytes
-    length: int  # bytes
-    sector_size: int
-    description: str
-    allocated: bool
-    past_end: bool
+    img: Any
+    size: int
 
-
-@dataclass
-class FileSystem:
-    """A file system TSK opened: a view of an image source (see devicex.sources.base)."""
-
-    volume: Volume
-    label: str
-    offset: int
-    fs_type: str
-    block_size: int
-    block_count: int
-    forced: bool
-    handle: pytsk3.FS_Info
-    cluster_size: int = 0  # allocation unit in bytes (FAT/exFAT cluster; the block size elsewhere)
-    streamed = False  # TSK reads any entry again by its address
-
-    def entries(self, source: str) -> Iterator[Any]:
-        from devicex.sources.walk import walk
-        return walk(self, source)
-
-    def reopen(self, entry: Entry) -> ContentReader | None:
-        from devicex.sources.walk import reopen
-        return reopen(self, entry)
-
-
-@dataclass(frozen=True)
-class Problem:
-    volume: Volume
-    message: str
-
-
-@dataclass
-class Layout:
-    table: str
-    volumes: list[Volume]
-    filesystems: list[Any]  # FileSystem for images; any devicex.sources.base.View
-    problems: list[Problem]
+    def read(self, offset: int, size: int) -> bytes: ...
 
 
 def _fs_type_name(fs: pytsk3.FS_Info) -> str:
@@ -105,7 +58,7 @@ def _describe(exc: BaseException) -> str:
     return re.sub(r"^\w+: \([^)]*\) ", "", text) or type(exc).__name__
 
 
-def _open_fs(src: Source, vol: Volume) -> tuple[list[FileSystem], str | None]:
+def _open_fs(src: Media, vol: Volume) -> tuple[list[FileSystem], str | None]:
     """Open the file system(s) at the volume's start; error text if none."""
     try:
         fs = pytsk3.FS_Info(src.img, offset=vol.start)
@@ -133,14 +86,14 @@ def _open_fs(src: Source, vol: Volume) -> tuple[list[FileSystem], str | None]:
     return found, (None if found else f"{message}; " + "; ".join(errors))
 
 
-def _wrap(src: Source, vol: Volume, label: str, fs: pytsk3.FS_Info, forced: bool) -> FileSystem:
+def _wrap(src: Media, vol: Volume, label: str, fs: pytsk3.FS_Info, forced: bool) -> FileSystem:
     info = fs.info
     fs_type = _fs_type_name(fs)
     return FileSystem(vol, label, vol.start, fs_type, int(info.block_size), int(info.block_count), forced, fs,
                       _cluster_size(src, vol.start, fs_type) or int(info.block_size))
 
 
-def _cluster_size(src: Source, offset: int, fs_type: str) -> int | None:
+def _cluster_size(src: Media, offset: int, fs_type: str) -> int | None:
     """FAT and exFAT allocation unit in bytes, from the boot sector (TSK's block size is the sector)."""
     if not fs_type.startswith(("fat", "exfat")):
         return None
@@ -154,7 +107,7 @@ def _cluster_size(src: Source, offset: int, fs_type: str) -> int | None:
     return size or None
 
 
-def discover(src: Source) -> Layout:
+def discover(src: Media) -> Layout:
     """Find every partition and every file system TSK can open in them."""
     volumes: list[Volume] = []
     table = "none"

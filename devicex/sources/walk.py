@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import pytsk3
 
 from devicex import entries as E
-from devicex.sources.base import WalkIssue
-from devicex.sources.volumes import FileSystem
+from devicex.entries import ContentReader
+from devicex.sources.base import Volume, WalkIssue
 from devicex.timeutil import from_filetime, from_unix
 
 _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
@@ -44,6 +44,28 @@ _NAME_KINDS = {
     int(pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR): E.KIND_VIRTUAL_DIR,
 }
 ORPHAN_DIR = "$OrphanFiles"
+
+
+@dataclass
+class FileSystem:
+    """A file system TSK opened: a view of an image source (see devicex.sources.base)."""
+
+    volume: Volume
+    label: str
+    offset: int
+    fs_type: str
+    block_size: int
+    block_count: int
+    forced: bool
+    handle: pytsk3.FS_Info
+    cluster_size: int = 0  # allocation unit in bytes (FAT/exFAT cluster; the block size elsewhere)
+    streamed = False  # TSK reads any entry again by its address
+
+    def entries(self, source: str) -> Iterator[Any]:
+        return walk(self, source)
+
+    def reopen(self, entry: E.Entry) -> ContentReader | None:
+        return reopen(self, entry)
 
 
 class TskContent:

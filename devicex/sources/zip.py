@@ -27,18 +27,13 @@ from pathlib import Path
 
 from devicex import entries as E
 from devicex.entries import BytesContent, ContentReader, Entry
-from devicex.errors import SourceError
-from devicex.sources.base import FileSource, WalkIssue, WalkItem, decode_name, member_path, whole_volume
-from devicex.sources.volumes import Layout, Volume
+from devicex.errors import SourceError, one_line
+from devicex.sources.base import FileSource, Layout, Volume, WalkIssue, WalkItem, decode_name, member_path, whole_volume
 from devicex.timeutil import from_filetime, from_unix
 
 _ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError, ValueError)
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 AFF4_MARKERS = ("information.turtle", "container.description")
-
-
-def _reason(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _fields(extra: bytes) -> dict[int, bytes]:
@@ -107,7 +102,7 @@ class ZipContent:
                 self._pos, self._crc = offset, -1
             data = self._stream.read(size)
         except _ERRORS as exc:
-            raise OSError(_reason(exc)) from None
+            raise OSError(one_line(exc)) from None
         self._pos += len(data)
         if self._crc >= 0:
             self._crc = zlib.crc32(data, self._crc)
@@ -143,7 +138,7 @@ class ZipView:
         try:
             archive = self._open()
         except _ERRORS as exc:
-            yield None, WalkIssue(f"not a readable zip archive: {_reason(exc)}")
+            yield None, WalkIssue(f"not a readable zip archive: {one_line(exc)}")
             return
         seen: dict[str, int] = {}
         with open(self.path, "rb") as raw:
@@ -219,7 +214,7 @@ class ZipSource(FileSource):
             with zipfile.ZipFile(self.path) as archive:
                 names = set(archive.namelist())
         except _ERRORS as exc:
-            raise SourceError(str(self.path), f"zip archive unreadable: {_reason(exc)}") from None
+            raise SourceError(str(self.path), f"zip archive unreadable: {one_line(exc)}") from None
         if names & set(AFF4_MARKERS):
             raise SourceError(str(self.path), "AFF4 container: a format devicex does not read")
 
