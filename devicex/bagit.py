@@ -10,10 +10,15 @@ Layout of a sealed bundle::
     manifest-sha256.txt       SHA-256 of every payload file        (tag file)
     custody.jsonl             the hash-chained custody log         (tag file)
     signing-key.pub.pem       the examiner's Ed25519 public key    (tag file)
-    tagmanifest-sha256.txt    SHA-256 of every tag file above (and any other file outside data/)
+    payload-sizes.txt         size in bytes of every payload file  (tag file; checked before any hashing)
+    tagmanifest-sha256.txt    SHA-256 of every tag file above
     seal-statement.json       what is signed: tag-manifest SHA-256, custody head and count, key fingerprint
     seal-signature.ed25519    64-byte Ed25519 signature over the exact bytes of seal-statement.json
     data/                     payload: case.db, files/, report/, export/
+
+Nothing else may sit outside ``data/`` (a foreign file there is refused,
+never swept in as a tag file), and everything under ``data/files`` must be an
+export that an extraction recorded (:mod:`devicex.seal_checks`).
 
 The statement and signature sit outside the tag manifest (the tag manifest's
 hash is inside the statement).
@@ -39,15 +44,18 @@ BAG_INFO = "bag-info.txt"
 MANIFEST = "manifest-sha256.txt"
 TAGMANIFEST = "tagmanifest-sha256.txt"
 PUBLIC_KEY = "signing-key.pub.pem"
+SIZES = "payload-sizes.txt"
 STATEMENT = "seal-statement.json"
 SIGNATURE = "seal-signature.ed25519"
 UNSIGNED = (TAGMANIFEST, STATEMENT, SIGNATURE)  # outside the tag manifest
-REQUIRED_TAGS = (BAGIT_TXT, BAG_INFO, MANIFEST, CUSTODY_FILE, PUBLIC_KEY)
+REQUIRED_TAGS = (BAGIT_TXT, BAG_INFO, MANIFEST, CUSTODY_FILE, PUBLIC_KEY, SIZES)
+EXPORT_ROOT = "data/files"  # exported content: only what an extraction recorded may be there
 PAYLOAD = "data"
 STATEMENT_FORMAT = "devicex-seal/1"
 BAGIT_DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 SEAL_ACTIONS = ("seal", "handover")
 _MANIFEST_LINE = re.compile(r"([0-9A-Fa-f]{64})[ \t]+\*?(.+)")
+_SIZES_LINE = re.compile(r"(0|[1-9][0-9]{0,18})  (.+)")
 
 
 class BundleError(DevicexError):
@@ -96,6 +104,30 @@ def parse_manifest(data: bytes) -> tuple[dict[str, str], list[str]]:
         else:
             hashes[path] = m.group(1).lower()
     return hashes, problems
+
+
+def format_sizes(sizes: dict[str, int]) -> bytes:
+    return "".join(f"{sizes[p]}  {p}\n" for p in sorted(sizes)).encode("utf-8")
+
+
+def parse_sizes(data: bytes) -> tuple[dict[str, int], list[str]]:
+    """(path -> size in bytes, problems) from ``payload-sizes.txt``."""
+    sizes: dict[str, int] = {}
+    problems: list[str] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}, ["not UTF-8"]
+    for number, line in enumerate(text.split("\n"), 1):
+        m = _SIZES_LINE.fullmatch(line)
+        if m is None:
+            if line:
+                problems.append(f"line {number} is not '<size>  <path>'")
+        elif m.group(2) in sizes:
+            problems.append(f"line {number}: {m.group(2)} listed twice")
+        else:
+            sizes[m.group(2)] = int(m.group(1))
+    return sizes, problems
 
 
 def clean_value(value: object) -> str:
@@ -170,12 +202,20 @@ def tool_version_from_log(entries: Iterable[dict[str, Any]]) -> str | None:
 
 
 def payload_files(bundle: Path) -> list[str]:
-    """Relative paths (``data/...``) of every payload file, sorted; refuses links and special files."""
+    """Relative paths (``data/...``) of every payload file, sorted; refuses links, special files, empty
+    folders (BagIt records files only, so an empty folder would pass unseen) and folders it cannot read."""
     root = bundle / PAYLOAD
-    if not root.is_dir():
+    if root.is_symlink() or not root.is_dir():
         raise BundleError(f"{bundle}: no {PAYLOAD}/ folder: not an extraction output")
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable(exc: OSError) -> None:
+        raise BundleError(f"{exc.filename}: cannot be read ({exc.strerror}); nothing can be sealed unread")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
+        if not dirnames and not filenames and Path(dirpath) != root:
+            raise BundleError(f"{Path(dirpath).relative_to(bundle).as_posix()}: an empty folder cannot be sealed "
+                              "(no extraction writes one); remove it")
         for name in dirnames + filenames:
             full = Path(dirpath) / name
             rel = full.relative_to(bundle).as_posix()
@@ -191,16 +231,20 @@ def payload_files(bundle: Path) -> list[str]:
     return sorted(found)
 
 
+KNOWN_TAGS = frozenset(REQUIRED_TAGS)
+
+
 def tag_files(bundle: Path) -> list[str]:
-    """Every file outside ``data/`` except the tag manifest, statement and signature."""
+    """The tag files (outside ``data/``; not the tag manifest, statement or signature). Anything else
+    outside ``data/`` is foreign to an extraction output and refused: sealing never sweeps it in."""
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(bundle):
-        if Path(dirpath) == bundle:
-            dirnames[:] = [d for d in dirnames if d != PAYLOAD]
-        for name in filenames:
-            rel = (Path(dirpath) / name).relative_to(bundle).as_posix()
-            if "\n" in rel or "\r" in rel or (Path(dirpath) / name).is_symlink():
-                raise BundleError(f"{rel!r}: links and names with line breaks cannot be sealed")
-            if rel not in UNSIGNED:
-                found.append(rel)
-    return sorted(found)
+    for entry in sorted(os.listdir(bundle)):
+        if entry == PAYLOAD or entry in UNSIGNED:
+            continue
+        if entry not in KNOWN_TAGS:
+            raise BundleError(f"{bundle / entry}: not part of an extraction output (only {PAYLOAD}/ and the "
+                              "bundle's own files belong in OUT); move it out before sealing")
+        if (bundle / entry).is_symlink() or not (bundle / entry).is_file():
+            raise BundleError(f"{bundle / entry}: links and special files cannot be sealed")
+        found.append(entry)
+    return found

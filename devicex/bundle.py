@@ -9,7 +9,6 @@ describing the seal itself.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -19,14 +18,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devicex import TOOL_NAME, __version__
-from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PUBLIC_KEY, SIGNATURE, STATEMENT,
-                           STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, BundleError, format_bag_info, format_manifest,
-                           parse_manifest, payload_files, refs_from_log, reverify_verdict, sources_from_log,
-                           tag_files, tool_version_from_log)
+from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PUBLIC_KEY, SIGNATURE, SIZES,
+                           STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, BundleError, format_bag_info,
+                           format_manifest, format_sizes, parse_manifest, payload_files, refs_from_log,
+                           reverify_verdict, sources_from_log, tag_files, tool_version_from_log)
 from devicex.custody import FILENAME as CUSTODY_FILE, Actor, Artefact, CustodyLog, canonical, read_chain
 from devicex.fsutil import TMP_PREFIX, write_atomic
 from devicex.hashing import CHUNK, sha256_file
 from devicex.keys import fingerprint, public_pem, sign
+from devicex.seal_checks import check_exports, previous_seal
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -52,43 +52,25 @@ def _diff(old: dict[str, str], new: dict[str, str]) -> dict[str, list[str]]:
             "changed": sorted(p for p in set(old) & set(new) if old[p] != new[p])}
 
 
-def _previous_seal_count(bundle: Path, chain_entries: dict[int, str]) -> int:
-    """Entries in the log when it was last sealed (0 if never); refuses a log
-    that no longer contains the sealed one unchanged."""
-    statement = bundle / STATEMENT
-    if not statement.exists():
-        return 0
-    try:
-        prev = json.loads(statement.read_bytes())
-        count, head = int(prev["custody_entries"]), str(prev["custody_head_sha256"])
-    except (ValueError, KeyError, TypeError):
-        raise BundleError(f"{statement}: the previous seal statement is unreadable; verify the bundle") from None
-    if chain_entries.get(count) != head:
-        raise BundleError(f"{bundle / CUSTODY_FILE}: the custody log no longer contains the log sealed before "
-                          f"(seq {count} changed or missing); it cannot be re-sealed")
-    return count
-
-
 def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: str | None = None,
          accept_changes: str | None = None, action: str = "seal", action_details: dict[str, Any] | None = None,
-         reuse_manifest: bool = False) -> SealResult:
-    """Seal (or re-seal) ``bundle`` in place. On a re-seal, payload files
-    changed or removed since the last seal are refused unless ``accept_changes``
-    gives the reason, which is logged with the list of changes."""
+         reuse_manifest: bool = False, previous_fingerprint: str | None = None) -> SealResult:
+    """Seal (or re-seal) ``bundle`` in place. A re-seal needs the previous seal to verify with a key that
+    is ours or ``previous_fingerprint``; every payload file added, changed or removed since then is refused
+    unless ``accept_changes`` gives the reason, which is logged with the list of changes."""
     for leftover in bundle.glob(TMP_PREFIX + "*"):
         leftover.unlink()
-    for stale in list(bundle.glob("manifest-*.txt")) + list(bundle.glob("tagmanifest-*.txt")):
-        if stale.name not in (MANIFEST, TAGMANIFEST):
-            raise BundleError(f"{stale}: unexpected manifest in the bundle; remove it before sealing")
+    tag_files(bundle)  # refuses foreign files before anything is written
     log_path = bundle / CUSTODY_FILE
-    if not log_path.is_file():
+    if log_path.is_symlink() or not log_path.is_file():
         raise BundleError(f"{bundle}: no {CUSTODY_FILE}: not an extraction output")
     chain = read_chain(log_path)
     if not chain.ok:
         raise BundleError(f"{log_path}: custody log damaged: {chain.issues[0].message}")
-    sealed_count = _previous_seal_count(bundle, {e.seq: e.sha256 for e in chain.entries})
+    fp = fingerprint(key.public_key())
+    prev = previous_seal(bundle, chain, fp, previous_fingerprint)
     entries = [e.entry for e in chain.entries]
-    old, _ = parse_manifest((bundle / MANIFEST).read_bytes()) if (bundle / MANIFEST).exists() else ({}, [])
+    old, _ = parse_manifest((bundle / MANIFEST).read_bytes()) if prev else ({}, [])
     if reuse_manifest:
         hashes = old
         sizes = {p: (bundle / p).stat().st_size for p in hashes}
@@ -96,18 +78,17 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
         hashes, sizes = {}, {}
         for rel in payload_files(bundle):
             hashes[rel], sizes[rel] = sha256_file(str(bundle / rel))
-    changes = _diff(old, hashes) if sealed_count else {}
-    logged = {(a.get("ref"), a.get("sha256")) for e in entries if e["seq"] > sealed_count for a in e["outputs"]
-              if isinstance(a, dict)}  # outputs of actions logged since the last seal (e.g. a second run)
-    unexplained = [p for p in changes.get("changed", []) if (p, hashes[p]) not in logged] + changes.get("removed", [])
-    if unexplained and not accept_changes:
-        listed = ", ".join(unexplained[:5])
-        raise BundleError(f"{bundle}: payload changed since it was sealed, and no custody entry accounts for it "
-                          f"({listed}); re-seal only with --accept-changes REASON")
+    check_exports(bundle, chain, hashes)
+    changes = _diff(old, hashes) if prev else {}
+    changed = sorted(p for kind in ("added", "changed", "removed") for p in changes.get(kind, []))
+    if changed and not accept_changes:
+        raise BundleError(f"{bundle}: payload changed since it was sealed ({len(changed)} file(s): "
+                          f"{', '.join(changed[:5])}); re-seal only with --accept-changes REASON "
+                          "(custody entries written since the seal cannot approve changes)")
     manifest = format_manifest(hashes)
     write_atomic(bundle / MANIFEST, manifest)
+    write_atomic(bundle / SIZES, format_sizes(sizes))
     pub = key.public_key()
-    fp = fingerprint(pub)
     write_atomic(bundle / PUBLIC_KEY, public_pem(pub))
     oxum = f"{sum(sizes.values())}.{len(hashes)}"
     case_ref, exhibit_ref = refs_from_log(entries)
@@ -115,11 +96,13 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
         "key_fingerprint_sha256": fp, "payload_manifest_sha256": _sha(manifest), "payload_oxum": oxum,
         "payload_files": len(hashes), "payload_bytes": sum(sizes.values()), "tool": TOOL_NAME,
         "tool_version": __version__}
+    if prev:
+        seal_details["previous_key_fingerprint_sha256"] = prev.fingerprint
     if changes:
         seal_details["changes_since_previous_seal"] = changes
-    if accept_changes and unexplained:
-        seal_details["accepted_changes"] = {"reason": accept_changes, "files": unexplained}
-    changed_outputs = [Artefact("payload-changed", p, hashes[p], sizes[p]) for p in unexplained if p in hashes]
+    if changed:
+        seal_details["accepted_changes"] = {"reason": accept_changes, "files": changed}
+    changed_outputs = [Artefact("payload-changed", p, hashes[p], sizes[p]) for p in changed if p in hashes]
     CustodyLog(log_path, actor, case_ref, exhibit_ref).append(
         action, inputs=[Artefact("payload-manifest", MANIFEST, _sha(manifest), len(manifest))],
         outputs=[Artefact("public-key", PUBLIC_KEY, _sha(public_pem(pub)), len(public_pem(pub))), *changed_outputs],

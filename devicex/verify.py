@@ -15,44 +15,49 @@ from pathlib import Path
 from typing import Any
 
 from devicex import __version__
-from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PAYLOAD, PUBLIC_KEY, REQUIRED_TAGS,
-                           SEAL_ACTIONS, SIGNATURE, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, parse_bag_info,
-                           parse_manifest, refs_from_log, reverify_verdict, sources_from_log)
-from devicex.bundle_reader import BundleReader, open_reader
+from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, EXPORT_ROOT, MANIFEST, PAYLOAD, PUBLIC_KEY,
+                           REQUIRED_TAGS, SEAL_ACTIONS, SIGNATURE, SIZES, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST,
+                           UNSIGNED, parse_bag_info, parse_manifest, parse_sizes, refs_from_log, reverify_verdict,
+                           sources_from_log)
+from devicex.bundle_reader import MAX_WHOLE, BundleReader, open_reader
 from devicex.custody import FILENAME as CUSTODY_FILE, ChainReport, canonical, check_chain
 from devicex.evidence import export_listing
 from devicex.keys import KeyFileError, fingerprint, load_public_pem, normalize_fingerprint, signature_valid
+from devicex.seal_checks import listed_runs, recorded_exports, signing_keys
 
 CHECKS: dict[str, str] = {
-    "structure": "BagIt declaration present and exact; no links or special files",
+    "structure": "BagIt declaration present and exact; no links, special files or empty folders; nothing unreadable",
     "signature": "Ed25519 signature over the seal statement; statement matches the tag manifest and key",
     "key-fingerprint": "signing key fingerprint equals the one given with --key-fingerprint",
-    "payload": "every payload file's SHA-256 equals manifest-sha256.txt; none missing, none added; Payload-Oxum",
+    "payload": "every payload file's size (checked first) and SHA-256 as sealed; none missing, none added; "
+               "Payload-Oxum",
     "tag-files": "every tag file's SHA-256 equals tagmanifest-sha256.txt; none missing, none added",
     "bag-info": "bag-info.txt agrees with the custody log, key and sources",
-    "custody": "custody chain intact (no edit, gap, reorder, duplicate, truncation); its head is this seal",
+    "custody": "custody chain intact (no edit, gap, reorder, duplicate, truncation); its head is this seal; "
+               "every change of signing key was made by a seal that pinned the previous key",
     "sources": "source hashes at intake equal the hashes re-verified after extraction (log and case.db)",
-    "exports": "every exported file equals the listing its extraction logged (custody digest, case.db, manifest)",
+    "exports": "every exported file equals the listing its extraction logged (custody digest, case.db, manifest); "
+               "nothing under data/files that no extraction recorded",
 }
 _CODES_BY_CHECK: dict[str, tuple[str, ...]] = {
-    "structure": ("bagit-declaration", "special-file", "manifest-missing", "manifest-malformed"),
+    "structure": ("bagit-declaration", "special-file", "empty-folder", "unreadable", "manifest-missing",
+                  "manifest-malformed"),
     "signature": ("signature-missing", "signature-malformed", "signature-invalid", "key-missing", "key-invalid",
                   "key-mismatch", "statement-mismatch"),
     "key-fingerprint": ("key-fingerprint-mismatch",),
     "payload": ("payload-missing", "payload-modified", "payload-unlisted", "payload-oxum"),
-    "tag-files": ("tag-missing", "tag-modified", "tag-unlisted"),
+    "tag-files": ("tag-missing", "tag-modified", "tag-unlisted", "tag-too-large"),
     "bag-info": ("bag-info-missing", "bag-info-malformed", "bag-info-mismatch"),
     "custody": ("custody-missing", "custody-empty", "custody-malformed", "custody-not-canonical", "custody-duplicate",
                 "custody-reordered", "custody-gap", "custody-edited", "custody-truncated", "custody-appended",
-                "custody-seal-mismatch", "custody-output-mismatch"),
+                "custody-seal-mismatch", "custody-output-mismatch", "custody-key-change"),
     "sources": ("source-hash-mismatch", "source-not-reverified", "source-record-mismatch"),
-    "exports": ("export-listing-mismatch",),
+    "exports": ("export-listing-mismatch", "payload-unrecorded"),
 }
 CODES: dict[str, str] = {code: check for check, codes in _CODES_BY_CHECK.items() for code in codes}
 _STATEMENT_FIELDS = ("format", "algorithm", "key_fingerprint_sha256", "tagmanifest_sha256",
                      "payload_manifest_sha256", "payload_oxum", "custody_entries", "custody_head_sha256")
 
-EXPORT_DIR = "data/files"  # custody ref of an extraction's exported-files listing
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,15 @@ class _Verifier:
 
     def run(self) -> VerifyResult:
         for rel in self.r.specials:
-            self.fail("special-file", "a link, special file or duplicate zip entry is not allowed in a bundle", rel)
+            self.fail("special-file", "a link, special file, duplicate zip entry or zip folder entry holding data "
+                      "is not allowed in a bundle", rel)
+        for rel, why in self.r.unreadable:
+            self.fail("unreadable", f"{why}: what cannot be read cannot be verified", rel)
+        for rel in self.r.empty_dirs:
+            self.fail("empty-folder", "an empty folder: no manifest can cover it (planted?)", rel)
+        for rel, size in sorted(self.r.files.items()):
+            if not rel.startswith(PAYLOAD + "/") and size > MAX_WHOLE:
+                self.fail("tag-too-large", f"{size} bytes: no tag file of a bundle is that big (not read)", rel)
         if self.r.read(BAGIT_TXT) != BAGIT_DECLARATION:
             self.fail("bagit-declaration", "missing" if BAGIT_TXT not in self.r.files else
                       "not the BagIt 1.0 / UTF-8 declaration", BAGIT_TXT)
@@ -159,13 +172,26 @@ class _Verifier:
             self.fail("manifest-malformed", problem, name)
         return hashes
 
+    def _sealed_sizes(self) -> dict[str, int]:
+        data = self.r.read(SIZES)
+        if data is None:
+            return {}  # reported as a missing (or too large) tag file
+        sizes, problems = parse_sizes(data)
+        for problem in problems:
+            self.fail("manifest-malformed", problem, SIZES)
+        return sizes
+
     def _payload(self) -> None:
         self.manifest = self._parsed_manifest(MANIFEST)
+        sizes = self._sealed_sizes()
         for rel, expected in sorted(self.manifest.items()):
             if not rel.startswith(PAYLOAD + "/"):
                 self.fail("manifest-malformed", f"{rel} is not under {PAYLOAD}/", MANIFEST)
             elif rel not in self.r.files:
                 self.fail("payload-missing", "listed in the manifest but not in the bundle", rel)
+            elif sizes.get(rel) != self.r.files[rel]:  # compared before reading a byte of it
+                self.fail("payload-modified", f"{self.r.files[rel]} bytes, sealed "
+                          f"{sizes[rel] if rel in sizes else '(no size recorded)'}: not hashed", rel)
             elif (actual := self.r.sha256(rel)) != expected:
                 self.fail("payload-modified", f"SHA-256 is {actual}, manifest says {expected}", rel)
         for rel in sorted(self.r.files):
@@ -181,6 +207,8 @@ class _Verifier:
                 self.fail("manifest-malformed", f"{rel} must not be in the tag manifest", TAGMANIFEST)
             elif rel not in self.r.files:
                 self.fail("tag-missing", "listed in the tag manifest but not in the bundle", rel)
+            elif self.r.files[rel] > MAX_WHOLE:
+                continue  # reported as too large, never read
             elif (actual := self.r.sha256(rel)) != expected:
                 self.fail("tag-modified", f"SHA-256 is {actual}, tag manifest says {expected}", rel)
         for rel in sorted(self.r.files):
@@ -271,7 +299,7 @@ class _Verifier:
         for e in entries:
             for out in e["outputs"]:
                 ref = out.get("ref") if isinstance(out, dict) else None
-                if isinstance(ref, str) and ref == EXPORT_DIR:
+                if isinstance(ref, str) and ref == EXPORT_ROOT:
                     continue  # an export listing, checked against case.db in _case_db
                 if isinstance(ref, str) and ref.startswith(PAYLOAD + "/") and out.get("sha256"):
                     latest[ref] = (e["seq"], out["sha256"])
@@ -279,7 +307,22 @@ class _Verifier:
             if self.manifest.get(ref, sha) != sha or ref not in self.r.files:
                 self.fail("custody-output-mismatch", f"custody seq {seq} recorded SHA-256 {sha}; the bundle's "
                           f"file differs or is missing", ref)
+        self._signing_keys(entries)
         self._sources(entries)
+
+    def _signing_keys(self, entries: list[dict[str, Any]]) -> None:
+        """Every change of signing key in the chain is shown; one the new signer did not pin fails."""
+        keys = signing_keys(entries)
+        self.res.info["signing_keys"] = keys
+        for before, after in zip(keys, keys[1:], strict=False):
+            if after["fingerprint"] == before["fingerprint"]:
+                continue
+            change = (f"signing key changed at custody seq {after['seq']} ({after['action']} by {after['actor']}): "
+                      f"{before['fingerprint']} -> {after['fingerprint']}")
+            if after["previous_pinned"] == before["fingerprint"]:
+                self.res.warnings.append(f"{change}; the new signer pinned the previous key")
+            else:
+                self.fail("custody-key-change", f"{change}, without pinning the previous key", CUSTODY_FILE)
 
     def _sources(self, entries: list[dict[str, Any]]) -> None:
         sources = sources_from_log(entries)
@@ -352,29 +395,33 @@ class _Verifier:
         self._export_listings(rel)
 
     def _export_listings(self, rel: str) -> None:
-        """Each extraction's logged listing of exported files equals case.db's, and each file the bundle."""
-        for item in self.chain.entries:
-            e = item.entry
-            listed = [o for o in e.get("outputs", ()) if isinstance(o, dict) and o.get("ref") == EXPORT_DIR]
-            if e.get("action") != "extraction" or not listed:
-                continue
-            run_id = e.get("details", {}).get("run_id")
+        """Each logged listing of exported files equals case.db's, each file the bundle's, and nothing
+        under data/files is outside every logged listing."""
+        runs = listed_runs(e.entry for e in self.chain.entries)
+        try:
+            conn = self.r.sqlite(rel)
             try:
-                conn = self.r.sqlite(rel)
-                try:
-                    artefact, rows = export_listing(conn, int(run_id)), conn.execute(
-                        "SELECT export_path, sha256 FROM files WHERE run_id = ? AND export_path IS NOT NULL",
-                        (int(run_id),)).fetchall()
-                finally:
-                    conn.close()
-            except (sqlite3.Error, TypeError, ValueError) as exc:
-                self.fail("export-listing-mismatch", f"custody seq {e['seq']}: listing cannot be rebuilt: {exc}", rel)
-                continue
-            if artefact.sha256 != listed[0].get("sha256"):
-                self.fail("export-listing-mismatch", f"custody seq {e['seq']} recorded exported-files listing "
-                          f"{listed[0].get('sha256')}; case.db gives {artefact.sha256}", rel)
-            for path, sha in rows:
-                ref = f"{PAYLOAD}/{path}"
-                if self.manifest.get(ref) != sha:
-                    self.fail("export-listing-mismatch", f"exported by run {run_id} with SHA-256 {sha} (custody seq "
-                              f"{e['seq']}); the bundle's file differs or is missing", ref)
+                known = recorded_exports(conn, runs)
+                for run_id, (seq, digest) in sorted(runs.items()):
+                    self._listing(conn, rel, run_id, seq, digest)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            self.fail("export-listing-mismatch", f"exported-files listings cannot be rebuilt: {exc}", rel)
+            return
+        for path in sorted(self.r.files):
+            if path.startswith(EXPORT_ROOT + "/") and path not in known:
+                self.fail("payload-unrecorded", f"under {EXPORT_ROOT}/ but no extraction recorded exporting it "
+                          "(planted?)", path)
+
+    def _listing(self, conn: sqlite3.Connection, rel: str, run_id: int, seq: int, digest: str | None) -> None:
+        artefact = export_listing(conn, run_id)
+        if artefact.sha256 != digest:
+            self.fail("export-listing-mismatch", f"custody seq {seq} recorded exported-files listing "
+                      f"{digest}; case.db gives {artefact.sha256}", rel)
+        for path, sha in conn.execute("SELECT export_path, sha256 FROM files WHERE run_id = ? AND export_path IS "
+                                      "NOT NULL", (run_id,)):
+            ref = f"{PAYLOAD}/{path}"
+            if self.manifest.get(ref) != sha:
+                self.fail("export-listing-mismatch", f"exported by run {run_id} with SHA-256 {sha} (custody seq "
+                          f"{seq}); the bundle's file differs or is missing", ref)

@@ -20,7 +20,7 @@ from devicex.bagit import BAGIT_DECLARATION, BundleError, parse_bag_info, parse_
 from devicex.bundle import seal, write_zip  # noqa: E402
 from devicex.handover import NotVerified, handover  # noqa: E402
 from cli import main  # noqa: E402
-from devicex.custody import Actor, read_chain  # noqa: E402
+from devicex.custody import Actor, Artefact, CustodyLog, read_chain  # noqa: E402
 from devicex.keys import fingerprint, init_keys, load_private_key  # noqa: E402
 from devicex.verify import verify_bundle  # noqa: E402
 from pipelines.extract import ExtractOptions, run  # noqa: E402
@@ -42,7 +42,7 @@ def test_layout_of_a_sealed_extraction(bundle: Path, signing_key) -> None:  # no
     fp = fingerprint(signing_key.public_key())
     top = sorted(p.name for p in bundle.iterdir())
     assert top == sorted(["bag-info.txt", "bagit.txt", "custody.jsonl", "data", "manifest-sha256.txt",
-                          "seal-signature.ed25519", "seal-statement.json", "signing-key.pub.pem",
+                          "payload-sizes.txt", "seal-signature.ed25519", "seal-statement.json", "signing-key.pub.pem",
                           "tagmanifest-sha256.txt"])
     assert (bundle / "bagit.txt").read_bytes() == BAGIT_DECLARATION
     manifest_text = (bundle / "manifest-sha256.txt").read_text("utf-8")
@@ -54,7 +54,8 @@ def test_layout_of_a_sealed_extraction(bundle: Path, signing_key) -> None:  # no
     for rel, digest in manifest.items():
         assert hashlib.sha256((bundle / rel).read_bytes()).hexdigest() == digest
     tags, _ = parse_manifest((bundle / "tagmanifest-sha256.txt").read_bytes())
-    assert sorted(tags) == ["bag-info.txt", "bagit.txt", "custody.jsonl", "manifest-sha256.txt", "signing-key.pub.pem"]
+    assert sorted(tags) == ["bag-info.txt", "bagit.txt", "custody.jsonl", "manifest-sha256.txt", "payload-sizes.txt",
+                            "signing-key.pub.pem"]
     info = _bag_info(bundle)
     size = sum((bundle / p).stat().st_size for p in payload)
     assert info["Payload-Oxum"] == [f"{size}.{len(payload)}"]
@@ -108,7 +109,7 @@ def test_handover_twice_still_verifies(bundle: Path, signing_key) -> None:  # no
     officer = Actor("PC-77", "Officer In Case")
     second_key = init_keys(bundle.parent / "oic.pem")
     second = handover(bundle, load_private_key(second_key.private_path), officer, "Defence expert",
-                      "disclosure", from_="CPS Leeds")
+                      "disclosure", from_="CPS Leeds", previous_fingerprint=first.fingerprint)
     result = verify_bundle(bundle, second.fingerprint)
     assert result.ok, result.failures
     actions = [e["action"] for e in result.custody]
@@ -121,6 +122,8 @@ def test_handover_twice_still_verifies(bundle: Path, signing_key) -> None:  # no
         assert entry["details"]["verification"]["result"] == "pass"
         assert "custody" in entry["details"]["verification"]["checks"]
     assert not verify_bundle(bundle, first.fingerprint).ok  # pinned to the wrong (earlier) key
+    assert [w for w in result.warnings if "signing key changed" in w]  # the change of key is shown
+    assert [k["fingerprint"] for k in result.info["signing_keys"]] == [first.fingerprint] * 2 + [second.fingerprint]
 
 
 def test_handover_refuses_a_tampered_bundle(bundle: Path, signing_key) -> None:  # noqa: F811
@@ -132,11 +135,13 @@ def test_handover_refuses_a_tampered_bundle(bundle: Path, signing_key) -> None: 
     assert (bundle / "custody.jsonl").read_bytes() == before
 
 
-def test_reseal_logs_additions_and_refuses_silent_changes(bundle: Path, signing_key) -> None:  # noqa: F811
+def test_reseal_refuses_every_change_without_a_reason(bundle: Path, signing_key) -> None:  # noqa: F811
     report = bundle / "data" / "report" / "report.html"
     report.parent.mkdir()
     report.write_text("<html>report</html>", "utf-8")
-    res = seal(bundle, signing_key, EXAMINER)
+    with pytest.raises(BundleError, match="changed since it was sealed"):  # an addition too
+        seal(bundle, signing_key, EXAMINER)
+    res = seal(bundle, signing_key, EXAMINER, accept_changes="report added")
     assert res.changes == {"added": ["data/report/report.html"], "removed": [], "changed": []}
     assert verify_bundle(bundle).ok
     report.write_text("<html>edited</html>", "utf-8")
@@ -152,12 +157,29 @@ def test_reseal_logs_additions_and_refuses_silent_changes(bundle: Path, signing_
     assert [a["ref"] for a in last["outputs"] if a["role"] == "payload-changed"] == ["data/report/report.html"]
 
 
-def test_second_extraction_into_a_sealed_bundle_reseals_without_excuse(bundle: Path, signing_key) -> None:  # noqa: F811
-    """case.db changes in a second run, but the run's custody entry records it: no --accept-changes needed."""
+def test_appended_custody_entries_cannot_pre_approve_a_change(bundle: Path, signing_key) -> None:  # noqa: F811
+    """Anyone who can write to the folder can append a well-chained entry naming the new hash of a file
+    they changed; the re-seal must still ask for an explicit, recorded reason."""
+    victim = bundle / "data" / "case.db"
+    victim.write_bytes(victim.read_bytes() + b"planted")
+    digest = hashlib.sha256(victim.read_bytes()).hexdigest()
+    CustodyLog(bundle / "custody.jsonl", EXAMINER, CASE, EXHIBIT).append(
+        "extraction", outputs=[Artefact("case-database", "data/case.db", digest, victim.stat().st_size)])
+    with pytest.raises(BundleError, match="changed since it was sealed.*data/case.db"):
+        seal(bundle, signing_key, EXAMINER)
+    res = seal(bundle, signing_key, EXAMINER, accept_changes="examined: case.db edit explained")
+    assert res.changes["changed"] == ["data/case.db"]
+    last = read_chain(bundle / "custody.jsonl").entries[-1].entry
+    assert last["details"]["seal"]["accepted_changes"]["files"] == ["data/case.db"]
+
+
+def test_second_extraction_into_a_sealed_bundle_needs_a_reason(bundle: Path, signing_key) -> None:  # noqa: F811
     run(ExtractOptions(source=primary_image(), out=bundle, case_ref=CASE, exhibit_ref=EXHIBIT,
                        examiner=EXAMINER.name, examiner_id=EXAMINER.id))
     assert "custody-appended" in verify_bundle(bundle).codes()
-    res = seal(bundle, signing_key, EXAMINER)
+    with pytest.raises(BundleError, match="changed since it was sealed"):
+        seal(bundle, signing_key, EXAMINER)
+    res = seal(bundle, signing_key, EXAMINER, accept_changes="second run: widened scope")
     assert "data/case.db" in res.changes["changed"]
     result = verify_bundle(bundle)
     assert result.ok, result.failures

@@ -11,7 +11,7 @@ import pytest
 from tests.sealing_support import (EXAMINER, bundle, bundle_files, other_key, signing_key, snapshot,  # noqa: E402,F401
                              work_root)
 
-from devicex.bundle import seal  # noqa: E402
+from devicex.bundle import BundleError, seal  # noqa: E402
 from devicex.custody import Actor, CustodyLog, canonical  # noqa: E402
 from devicex.keys import fingerprint, public_pem, sign  # noqa: E402
 from devicex.verify import CODES, verify_bundle  # noqa: E402
@@ -23,6 +23,7 @@ TAG_CODES = {
     "manifest-sha256.txt": ("tag-modified", "tag-missing"),
     "custody.jsonl": ("tag-modified", "tag-missing"),
     "signing-key.pub.pem": ("tag-modified", "tag-missing"),
+    "payload-sizes.txt": ("tag-modified", "tag-missing"),
     "tagmanifest-sha256.txt": ("statement-mismatch", "manifest-missing"),
     "seal-statement.json": ("signature-invalid", "signature-missing"),
     "seal-signature.ed25519": ("signature-invalid", "signature-missing"),
@@ -159,8 +160,12 @@ def test_full_reseal_by_another_key_is_caught_by_the_fingerprint(bundle: Path, s
     original_fp = fingerprint(signing_key.public_key())
     victim = bundle / "data" / "case.db"
     victim.write_bytes(victim.read_bytes() + b"\0")
-    seal(bundle, other_key(), Actor("evil", "Forger"), accept_changes="cover-up")
-    assert verify_bundle(bundle).ok  # self-consistent: the key must be pinned
+    with pytest.raises(BundleError, match="last sealed with key"):  # devicex will not re-seal a stranger's bundle
+        seal(bundle, other_key(), Actor("evil", "Forger"), accept_changes="cover-up")
+    # a forger can claim to have pinned the original key: the chain is self-consistent ...
+    seal(bundle, other_key(), Actor("evil", "Forger"), accept_changes="cover-up", previous_fingerprint=original_fp)
+    result = verify_bundle(bundle)
+    assert result.ok and any("signing key changed" in w for w in result.warnings)  # ... but the change is shown
     result = verify_bundle(bundle, original_fp)
     assert result.codes() == {"key-fingerprint-mismatch"}
 
