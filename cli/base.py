@@ -10,6 +10,9 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.text import Text
+
+from devicex.safetext import visible
 
 from devicex import __version__
 
@@ -42,7 +45,7 @@ console = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int) -> "click.exceptions.Exit":
-    console.print(f"[bold red]error:[/] {click.style(message, reset=False)}", markup=True, soft_wrap=True)
+    console.print(Text.assemble(("error:", "bold red"), " ", visible(message)), soft_wrap=True)
     return click.exceptions.Exit(code)
 
 
@@ -86,7 +89,7 @@ class DevicexGroup(click.Group):
                 where = f" (details in {log})"
             except OSError:
                 where = ""
-            console.print(f"error: internal error: {type(exc).__name__}: {exc}{where}", markup=False)
+            console.print(f"error: internal error: {type(exc).__name__}: {visible(exc)}{where}", markup=False)
             raise click.exceptions.Exit(EXIT_INTERNAL) from None
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,8 +18,12 @@ from cli.options import KEY_DEFAULT, examiner_options, key_options
 from devicex.custody import Actor, CustodyError
 from devicex.handover import NotVerified, handover as do_handover
 from devicex.keys import (KeyFileError, default_key_path, fingerprint, format_fingerprint, init_keys,
-                          insecure_permissions, is_encrypted, load_private_key, load_public_pem)
+                          insecure_permissions, is_encrypted, load_private_key, load_public_pem,
+                          normalize_fingerprint)
+from devicex.safetext import visible
 from devicex.verify import VerifyResult, verify_bundle
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 def _passphrase(var: str | None, key_path: Path) -> bytes | None:
     if not is_encrypted(key_path):
@@ -62,11 +68,26 @@ def _print_seal(result: SealResult, zip_info: tuple[Path, str] | None) -> None:
         click.echo(f"  zip: {zip_info[0]}  SHA-256 {zip_info[1]}")
 
 
+def _previous_fp(value: str | None) -> str | None:
+    try:
+        return normalize_fingerprint(value) if value else None
+    except ValueError as exc:
+        raise fail(f"--previous-key-fingerprint: {exc}", EXIT_USAGE) from None
+
+
+def previous_key_option(func: F) -> F:
+    return click.option("--previous-key-fingerprint", "previous_fp", metavar="SHA256",
+                        help="Fingerprint of the key that sealed BUNDLE last, as its examiner stated it; needed "
+                             "when that was not your key.")(func)
+
+
 def finish_seal(key: Ed25519PrivateKey, out: Path, examiner: str, examiner_id: str | None,
-                organisation: str | None, make_zip: bool = False, accept_changes: str | None = None) -> None:
+                organisation: str | None, make_zip: bool = False, accept_changes: str | None = None,
+                previous_fp: str | None = None) -> None:
     actor = Actor(examiner_id or examiner, examiner)
     try:
-        result = do_seal(out, key, actor, organisation=organisation, accept_changes=accept_changes)
+        result = do_seal(out, key, actor, organisation=organisation, accept_changes=accept_changes,
+                         previous_fingerprint=previous_fp)
         zip_info = write_zip(out) if make_zip else None
     except (BundleError, CustodyError) as exc:
         raise fail(str(exc), EXIT_INTEGRITY) from None
@@ -134,17 +155,19 @@ def keys_fingerprint(key_file: Path | None) -> None:
 @examiner_options
 @click.option("--zip", "make_zip", is_flag=True, help="Also write OUT.zip: one deterministic zip of the bundle.")
 @click.option("--accept-changes", metavar="REASON",
-              help="Re-seal even though payload files changed or disappeared since the last seal; REASON and the "
-                   "list of changes go into the custody log.")
+              help="Re-seal even though payload files were added, changed or removed since the last seal; REASON "
+                   "and the list of changes go into the custody log. Needed for every such change.")
+@previous_key_option
 def seal(out: Path, key_path: Path | None, passphrase_env: str | None, examiner: str, examiner_id: str | None,
-         organisation: str | None, make_zip: bool, accept_changes: str | None) -> None:
+         organisation: str | None, make_zip: bool, accept_changes: str | None, previous_fp: str | None) -> None:
     """Turn the extraction folder OUT into a signed BagIt evidence bundle
     (manifests, bag-info, custody log and public key as tag files, signed
-    seal statement). Appends a 'seal' custody entry."""
+    seal statement). Appends a 'seal' custody entry. A re-seal needs the
+    previous seal to verify with your key or --previous-key-fingerprint."""
     if not out.is_dir():
         raise fail(f"{out}: no such folder", EXIT_USAGE)
     finish_seal(load_key(key_path, passphrase_env), out, examiner, examiner_id, organisation, make_zip,
-                accept_changes)
+                accept_changes, _previous_fp(previous_fp))
 
 
 @click.command()
@@ -152,23 +175,26 @@ def seal(out: Path, key_path: Path | None, passphrase_env: str | None, examiner:
 @click.option("--to", "to", required=True, help='Recipient, e.g. "CPS Leeds, J. Smith".')
 @click.option("--reason", required=True, help="Why the bundle is handed over.")
 @click.option("--from", "from_", help="Who hands it over.  [default: --examiner]")
+@previous_key_option
 @key_options
 @examiner_options
-def handover(bundle: Path, to: str, reason: str, from_: str | None, key_path: Path | None,
+def handover(bundle: Path, to: str, reason: str, from_: str | None, previous_fp: str | None, key_path: Path | None,
              passphrase_env: str | None, examiner: str, examiner_id: str | None, organisation: str | None) -> None:
-    """Verify BUNDLE, append a 'handover' custody entry (from, to, reason)
-    and re-seal it. Refused if the bundle does not verify."""
+    """Verify BUNDLE pinned to the key that sealed it (yours, or the one
+    given with --previous-key-fingerprint), append a 'handover' custody entry
+    (from, to, reason) and re-seal it. Refused if the bundle does not verify."""
     if not bundle.exists():
         raise fail(f"{bundle}: no such bundle", EXIT_USAGE)
+    pinned = _previous_fp(previous_fp)
     key = load_key(key_path, passphrase_env)
     try:
         result = do_handover(bundle, key, Actor(examiner_id or examiner, examiner), to, reason, from_=from_,
-                             organisation=organisation)
+                             organisation=organisation, previous_fingerprint=pinned)
     except NotVerified as exc:
         raise fail(f"{exc} (run 'devicex verify {bundle}')", EXIT_VERIFY_FAILED) from None
     except (BundleError, CustodyError) as exc:
         raise fail(str(exc), EXIT_INTEGRITY) from None
-    click.echo(f"handed over to {to}")
+    click.echo(f"handed over to {visible(to)}")
     _print_seal(result, None)
 
 
@@ -195,18 +221,20 @@ def verify(bundle: Path, key_fp: str | None, as_json: bool) -> None:
     except BundleError as exc:
         raise fail(str(exc), EXIT_VERIFY_FAILED) from None
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+        click.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))  # ASCII: no raw bidi or escapes
     else:
         _print_report(result)
     raise click.exceptions.Exit(EXIT_OK if result.ok else EXIT_VERIFY_FAILED)
 
 
 def _print_report(r: VerifyResult) -> None:
-    info = r.info
-    click.echo(f"devicex verify: {r.bundle}")
-    examiner = info.get("examiner") or {}
-    click.echo(f"  case {info.get('case_ref') or '-'}, exhibit {info.get('exhibit_ref') or '-'}; sealed "
-               f"{info.get('sealed_at') or '?'} by {examiner.get('name', '?')} ({info.get('action') or '?'})")
+    """Every value that comes from the bundle goes through ``visible``: a tampered field cannot print a
+    line of its own (a fake RESULT) or move the cursor."""
+    v, info = visible, r.info
+    click.echo(f"devicex verify: {v(r.bundle)}")
+    examiner = info.get("examiner") if isinstance(info.get("examiner"), dict) else {}
+    click.echo(f"  case {v(info.get('case_ref') or '-')}, exhibit {v(info.get('exhibit_ref') or '-')}; sealed "
+               f"{v(info.get('sealed_at') or '?')} by {v(examiner.get('name', '?'))} ({v(info.get('action') or '?')})")
     click.echo(f"  payload: {info.get('payload_files', 0)} files, {info.get('payload_bytes', 0)} bytes; custody log: "
                f"{info.get('custody_entries', 0)} entries")
     fp = r.key_fingerprint
@@ -218,8 +246,12 @@ def _print_report(r: VerifyResult) -> None:
     else:
         click.echo(f"  signing key SHA-256 {fp}\n    not checked against the examiner's statement: "
                    "compare it, or pass --key-fingerprint")
+    for k in info.get("signing_keys", []):
+        pinned = f", pinned previous key {v(k['previous_pinned'])}" if k.get("previous_pinned") else ""
+        click.echo(f"  signed at custody seq {v(k['seq'])} ({v(k['action'])}) by {v(k['actor'])}: key "
+                   f"{v(k['fingerprint'])}{pinned}")
     for src in info.get("sources", []):
-        click.echo(f"  source {src['path']}: SHA-256 {src['sha256']}, re-verified: {src['reverified']}")
+        click.echo(f"  source {v(src['path'])}: SHA-256 {v(src['sha256'])}, re-verified: {v(src['reverified'])}")
     for check in r.checks():
         mark = {"pass": click.style("PASS", fg="green"), "fail": click.style("FAIL", fg="red", bold=True)}.get(
             check["status"], "n/a ")
@@ -227,14 +259,15 @@ def _print_report(r: VerifyResult) -> None:
     if r.custody:
         click.echo("custody log:")
         for e in r.custody:
-            extra = f"  {e.get('from', '')} -> {e['to']}: {e.get('reason', '')}" if "to" in e else ""
-            click.echo(f"  {e['seq']:>4}  {e['time']}  {e['action']:16} {e['result']:8} {e['actor']}{extra}")
+            extra = f"  {v(e.get('from', ''))} -> {v(e['to'])}: {v(e.get('reason', ''))}" if "to" in e else ""
+            click.echo(f"  {v(e['seq']):>4}  {v(e['time'])}  {v(e['action']):16} {v(e['result']):8} "
+                       f"{v(e['actor'])}{extra}")
     for warning in r.warnings:
-        click.echo(f"warning: {warning}")
+        click.echo(f"warning: {v(warning)}")
     if r.ok:
         click.echo(click.style("RESULT: PASS", fg="green", bold=True) + " - the bundle is exactly as sealed")
         return
     click.echo(click.style(f"RESULT: FAIL ({len(r.failures)} reason{'s' if len(r.failures) != 1 else ''})",
                            fg="red", bold=True))
     for f in r.failures:
-        click.echo(f"  [{f.code}] {f.path + ': ' if f.path else ''}{f.message}")
+        click.echo(f"  [{f.code}] {v(f.path) + ': ' if f.path else ''}{v(f.message)}")

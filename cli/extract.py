@@ -11,7 +11,10 @@ from cli.bundle import finish_seal, prepare_seal
 from cli.options import examiner_options, seal_options
 from cli.progress import RichReporter
 from cli.scope import load_scope, scope_from_options
+from devicex.bundle import STATEMENT
 from devicex.errors import OutputError
+from devicex.outdir import OutputFolderError
+from devicex.safetext import visible
 from devicex.scope import Scope
 from pipelines import dryrun
 from pipelines.extract import ExtractOptions, Summary, run
@@ -34,7 +37,7 @@ def _summary_table(s: Summary) -> Table:
     for cat, n in sorted(s.by_category.items()):
         rows.append((f"category: {cat}", n))
     for k, v in rows:
-        t.add_row(k, str(v))
+        t.add_row(visible(k), visible(v))
     return t
 
 
@@ -42,7 +45,7 @@ def _dry_run_table(p: dryrun.Preview) -> Table:
     t = Table("", "entries", "bytes", title="devicex dry run: nothing exported or recorded")
     t.add_row("files that would be taken", str(p.taken_files), str(p.taken_bytes))
     for reason, (count, nbytes) in sorted(p.excluded.items()):
-        t.add_row(f"left: {reason}", str(count), str(nbytes))
+        t.add_row(f"left: {visible(reason)}", str(count), str(nbytes))
     t.add_row("left in the image in total", str(p.excluded_entries), str(p.excluded_bytes))
     t.add_row("folders kept (hold taken files)", str(p.folders_kept), "")
     t.add_row("bytes read to decide", "", str(p.bytes_read_to_decide))
@@ -117,6 +120,9 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,
                           scope_text=scope_text, full_reason=full_reason,
                           dry_run=dry_run)
+    if seal_out and not dry_run and (out / STATEMENT).exists():
+        raise fail(f"{out}: already sealed; a new extraction changes it: extract without --seal, then re-seal "
+                   "with 'devicex seal OUT --accept-changes REASON'", EXIT_USAGE)
     signing_key = prepare_seal(seal_out and not dry_run, key_path, passphrase_env)  # unlock before the run
     reporter = RichReporter(console, quiet)
     if dry_run:
@@ -129,6 +135,8 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
         raise click.exceptions.Exit(EXIT_NOTHING_READ if preview.fatal and not preview.filesystems else EXIT_OK)
     try:
         summary = run(opts, reporter)
+    except OutputFolderError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
     except OutputError as exc:
         reporter.done()
         raise fail(str(exc), EXIT_OUTPUT) from None

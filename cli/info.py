@@ -5,11 +5,13 @@ import json
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from cli.base import EXIT_NOTHING_READ, console, fail
 from devicex.entries import ALLOCATED, Entry
 from devicex.errors import SourceError
+from devicex.safetext import visible
 from devicex.timeutil import iso
 from pipelines import sourceinfo
 
@@ -30,7 +32,7 @@ def info(source: Path, no_hash: bool, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
     out = console.__class__(highlight=False)
-    out.print(f"[bold]{data['path']}[/]  container: {data['container']}  size: {data['size']} bytes"
+    out.print(f"[bold]{escape(visible(data['path']))}[/]  container: {data['container']}  size: {data['size']} bytes"
               f"  segments: {len(data['segments'])}", markup=True)
     for algo, value in sorted(data.get("hashes", {}).items()):
         out.print(f"  {algo:7} {value}")
@@ -39,7 +41,8 @@ def info(source: Path, no_hash: bool, as_json: bool) -> None:
     out.print(f"partition table: {data['partition_table']}")
     vt = Table("volume", "start (bytes)", "length", "description", "allocated")
     for v in data["volumes"]:
-        vt.add_row(v["label"], str(v["start"]), str(v["length"]), v["description"], "yes" if v["allocated"] else "no")
+        vt.add_row(visible(v["label"]), str(v["start"]), str(v["length"]), visible(v["description"]),
+                   "yes" if v["allocated"] else "no")
     out.print(vt)
     ft = Table("file system", "offset", "type", "block size", "blocks")
     for f in data["filesystems"]:
@@ -47,7 +50,7 @@ def info(source: Path, no_hash: bool, as_json: bool) -> None:
                    str(f["block_size"]), str(f["block_count"]))
     out.print(ft)
     for p in data["problems"]:
-        out.print(f"problem: volume {p['volume']}: {p['message']}", markup=False)
+        out.print(f"problem: volume {visible(p['volume'])}: {visible(p['message'])}", markup=False)
     if not data["filesystems"]:
         raise fail(f"{source}: no readable file system found", EXIT_NOTHING_READ)
 
@@ -56,7 +59,7 @@ def _ls_line(e: Entry, long: bool) -> str:
     kind = _KIND_CHAR.get(e.kind, "-")
     mark = "" if e.alloc == ALLOCATED else "* "
     realloc = "(realloc)" if e.realloc else ""
-    line = f"{kind}/{kind} {mark}{e.address}{realloc}:\t{e.volume}{e.full_path}"
+    line = f"{kind}/{kind} {mark}{e.address}{realloc}:\t{visible(e.volume)}{visible(e.full_path)}"
     if long:
         line += f"\t{e.size}\t{iso(e.mtime) or '-'}\t{iso(e.atime) or '-'}\t{iso(e.ctime) or '-'}\t{iso(e.crtime) or '-'}"
     return line
@@ -71,7 +74,7 @@ def ls_command(source: Path, long: bool) -> None:
     try:
         for item in sourceinfo.listing(source):
             if isinstance(item, str):
-                console.print(f"warning: {item}", markup=False)
+                console.print(f"warning: {visible(item)}", markup=False)
                 continue
             count += 1
             click.echo(_ls_line(item, long))

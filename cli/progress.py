@@ -6,6 +6,8 @@ from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TaskID, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
 
+from devicex.safetext import visible
+
 
 class RichReporter:
     def __init__(self, console: Console, quiet: bool = False) -> None:
@@ -41,7 +43,7 @@ class RichReporter:
         self.problems.append((severity, message))
         if not self.quiet or severity == "error":
             style = "red" if severity == "error" else "yellow"
-            self._progress.console.print(f"[{style}]{severity}:[/] {escape(message)}", soft_wrap=True)
+            self._progress.console.print(f"[{style}]{severity}:[/] {escape(visible(message))}", soft_wrap=True)
 
     def done(self) -> None:
         self._progress.stop()

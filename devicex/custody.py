@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from devicex.errors import DevicexError
+from devicex.outdir import open_nofollow
 from devicex.timeutil import iso, now_utc
 
 try:  # POSIX advisory lock so two processes cannot append the same seq
@@ -110,7 +111,7 @@ class CustodyLog:
         """Append one entry (under an exclusive lock) and return it. Refuses
         to append to a log whose last line is damaged or incomplete."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = open_nofollow(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)  # a planted link is refused
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -33,6 +33,7 @@ from devicex.errors import OutputBusy, OutputError, SourceError, output_problem
 from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
+from devicex.outdir import check_out
 from devicex.records import canonical_json
 from devicex.entries import BytesContent
 from devicex.sources import Source, open_source
@@ -107,6 +108,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
     written, and KeyboardInterrupt (the record says interrupted) on Ctrl-C."""
     reporter = reporter or SilentReporter()
     summary = Summary()
+    check_out(opts.out, [opts.source])  # OutputFolderError: nothing written, nothing followed
     params = {
         "source": str(opts.source), "workers": opts.workers, "export": opts.export, "parse": opts.parse,
         "dry_run": opts.dry_run, "selection": opts.selector.describe(),

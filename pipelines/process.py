@@ -21,6 +21,7 @@ from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
 from devicex.errors import Damage, NotMyFormat, OutputError, one_line, output_problem
 from devicex.filetype import HEAD_SIZE, FileType, identify
 from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
+from devicex.outdir import open_nofollow
 from devicex.parsing import ParserContext, ParserSpec
 from devicex.records import Record
 from pipelines.select import Content, Decision, Selector
@@ -268,11 +269,16 @@ def _create(tmp: Path, target: Path) -> BinaryIO:
     _make_dir(tmp.parent)
     _make_dir(target.parent)
     try:
-        return open(tmp, "wb")
+        return _open_new(tmp)
     except FileNotFoundError:  # a folder went away since (another run into a recreated OUT)
         _make_dir(tmp.parent, again=True)
         _make_dir(target.parent, again=True)
-        return open(tmp, "wb")
+        return _open_new(tmp)
+
+
+def _open_new(tmp: Path) -> BinaryIO:
+    """The temp file, never through a link planted at its name."""
+    return open(open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb")
 
 
 def _place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
