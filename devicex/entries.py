@@ -8,6 +8,7 @@ outside the source that made it, by which that source finds it again.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -29,6 +30,24 @@ KIND_HARDLINK = "hardlink"  # an archive member naming an earlier member (its co
 CONTENT_KINDS = frozenset({KIND_FILE, KIND_VIRTUAL, KIND_LINK, KIND_OTHER})
 
 
+_COMPONENT_ESCAPES = re.compile(r"\\x(2f|5c|2e)")
+
+
+def path_component(raw: bytes) -> str:
+    """One file-system name as one component of a recorded path, unambiguously: a ``/`` or ``\\``
+    inside the name, and bytes that are not UTF-8, are written ``\\xNN``, and a name that is
+    ``.`` or ``..`` is written ``\\x2e`` / ``\\x2e\\x2e``; so splitting a path on ``/`` always
+    gives back its names, and every backslash in a path starts an escape."""
+    if raw in (b".", b".."):
+        return "\\x2e" * len(raw)
+    return raw.replace(b"\\", b"\\x5c").replace(b"/", b"\\x2f").decode("utf-8", "backslashreplace")
+
+
+def component_name(component: str) -> str:
+    """The name a path component stands for (``/``, ``\\`` and dots back; undecodable bytes stay ``\\xNN``)."""
+    return _COMPONENT_ESCAPES.sub(lambda m: chr(int(m.group(1), 16)), component)
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One name in a file system; for NTFS, one (name, data stream) pair."""
@@ -41,7 +60,7 @@ class Entry:
     attr_type: int | None
     attr_id: int | None
     stream: str | None
-    path: str  # "/dir/name" -- original, decoded; stream not included
+    path: str  # "/dir/name": names joined by "/", each written by path_component; stream not included
     name: str
     name_raw: bytes
     kind: str

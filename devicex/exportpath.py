@@ -1,7 +1,8 @@
 """Safe export names: nothing from evidence can escape the export root.
 
-Each path component from the image is sanitised on its own (so ``/`` or
-``..`` inside a name cannot traverse), characters that are unsafe on common
+Paths come as recorded (:func:`devicex.entries.path_component`: a ``/``
+inside a name is ``\\x2f``, so a name is always one component). Each name is
+sanitised on its own (so ``/`` or ``..`` inside a name cannot traverse), characters that are unsafe on common
 file systems (and ``%``, which BagIt manifests treat as an escape, and ``^``,
 our own escape) are written as ``^HH`` per UTF-8 byte (reversibly), Windows reserved names are
 prefixed, over-long names are shortened with a hash, and names that differ
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+
+from devicex.entries import component_name
 
 MAX_COMPONENT_BYTES = 200
 _UNSAFE = set('<>:"/\\|?*%^')
@@ -84,12 +87,12 @@ class ExportNamer:
     def assign_dir(self, volume: str, path: str) -> str:
         key = (volume, path)
         if key not in self._dirs:
-            name = path.rsplit("/", 1)[1]
+            name = component_name(path.rsplit("/", 1)[1])
             self._dirs[key] = self._unique(self.parent_of(volume, path), sanitize_component(name))
         return self._dirs[key]
 
     def assign_file(self, volume: str, path: str, stream: str | None) -> str:
-        name = path.rsplit("/", 1)[1]
+        name = component_name(path.rsplit("/", 1)[1])
         if stream:
             name = f"{name}:{stream}"
         return self._unique(self.parent_of(volume, path), sanitize_component(name))

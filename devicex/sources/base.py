@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from devicex.entries import ContentReader, Entry
+from devicex.entries import ContentReader, Entry, path_component
 
 MEMBER_IN_MEMORY = 8 << 20  # streamed members up to this size are read whole during the walk
 
@@ -141,13 +141,14 @@ def member_path(stored: bytes) -> tuple[str, str, bytes]:
     """(path, name, raw name) of an archive member from its stored name, recorded, never resolved.
 
     Components are split on ``/`` only; empty and ``.`` components are dropped; ``..`` and
-    backslashes stay as they are, as names (export naming makes them safe). A leading ``/``
-    is not kept: the stored name (in ``Entry.stored_name``) says the member was absolute.
+    backslashes stay, as names, written in the path as every name is (``path_component``:
+    ``\\x2e\\x2e``, ``\\x5c``; export naming makes them safe). A leading ``/`` is not kept:
+    the stored name (in ``Entry.stored_name``) says the member was absolute.
     """
     parts = [p for p in stored.split(b"/") if p not in (b"", b".")]
     if not parts:
         return "/", "", b""
-    return "/" + decode_name(b"/".join(parts)), decode_name(parts[-1]), parts[-1]
+    return "/" + "/".join(path_component(p) for p in parts), decode_name(parts[-1]), parts[-1]
 
 
 def decode_name(raw: bytes) -> str:

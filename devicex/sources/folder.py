@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devicex import entries as E
-from devicex.entries import BytesContent, ContentReader, Entry
+from devicex.entries import BytesContent, ContentReader, Entry, path_component
 from devicex.sources.base import Layout, Volume, WalkIssue, WalkItem, whole_volume
 from devicex.timeutil import from_unix
 
@@ -105,7 +105,7 @@ class FolderView:
         target = os.fsdecode(os.readlink(self.root / os.fsdecode(rel))) if kind == E.KIND_LINK else None
         return Entry(
             source=source, volume=self.label, fs_offset=0, fs_type="folder", inode=None, attr_type=None,
-            attr_id=None, stream=None, path="/" + rel.decode("utf-8", "backslashreplace"),
+            attr_id=None, stream=None, path="/" + "/".join(path_component(p) for p in rel.split(b"/")),
             name=name_raw.decode("utf-8", "backslashreplace"), name_raw=name_raw, kind=kind,
             size=st.st_size if kind in (E.KIND_FILE, E.KIND_LINK) else 0, alloc=E.ALLOCATED, realloc=False,
             meta_seq=None, mtime=_time(st.st_mtime_ns), atime=_time(st.st_atime_ns),  # type: ignore[arg-type]

@@ -172,9 +172,9 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
         items.sort(key=lambda item: item[0])
         children: list[tuple[str, int, bool]] = []
         for raw, f in items:
-            if raw in (b".", b".."):
-                continue
-            path = f"{dir_path}/{_decode(raw)}"
+            if raw in (b".", b"..") and _is_dir_link(f):
+                continue  # the directory's own link and its parent's; a *file* named '.' or '..' is kept
+            path = f"{dir_path}/{E.path_component(raw)}"
             orphan = in_orphans or (dir_path == "" and raw == ORPHAN_DIR.encode())
             produced, dir_addr = _entries_for(fs, source, f, raw, path, in_orphans)
             yield from produced
@@ -190,6 +190,15 @@ def reopen(fs: FileSystem, entry: E.Entry) -> TskContent | None:
     if entry.inode is None:
         return None
     return TskContent(fs.handle.open_meta(inode=entry.inode), entry.attr_type, entry.attr_id)
+
+
+_NAME_DIR = int(pytsk3.TSK_FS_NAME_TYPE_DIR)
+
+
+def _is_dir_link(f: pytsk3.File | _DetachedName) -> bool:
+    """A '.' or '..' entry that is a directory link (not a planted file carrying that name)."""
+    name_type = f.type if isinstance(f, _DetachedName) else int(f.info.name.type)
+    return name_type == _NAME_DIR
 
 
 LEAN_DIR_NAMES = 4096  # a bigger directory keeps only its names while listed, not a pytsk3 File per name

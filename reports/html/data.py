@@ -4,7 +4,8 @@ files (``data/<set>-0001.js``) that hand a JSON string to ``DVX.add``.
 Browsers block fetch() of file:// pages, so data arrive as scripts; each chunk
 is a JSON text inside a JS string literal (``JSON.parse`` is fast and cannot
 run anything), all non-ASCII escaped. The page code only ever puts these
-values into the DOM as text.
+values into the DOM as text, and the text is made visible first
+(:func:`devicex.safetext.visible`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from devicex.safetext import visible
 from reports.model import Case, Event, full_path
 
 CHUNK_ROWS = 5000
@@ -83,8 +85,14 @@ def merge_timeline(events: Iterable[Event]) -> Iterator[list[Any]]:
         yield flush()
 
 
+def _shown(value: Any) -> Any:
+    return visible(value) if isinstance(value, str) else value
+
+
 def js_chunk(name: str, index: int, rows: list[list[Any]]) -> str:
-    text = json.dumps(rows, ensure_ascii=True, separators=(",", ":"))
+    """Every text value goes through ``visible``: control characters and bidi overrides from the
+    evidence are shown as escapes (``innocent\\u202egpj.exe``), never acted upon by the page."""
+    text = json.dumps([[_shown(v) for v in row] for row in rows], ensure_ascii=True, separators=(",", ":"))
     literal = json.dumps(text, ensure_ascii=True)
     return f'DVX.add("{name}",{index},JSON.parse({literal}));\n'
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
+from devicex.safetext import visible
+
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'")
 NAV = (("index.html", "Summary"), ("files.html", "Files"), ("gallery.html", "Pictures"), ("places.html", "Places"),
@@ -16,8 +18,13 @@ NAV = (("index.html", "Summary"), ("files.html", "Files"), ("gallery.html", "Pic
 
 
 def e(value: Any) -> str:
-    """Escaped text of any value (None as an empty string)."""
-    return "" if value is None else escape(str(value), quote=True)
+    """Escaped text of any value (None as an empty string); control and bidi characters shown as escapes."""
+    return "" if value is None else escape(visible(value), quote=True)
+
+
+def e_lines(text: str) -> str:
+    """Like :func:`e` for text whose line breaks are meant (a scope file, indented JSON) in a ``<pre>``."""
+    return "\n".join(e(line) for line in text.split("\n"))
 
 
 def layout(page: str, title: str, body: str, case_title: str, generated: str, scripts: bool = True) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reports.html.pages import Raw, e, kv, table
+from reports.html.pages import Raw, e, e_lines, kv, table
 from reports.model import Case, CustodyView
 
 VERDICT = {"match": "MATCH: the image was unchanged by the extraction", "mismatch": "MISMATCH: hashes changed",
@@ -57,7 +57,7 @@ def _custody(view: CustodyView) -> str:
         details = json.dumps(entry.get("details", {}), indent=1, sort_keys=True, ensure_ascii=False)
         rows.append([entry.get("seq"), entry.get("time"), actor.get("name"), entry.get("action"), entry.get("result"),
                      "\n".join(arts),
-                     Raw(f"<details><summary>details</summary><pre>{e(details)}</pre></details>")])
+                     Raw(f"<details><summary>details</summary><pre>{e_lines(details)}</pre></details>")])
     head = f"<p>{len(view.entries)} entries; head SHA-256 <code>{e(view.head)}</code></p>"
     return state + head + table(["#", "Time (UTC)", "By", "Action", "Result", "Inputs / outputs", "Details"], rows,
                                 "grid custody")
@@ -81,7 +81,7 @@ def _runs(case: Case) -> str:
         if r.get("scope"):
             selection = f"scoped (scope SHA-256 {_short(r.get('scope_sha256'))})"
             scopes.append(f"<details open><summary>Scope of run {e(r['id'])}</summary>"
-                          f"<pre class=\"scope\">{e(scope_text(r['scope']))}</pre></details>")
+                          f"<pre class=\"scope\">{e_lines(scope_text(r['scope']))}</pre></details>")
         else:
             reason = r.get("full_extraction_reason")
             selection = f"full extraction: {reason}" if reason else "full extraction (no reason recorded)"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from devicex.entries import component_name
 from pipelines.extract import ExtractOptions, run
 from tests.conftest import IMAGES, TRUTH
 
@@ -47,7 +48,8 @@ def _tsv(path: Path) -> list[dict[str, str]]:
 
 
 def _fls_key(path: str, stream: str | None) -> str:
-    text = path + (f":{stream}" if stream else "")
+    """Our path as fls prints it: names with their '/', '\\' and dots back, control characters as '^'."""
+    text = "/".join(component_name(c) for c in path.split("/")) + (f":{stream}" if stream else "")
     return "".join("^" if ord(ch) < 0x20 else ch for ch in text)
 
 

@@ -21,6 +21,7 @@ EXAMINER = "Ex <aminer> & Co"
 HOSTILE_JPG = "<img src=x onerror=alert(1)>.jpg"
 HOSTILE_TXT = '"><svg onload=alert(1)>.txt'
 HOSTILE_SCRIPT = '"><script>alert(2)<!--.txt'
+BIDI_NAME = "innocent\u202egpj.exe"  # shown as innocentexe.jpg by a browser that obeys the override
 FORMULA_NAMES = ("=HYPERLINK(1).txt", "+cmd.txt", "@SUM(A1).txt", "-rf .txt", "\tTAB.txt")
 EXIF_MAKE = '<script>alert("make")</script>'
 EXIF_MODEL = "\"><svg onload=alert('model')>"
@@ -58,6 +59,8 @@ def _tree(src: Path) -> None:
     (src / "hostile" / "page.html").write_text("<script>alert('page')</script>\n")
     (src / "hostile" / "bell\x07name.txt").write_text("bell\n")
     (src / "hostile" / "new\nline.txt").write_text("newline\n")
+    (src / "bidi" / BIDI_NAME).parent.mkdir(exist_ok=True)
+    (src / "bidi" / BIDI_NAME).write_text("an .exe named to look like a .jpg\n")
     with open(os.fsencode(src / "hostile") + b"/latin1-\xe9.txt", "wb") as fh:
         fh.write(b"latin-1 name\n")
     for name in FORMULA_NAMES:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.reports.browser import open_page, shot, url, wait_until
-from tests.reports.conftest import EXIF_MAKE, EXIF_MODEL, HOSTILE_JPG, HOSTILE_SCRIPT, HOSTILE_TXT
+from tests.reports.conftest import BIDI_NAME, EXIF_MAKE, EXIF_MODEL, HOSTILE_JPG, HOSTILE_SCRIPT, HOSTILE_TXT
 
 PAGES = ("index", "files", "gallery", "places", "timeline", "mismatch", "problems", "print")
 XSS_PROBE = """() => ({
@@ -56,8 +56,8 @@ def test_hostile_names_render_literally(reported: Path, browser: Any, shots_dir:
         paths = page.eval_on_selector_all("#files-table tbody td.path", "tds => tds.map(t => t.textContent)")
         assert len(paths) == 8 and all("hostile" in p for p in paths), paths
         cells = page.eval_on_selector_all("#files-table tbody td.name", "tds => tds.map(t => t.textContent)")
-        for name in (HOSTILE_JPG, HOSTILE_TXT, HOSTILE_SCRIPT, "bell\x07name.txt", "new\nline.txt"):
-            assert name in cells, (name, cells)
+        for name in (HOSTILE_JPG, HOSTILE_TXT, HOSTILE_SCRIPT, "bell\\x07name.txt", "new\\x0aline.txt"):
+            assert name in cells, (name, cells)  # control characters shown as escapes, never acted on
         page.click(f"#files-table tbody tr:has(td.name:text-is('{HOSTILE_JPG}'))")
         assert page.inner_text("#detail h2") == HOSTILE_JPG
         shot(page, shots_dir, "small-files-hostile")
@@ -131,6 +131,33 @@ def test_print_summary_is_one_page(reported: Path, browser: Any, shots_dir: Path
             pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
             assert pages == 1, f"printable summary takes {pages} {fmt} pages"
         (shots_dir / "print-summary.pdf").write_bytes(page.pdf(format="A4"))
+        _clean(page, watch)
+    finally:
+        page.context.close()
+
+
+def test_bidi_override_in_a_name_is_shown_not_obeyed(reported: Path, browser: Any, shots_dir: Path) -> None:
+    """innocent<U+202E>gpj.exe must not display as innocentexe.jpg: the override is shown as an escape,
+    so the characters appear in their true order, and cells isolate their text."""
+    page, watch = open_page(browser, url(_report(reported), "files.html"))
+    try:
+        page.fill("#q", "innocent")
+        wait_until(page, "document.getElementById('status').textContent.startsWith('1 of')")
+        cell = page.eval_on_selector("#files-table tbody td.name", "td => [td.textContent, "
+                                     "getComputedStyle(td).unicodeBidi]")
+        assert cell == ["innocent\\u202egpj.exe", "isolate"], cell
+        assert BIDI_NAME not in page.evaluate("document.body.innerText")
+        # laid out left to right in stored order: 'innocent' starts left of 'gpj', and 'exe' is last
+        order = page.evaluate("""() => {
+          const td = document.querySelector('#files-table tbody td.name'), t = td.firstChild, r = document.createRange();
+          const x = s => { const i = t.data.indexOf(s); r.setStart(t, i); r.setEnd(t, i + s.length);
+                           return r.getBoundingClientRect().left; };
+          return [x('innocent'), x('gpj'), x('exe')];
+        }""")
+        assert order[0] < order[1] < order[2], order
+        page.click("#files-table tbody tr")
+        assert "\u202e" not in page.inner_text("#detail")
+        shot(page, shots_dir, "small-files-bidi")
         _clean(page, watch)
     finally:
         page.context.close()
