@@ -45,5 +45,5 @@ def report(case_path: Path, formats: str, examiner: str, examiner_id: str | None
         for p in paths:
             click.echo(f"{name}: {p}")
     if case.sealed:
-        console.print("note: this bundle was sealed; run `devicex seal` again so its manifest covers the reports",
-                      markup=False)
+        console.print("note: this bundle was sealed; re-seal it (`devicex seal OUT --accept-changes REASON`) so its "
+                      "manifest covers the reports", markup=False)

@@ -98,7 +98,7 @@ def summary_body(case: Case, exports: list[str]) -> str:
     parts = []
     if case.sealed:
         parts.append('<p class="warn">This report was written into a sealed bundle: the bundle must be re-sealed '
-                     '(<code>devicex seal</code>) for its manifest to cover the report.</p>')
+                     '(<code>devicex seal --accept-changes</code>) for its manifest to cover the report.</p>')
     parts.append('<section><h2>Case</h2>' + kv([
         ("Case reference", run.get("case_ref") or "(none given)"), ("Exhibit reference", run.get("exhibit_ref") or "(none given)"),
         ("Examiner", run.get("examiner")), ("Report generated (UTC)", case.generated), ("Report tool", case.tool),

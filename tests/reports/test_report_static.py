@@ -142,8 +142,8 @@ def test_fixture_images_render_every_format(name: str, tmp_path: Path) -> None:
 
 def test_report_into_sealed_bundle_reseals_and_verifies(extracted: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """seal → report → re-seal → verify, twice: the report's custody entry accounts for every
-    report file it changes, so re-sealing needs no --accept-changes."""
+    """seal → report → re-seal → verify, twice: the report's custody entry lists every report file it
+    changes, but custody entries cannot approve changes: the re-seal needs --accept-changes REASON."""
     case = _copy(extracted, tmp_path / "sealed")
     key = tmp_path / "key.pem"
     monkeypatch.setenv("DVX_TEST_PASS", "correct horse")
@@ -155,6 +155,8 @@ def test_report_into_sealed_bundle_reseals_and_verifies(extracted: Path, tmp_pat
         res = run(main, ["report", str(case), "-q"])
         assert res.exit_code == 0, res.output
         res = run(main, seal)
+        assert res.exit_code == 4 and "--accept-changes" in res.output, res.output
+        res = run(main, [*seal, "--accept-changes", "report written after sealing"])
         assert res.exit_code == 0, res.output
         res = run(main, ["verify", str(case)])
         assert res.exit_code == 0, res.output
