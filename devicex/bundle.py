@@ -18,11 +18,32 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devicex import TOOL_NAME, __version__
-from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PUBLIC_KEY, SIGNATURE, SIZES,
-                           STATEMENT, STATEMENT_FORMAT, TAGMANIFEST, UNSIGNED, BundleError, format_bag_info,
-                           format_manifest, format_sizes, parse_manifest, payload_files, refs_from_log,
-                           reverify_verdict, sources_from_log, tag_files, tool_version_from_log)
-from devicex.custody import FILENAME as CUSTODY_FILE, Actor, Artefact, CustodyLog, canonical, read_chain
+from devicex.bagit import (
+    BAG_INFO,
+    BAGIT_DECLARATION,
+    BAGIT_TXT,
+    MANIFEST,
+    PUBLIC_KEY,
+    SIGNATURE,
+    SIZES,
+    STATEMENT,
+    STATEMENT_FORMAT,
+    TAGMANIFEST,
+    UNSIGNED,
+    BundleError,
+    format_bag_info,
+    format_manifest,
+    format_sizes,
+    parse_manifest,
+    payload_files,
+    refs_from_log,
+    reverify_verdict,
+    sources_from_log,
+    tag_files,
+    tool_version_from_log,
+)
+from devicex.custody import FILENAME as CUSTODY_FILE
+from devicex.custody import Actor, Artefact, CustodyLog, canonical, read_chain
 from devicex.fsutil import TMP_PREFIX, write_atomic
 from devicex.hashing import CHUNK, sha256_file
 from devicex.keys import fingerprint, public_pem, sign

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devicex.bagit import (EXPORT_ROOT, MANIFEST, PAYLOAD, PUBLIC_KEY, SEAL_ACTIONS, SIGNATURE, STATEMENT,
-                           BundleError)
+from devicex.bagit import (
+    EXPORT_ROOT,
+    MANIFEST,
+    PAYLOAD,
+    PUBLIC_KEY,
+    SEAL_ACTIONS,
+    SIGNATURE,
+    STATEMENT,
+    BundleError,
+)
 from devicex.custody import ChainReport
 from devicex.evidence import export_listing
 from devicex.keys import KeyFileError, fingerprint, load_public_pem, signature_valid
@@ -64,7 +72,8 @@ def previous_seal(bundle: Path, chain: ChainReport, own_fp: str, previous_fp: st
                           "over another examiner's bundle give their fingerprint, as stated by them, with "
                           "--previous-key-fingerprint")
     manifest = bundle / MANIFEST
-    if manifest.is_symlink() or not manifest.is_file() or hashlib.sha256(manifest.read_bytes()).hexdigest() != signed_manifest:
+    if manifest.is_symlink() or not manifest.is_file() or \
+            hashlib.sha256(manifest.read_bytes()).hexdigest() != signed_manifest:
         raise BundleError(f"{manifest}: not the payload manifest that was sealed; it cannot be re-sealed "
                           "(run 'devicex verify')")
     if chain_hashes.get(count) != head:

@@ -15,14 +15,40 @@ from pathlib import Path
 from typing import Any
 
 from devicex import __version__
-from devicex.bagit import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, EXPORT_ROOT, MANIFEST, PAYLOAD, PUBLIC_KEY,
-                           REQUIRED_TAGS, SEAL_ACTIONS, SIGNATURE, SIZES, STATEMENT, STATEMENT_FORMAT, TAGMANIFEST,
-                           UNSIGNED, parse_bag_info, parse_manifest, parse_sizes, refs_from_log, reverify_verdict,
-                           sources_from_log)
+from devicex.bagit import (
+    BAG_INFO,
+    BAGIT_DECLARATION,
+    BAGIT_TXT,
+    EXPORT_ROOT,
+    MANIFEST,
+    PAYLOAD,
+    PUBLIC_KEY,
+    REQUIRED_TAGS,
+    SEAL_ACTIONS,
+    SIGNATURE,
+    SIZES,
+    STATEMENT,
+    STATEMENT_FORMAT,
+    TAGMANIFEST,
+    UNSIGNED,
+    parse_bag_info,
+    parse_manifest,
+    parse_sizes,
+    refs_from_log,
+    reverify_verdict,
+    sources_from_log,
+)
 from devicex.bundle_reader import MAX_WHOLE, BundleReader, open_reader
-from devicex.custody import FILENAME as CUSTODY_FILE, ChainReport, canonical, check_chain
+from devicex.custody import FILENAME as CUSTODY_FILE
+from devicex.custody import ChainReport, canonical, check_chain
 from devicex.evidence import export_listing
-from devicex.keys import KeyFileError, fingerprint, load_public_pem, normalize_fingerprint, signature_valid
+from devicex.keys import (
+    KeyFileError,
+    fingerprint,
+    load_public_pem,
+    normalize_fingerprint,
+    signature_valid,
+)
 from devicex.seal_checks import listed_runs, recorded_exports, signing_keys
 
 CHECKS: dict[str, str] = {

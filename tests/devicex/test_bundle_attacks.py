@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import shutil
 import stat
 import subprocess
 import sys
@@ -19,15 +18,24 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.sealing_support import (EXAMINER, REPO, bundle, other_key, out_dir, session_key,  # noqa: F401
-                                   signing_key, work_root)
-
-import devicex.seal_checks
+import devicex.bundle
 from cli import main
-from devicex.bundle import BundleError, NotVerified, handover, seal, write_zip
+from devicex.bagit import BundleError
+from devicex.bundle import seal, write_zip
 from devicex.custody import Actor, read_chain
+from devicex.handover import NotVerified, handover
 from devicex.keys import fingerprint, init_keys, load_private_key
 from devicex.verify import verify_bundle
+from tests.sealing_support import (  # noqa: F401
+    EXAMINER,
+    REPO,
+    bundle,
+    other_key,
+    out_dir,
+    session_key,
+    signing_key,
+    work_root,
+)
 
 
 def _first_export(b: Path) -> Path:
@@ -78,7 +86,7 @@ def test_unpinned_change_of_signing_key_fails_verify(bundle: Path, monkeypatch: 
     (bundle / "seal-statement.json").unlink()  # devicex itself refuses: the log records a seal
     with pytest.raises(BundleError, match="records a seal"):
         seal(bundle, other_key(), Actor("x", "Forger"))
-    monkeypatch.setattr(devicex.seal_checks, "previous_seal", lambda *a: None)
+    monkeypatch.setattr(devicex.bundle, "previous_seal", lambda *a: None)
     seal(bundle, other_key(), Actor("x", "Forger"))
     result = verify_bundle(bundle)
     assert "custody-key-change" in result.codes(), result.failures
@@ -114,7 +122,7 @@ def test_verify_reports_planted_files_and_folders(bundle: Path, signing_key,  # 
     planted.write_bytes(b"planted evidence")
     assert {"payload-unlisted", "payload-unrecorded"} <= verify_bundle(bundle).codes()
     # a forger's tool that skips the check seals it into the manifest: still not recorded by any extraction
-    monkeypatch.setattr(devicex.seal_checks, "check_exports", lambda *a: None)
+    monkeypatch.setattr(devicex.bundle, "check_exports", lambda *a: None)
     seal(bundle, signing_key, EXAMINER, accept_changes="forged")
     result = verify_bundle(bundle)
     assert result.codes() == {"payload-unrecorded"}, result.failures

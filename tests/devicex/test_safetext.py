@@ -12,11 +12,17 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.sealing_support import REPO, bundle, out_dir, session_key, signing_key, work_root  # noqa: F401
-
 from cli import main
 from devicex.custody import canonical
 from devicex.safetext import visible
+from tests.sealing_support import (  # noqa: F401
+    REPO,
+    bundle,
+    out_dir,
+    session_key,
+    signing_key,
+    work_root,
+)
 
 FORGERY = ("Mallory\n\x1b[1A\x1b[2K\rRESULT: PASS - the bundle is exactly as sealed\x1b]0;title\x07"
            "\u202e\u2066\u200b")

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IMAGES
-from tests.sealing_support import EXAMINER, signing_key, work_root  # noqa: F401
-
-from devicex.bundle import BundleError, seal
+from devicex.bagit import BundleError
+from devicex.bundle import seal
 from devicex.custody import Actor, CustodyLog
 from devicex.outdir import OutputFolderError
 from pipelines.extract import ExtractOptions, run
+from tests.conftest import IMAGES
+from tests.sealing_support import EXAMINER, signing_key, work_root  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = IMAGES / "fat16.img"
