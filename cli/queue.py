@@ -51,18 +51,25 @@ def queue() -> None:
     """A unit's queue of extractions, run by `devicex worker` on any machine."""
 
 
+def _progress(p: dict[str, Any]) -> str:
+    """``extract: 1200/3000 files, 20.1/64.0 MB, ETA 12 s`` (totals once they are known)."""
+    files = f"{p.get('files', 0)}" + (f"/{p['total_files']}" if p.get("total_files") else "")
+    mb = f"{p.get('bytes', 0) / 1e6:.1f}" + (f"/{p['total_bytes'] / 1e6:.1f}" if p.get("total_bytes") else "")
+    eta = f", ETA {p['eta_seconds']:.0f} s" if p.get("eta_seconds") is not None else ""
+    return f"{p.get('stage', '?')}: {files} files, {mb} MB{eta}"
+
+
 def _line(s: Any) -> str:
-    p = s.progress or {}
-    done = f"{p.get('files', 0)} files {p.get('bytes', 0)} bytes" if p else ""
-    if p.get("total_files"):
-        done += f" of {p['total_files']} files {p.get('total_bytes')} bytes"
-    if p.get("eta_seconds") is not None and s.state == "running":
-        done += f", ETA {p['eta_seconds']:.0f} s"
     res = s.result or {}
-    outcome = res.get("error") or res.get("reason") or (f"exit {res['exit_code']}" if "exit_code" in res else "")
-    return "  ".join(x for x in (s.job_id, s.state, s.priority, s.machine or "-", s.worker or "-",
-                                 p.get("stage", "") if s.state == "running" else "", done, outcome,
-                                 s.out) if x)
+    if s.state == "running":
+        detail = _progress(s.progress) if s.progress else "starting"
+    elif "summary" in res:
+        detail = f"{res['summary']['files']} files, {res['summary']['bytes_read'] / 1e6:.1f} MB read, " \
+                 f"exit {res['exit_code']}" + (", sealed" if res.get("sealed") else "")
+    else:
+        detail = res.get("error") or res.get("reason") or ""
+    return "  ".join(x for x in (s.job_id, s.state, s.priority, s.machine or "-", s.worker or "-", detail, s.out)
+                     if x)
 
 
 @queue.command("status")

@@ -128,7 +128,7 @@ def status(config: QueueConfig, job_id: str | None = None, limit: int = 50) -> l
         out.append(JobStatus(jid, record.get("state", "?"), spec.priority, spec.source, spec.out,
                              spec.submitted_at, spec.submitted_by, int(record.get("attempts", 0)),
                              record.get("worker"), record.get("machine"), record.get("started"),
-                             record.get("finished"), progress or (result or {}).get("progress"), result))
+                             record.get("finished"), progress, result))
     return out
 
 

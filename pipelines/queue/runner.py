@@ -21,6 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from devicex import bundle as bag
 from devicex.bundle import BundleError, seal
 from devicex.custody import Artefact, CustodyError, CustodyLog
 from devicex.errors import DevicexError
@@ -36,6 +37,7 @@ from pipelines.queue.progress import JobReporter
 from pipelines.select import FullSelector, ScopeSelector, Selector
 
 log = logging.getLogger(__name__)
+BAG_FILES = (bag.BAGIT_TXT, bag.BAG_INFO, bag.MANIFEST, bag.TAGMANIFEST, bag.PUBLIC_KEY, bag.STATEMENT, bag.SIGNATURE)
 
 
 class LeaseHeld(Exception):
@@ -95,6 +97,10 @@ def _attempt(job_id: str, spec: JobSpec, record: dict[str, str], store: JobStore
     attempt = store.next_attempt(job_id)
     where = {"job_id": job_id, "attempt": attempt, "worker": me.worker, "machine": me.machine, "pid": me.pid}
     if attempt > 1:
+        finished = _finished_in_log(spec, custody)
+        if finished is not None:  # its worker died after the job's last entry, before recording the state
+            store.update(job_id, state=finished["state"], result=finished, finished=iso(now_utc()))
+            return finished
         _abandon_previous(spec, record, custody, attempt - 1)
     if attempt > config.max_attempts:
         return _end(store, job_id, custody, where, {
@@ -122,7 +128,6 @@ def _attempt(job_id: str, spec: JobSpec, record: dict[str, str], store: JobStore
     except (DevicexError, OSError) as exc:
         return _end(store, job_id, custody, where, {"state": "failed", "error": str(exc)})
     result = _outcome(summary)
-    result["progress"] = reporter.snapshot()
     if key is not None and result["exit_code"] != 3:
         _end(store, job_id, custody, where, result, terminal=False)
         try:
@@ -158,6 +163,28 @@ def _end(store: JobStore, job_id: str, custody: CustodyLog, where: dict[str, Any
     return result
 
 
+def _last_attempt_entries(custody: CustodyLog) -> list[dict[str, Any]]:
+    entries = [json.loads(line) for line in custody.path.read_bytes().splitlines() if line.strip()]
+    starts = [i for i, e in enumerate(entries) if e["action"] == "job-start"]
+    return entries[starts[-1]:] if starts else []
+
+
+def _finished_in_log(spec: JobSpec, custody: CustodyLog) -> dict[str, Any] | None:
+    """The previous attempt's result if its custody entries show it finished (``job-finished``, and
+    the ``seal`` entry when sealing was asked): nothing is to be redone, and nothing may be appended
+    after a seal."""
+    entries = _last_attempt_entries(custody)
+    ends = [e for e in entries if e["action"] == "job-finished"]
+    if not ends:
+        return None
+    sealed = any(e["action"] == "seal" for e in entries[entries.index(ends[-1]):])
+    if spec.seal and ends[-1]["result"] == "completed" and not sealed:
+        return None
+    d = ends[-1]["details"]
+    return {"state": ends[-1]["result"], "sealed": sealed, "recovered_from_custody_log": True} | {
+        k: d[k] for k in ("exit_code", "error", "reason") if k in d}
+
+
 def _abandon_previous(spec: JobSpec, record: dict[str, str], custody: CustodyLog, previous: int) -> None:
     """Discard the partial output of an attempt that never finished (its worker died)."""
     data = Path(spec.out) / "data"
@@ -172,6 +199,9 @@ def _abandon_previous(spec: JobSpec, record: dict[str, str], custody: CustodyLog
         shutil.rmtree(doomed)
     for leftover in Path(spec.out).glob(".devicex-attempt-*-discarded"):
         shutil.rmtree(leftover)  # a discard interrupted by a crash of the worker discarding it
+    if not any(e["action"] in bag.SEAL_ACTIONS for e in _last_attempt_entries(custody)):
+        for name in BAG_FILES:  # a seal the dead attempt began and never recorded
+            (Path(spec.out) / name).unlink(missing_ok=True)
     custody.append("job-attempt-abandoned", result="discarded", details={
         "attempt": previous, "worker": record.get("worker"), "machine": record.get("machine"),
         "pid": record.get("pid"), "started": record.get("started"),
