@@ -21,8 +21,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from devicex import bundle as bag
-from devicex.bundle import BundleError, seal
+from devicex import bagit as bag
+from devicex.bagit import BundleError
+from devicex.bundle import seal
 from devicex.custody import Artefact, CustodyError, CustodyLog
 from devicex.errors import DevicexError
 from devicex.keys import KeyFileError, is_encrypted, load_private_key
@@ -83,6 +84,10 @@ def run_job(job_id: str, store: JobStore, config: QueueConfig, me: WorkerIdentit
         if record.get("state") in TERMINAL:
             return _stored_result(record)
         return _attempt(job_id, spec, record, store, config, me, publish)
+    except Exception as exc:  # a fault of devicex itself: the job is failed (not left "running"), Celery logs it
+        store.update(job_id, state="failed", finished=iso(now_utc()),
+                     result={"state": "failed", "error": f"internal error: {type(exc).__name__}: {exc}"})
+        raise
     finally:
         lease.release()
 
