@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,6 @@ from devicex.bagit import (
 from devicex.bundle_reader import MAX_WHOLE, BundleReader, open_reader
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import ChainReport, canonical, check_chain
-from devicex.evidence import export_listing
 from devicex.keys import (
     KeyFileError,
     fingerprint,
@@ -49,7 +47,8 @@ from devicex.keys import (
     normalize_fingerprint,
     signature_valid,
 )
-from devicex.seal_checks import listed_runs, recorded_exports, signing_keys
+from devicex.seal_checks import signing_keys
+from devicex.verify_evidence import EvidenceChecks
 
 CHECKS: dict[str, str] = {
     "structure": "BagIt declaration present and exact; no links, special files or empty folders; nothing unreadable",
@@ -150,7 +149,7 @@ def _sha(data: bytes | None) -> str | None:
     return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
-class _Verifier:
+class _Verifier(EvidenceChecks):
     def __init__(self, reader: BundleReader, name: str, pinned: str | None) -> None:
         self.r = reader
         self.res = VerifyResult(name, pinned_fingerprint=pinned)
@@ -396,58 +395,3 @@ class _Verifier:
         date = one.get("Bagging-Date", "")
         if len(date) != 10 or date[4] != "-" or date[7] != "-" or not date.replace("-", "").isdigit():
             self.fail("bag-info-malformed", f"Bagging-Date {date!r} is not YYYY-MM-DD", BAG_INFO)
-
-    def _case_db(self) -> None:
-        rel = f"{PAYLOAD}/case.db"
-        if rel not in self.r.files or any(f.path == rel for f in self.res.failures):
-            return
-        logged = {s.intake["sha256"] for s in sources_from_log(e.entry for e in self.chain.entries)}
-        try:
-            conn = self.r.sqlite(rel)
-            try:
-                rows = conn.execute("SELECT path, md5, sha1, sha256, verify_md5, verify_sha1, verify_sha256, "
-                                    "verified FROM sources ORDER BY id").fetchall()
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            self.fail("source-record-mismatch", f"the sources table cannot be read: {exc}", rel)
-            return
-        for path, md5, sha1, sha256, vmd5, vsha1, vsha256, verified in rows:
-            if verified != "match" or (md5, sha1, sha256) != (vmd5, vsha1, vsha256):
-                self.fail("source-hash-mismatch", f"case.db: {path} re-verification {verified}", rel)
-            if sha256 not in logged:
-                self.fail("source-record-mismatch", f"case.db: {path} SHA-256 {sha256} is not in the custody log",
-                          rel)
-        self._export_listings(rel)
-
-    def _export_listings(self, rel: str) -> None:
-        """Each logged listing of exported files equals case.db's, each file the bundle's, and nothing
-        under data/files is outside every logged listing."""
-        runs = listed_runs(e.entry for e in self.chain.entries)
-        try:
-            conn = self.r.sqlite(rel)
-            try:
-                known = recorded_exports(conn, runs)
-                for run_id, (seq, digest) in sorted(runs.items()):
-                    self._listing(conn, rel, run_id, seq, digest)
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            self.fail("export-listing-mismatch", f"exported-files listings cannot be rebuilt: {exc}", rel)
-            return
-        for path in sorted(self.r.files):
-            if path.startswith(EXPORT_ROOT + "/") and path not in known:
-                self.fail("payload-unrecorded", f"under {EXPORT_ROOT}/ but no extraction recorded exporting it "
-                          "(planted?)", path)
-
-    def _listing(self, conn: sqlite3.Connection, rel: str, run_id: int, seq: int, digest: str | None) -> None:
-        artefact = export_listing(conn, run_id)
-        if artefact.sha256 != digest:
-            self.fail("export-listing-mismatch", f"custody seq {seq} recorded exported-files listing "
-                      f"{digest}; case.db gives {artefact.sha256}", rel)
-        for path, sha in conn.execute("SELECT export_path, sha256 FROM files WHERE run_id = ? AND export_path IS "
-                                      "NOT NULL", (run_id,)):
-            ref = f"{PAYLOAD}/{path}"
-            if self.manifest.get(ref) != sha:
-                self.fail("export-listing-mismatch", f"exported by run {run_id} with SHA-256 {sha} (custody seq "
-                          f"{seq}); the bundle's file differs or is missing", ref)

@@ -23,6 +23,7 @@ from devicex.bagit import MANIFEST, parse_manifest
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.hashing import sha256_file as _sha256_file_size
+from devicex.outdir import find_link
 from reports.model import Case, CaseError, open_case
 
 
@@ -89,6 +90,11 @@ def render(path: Path, formats: Sequence[str] | str | None = None, *, generated:
     """Render ``formats`` for the case at ``path``; returns what was written."""
     names = resolve(formats)
     case = open_case(path, generated)
+    link = find_link(case.root)
+    if link is not None:
+        case.close()
+        raise CaseError(f"{link}: a symbolic link inside the case folder; reports are never written through one: "
+                        "remove it")
     outcome = Outcome(case)
     for name in names:
         if progress:

@@ -114,3 +114,16 @@ def test_seal_never_sweeps_foreign_files_in(first_out: Path, tmp_path: Path, sig
     assert sorted(p.name for p in out.iterdir() if p.name != "data") == sorted(
         ["bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt", "payload-sizes.txt",
          "seal-signature.ed25519", "seal-statement.json", "signing-key.pub.pem", "tagmanifest-sha256.txt"])
+
+
+def test_report_is_never_written_through_a_link(first_out: Path, tmp_path: Path) -> None:
+    out = tmp_path / "OUT"
+    shutil.copytree(first_out, out)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, out / "data" / "report")
+    res = subprocess.run([sys.executable, "-m", "devicex", "report", str(out), "-f", "html"], capture_output=True,
+                         text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "300"},
+                         timeout=300, check=False)
+    assert res.returncode == 2 and "symbolic link inside the case folder" in res.stderr, res.stderr
+    assert list(elsewhere.iterdir()) == []
