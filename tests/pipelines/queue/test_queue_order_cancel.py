@@ -86,3 +86,18 @@ def test_submit_refuses_before_queueing(broker: str, workers: Workers, tmp_path:
     unreachable = devicex(broker, "queue", "status", "--broker", "redis://127.0.0.1:9/0", check=False)
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
     assert len(unreachable.stderr.strip().splitlines()) == 1
+
+
+def test_a_machine_runs_as_many_jobs_at_once_as_configured(broker: str, workers: Workers, tmp_path: Path,
+                                                           slow_image: Path) -> None:
+    ids = [_submit(broker, slow_image, tmp_path / f"s{i}", "normal") for i in range(2)]
+    workers.start("two@test", concurrency=2)
+
+    def both_running() -> list[dict] | None:
+        st = [job_status(broker, j)[0] for j in ids]
+        return st if all(s["state"] == "running" for s in st) else None
+
+    running = wait_for(both_running, 60, "both jobs running at once")
+    assert {s["worker"] for s in running} == {"two@test"} and len({s["started"] for s in running}) == 2
+    done = wait_for(lambda: _all_finished(broker, ids), 90, "both jobs finished")
+    assert [s["state"] for s in done] == ["completed", "completed"]

@@ -1,19 +1,28 @@
-"""A worker that died after the job's work was done, or in the middle of sealing: the next attempt
-records the result from the custody log without redoing anything, or discards the half-made seal
-and the partial output and produces a bundle that verifies. (Real Redis, real extraction and
-sealing, in this process: the deaths are made by resetting the job's state as a dead worker leaves it.)"""
+"""One job on a worker, in this process, on a real Redis with real extraction and sealing.
+
+A worker that died after the job's work was done, or in the middle of sealing (made by resetting
+the job's state as a dead worker leaves it): the next attempt records the result from the custody
+log without redoing anything, or discards the half-made seal and the partial output and produces
+a bundle that verifies. The lease: a job whose lease another worker holds is not run, and a
+process that lost its lease ends itself."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from devicex.verify import verify_bundle
 from pipelines.queue.client import submit
 from pipelines.queue.config import load_config
 from pipelines.queue.jobs import JobSpec, JobStore
-from pipelines.queue.runner import WorkerIdentity, run_job
-from tests.conftest import IMAGES
+from pipelines.queue.lease import FENCED_EXIT, Lease
+from pipelines.queue.runner import LeaseHeld, WorkerIdentity, run_job
+from tests.conftest import IMAGES, REPO
 
 
 def _job(broker: str, out: Path, key: Path) -> tuple[str, JobStore]:
@@ -55,3 +64,40 @@ def test_a_seal_cut_short_is_made_again(broker: str, tmp_path: Path, signing_key
     actions = [line.split(b'"action":"')[1].split(b'"')[0].decode() for line in log.read_bytes().splitlines()]
     assert actions.count("job-start") == 2 and "job-attempt-abandoned" in actions and actions[-1] == "seal"
     assert verify_bundle(tmp_path / "out").failures == []
+
+
+def test_a_job_whose_lease_is_held_is_not_run(broker: str, tmp_path: Path, signing_key: Path) -> None:
+    job, store = _job(broker, tmp_path / "out", signing_key)
+    other = Lease(store.r, store.lock_key(job), 30, "other@worker")
+    assert other.acquire()  # another worker is running the job (a redelivered message reaches this one)
+    try:
+        before = (tmp_path / "out" / "custody.jsonl").read_bytes()
+        with pytest.raises(LeaseHeld, match="other@worker"):
+            _run(broker, job, store)
+        assert (tmp_path / "out" / "custody.jsonl").read_bytes() == before
+        assert not (tmp_path / "out" / "data").exists() and store.get(job)["state"] == "queued"
+    finally:
+        other.release()
+    assert _run(broker, job, store)["state"] == "completed"  # once free, the next delivery runs it
+
+
+_HOLDER = """
+import sys, time, redis
+from pipelines.queue.lease import Lease
+lease = Lease(redis.Redis.from_url(sys.argv[1]), "devicex:test:lock", 1, "holder")
+assert lease.acquire()
+print("held", flush=True)
+time.sleep(30)
+"""
+
+
+def test_a_worker_that_lost_its_lease_stops_at_once(broker: str) -> None:
+    client = redis.Redis.from_url(broker)
+    client.delete("devicex:test:lock")
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, broker], stdout=subprocess.PIPE, text=True,
+                            env=os.environ | {"PYTHONPATH": str(REPO)})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    time.sleep(1.5)  # renewed (lease 1 s, renewed every 1/3 s): still its own
+    assert client.get("devicex:test:lock").startswith(b"holder/")
+    client.set("devicex:test:lock", "someone else")  # taken over (it was frozen longer than its lease)
+    assert proc.wait(10) == FENCED_EXIT
