@@ -87,13 +87,10 @@ def test_jobs_survive_a_killed_worker_and_equal_hand_runs(broker: str, workers: 
             assert status["attempts"] == 2
         else:
             assert len(starts) == status["attempts"] == 1
-    # urgent before high before normal: no job started before a more urgent one had started
-    first_start = {job: custody_actions(Path(by_id[job]["out"]))
-                   for job in ids}
-    started = {job: next(e["time"] for e in entries if e["action"] == "job-start")
-               for job, entries in first_start.items()}
-    rank = {"urgent": 0, "high": 1, "normal": 2}
-    for a in ids:
-        for b in ids:
-            if rank[by_id[a]["priority"]] < rank[by_id[b]["priority"]]:
-                assert started[a] <= started[b], (by_id[a]["priority"], by_id[b]["priority"])
+    # urgent before normal across three workers (the exact order, with one worker, is in test_queue_order_cancel):
+    # a normal job is only taken once a worker has finished a job, after both urgent ones were taken
+    started = {job: next(e["time"] for e in custody_actions(Path(by_id[job]["out"])) if e["action"] == "job-start")
+               for job in ids}
+    urgent = [started[j] for j in ids if by_id[j]["priority"] == "urgent"]
+    normal = [started[j] for j in ids if by_id[j]["priority"] == "normal"]
+    assert max(urgent) < min(normal), (urgent, normal)
