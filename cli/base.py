@@ -33,7 +33,8 @@ Exit codes:
      readable file system, or no entry could be read from its file systems
   4  integrity failure: source hashes changed during extraction, or hashes
      stored in an E01 do not match its content
-  5  verification failed (devicex verify)
+  5  verification failed (devicex verify), or a requirement failed
+     (devicex validate)
   6  the output cannot be written (disk full, read-only, no permission, or
      another run is writing to the same OUT); the run is recorded as failed
      as far as the output still takes writes
@@ -105,6 +106,7 @@ COMMANDS = {
     "verify": "cli.bundle:verify",
     "queue": "cli.queue:queue",
     "worker": "cli.queue:worker_command",
+    "validate": "cli.validate:validate",
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -98,12 +99,15 @@ def selection(scope_file: Path | None, scope_settings: tuple[str, ...],
               help="Count the files and bytes that would be taken and left per rule; export and record nothing.")
 @click.option("--full-extraction-reason", "full_reason", metavar="TEXT",
               help="Without --scope: why a full extraction is justified (recorded in the case and custody log).")
+@click.option("--validation", "validation", type=click.Path(path_type=Path, file_okay=False), metavar="RECORD",
+              help="The validation record (`devicex validate -o RECORD`) this extraction runs under: it must verify; "
+                   "its result, date, devicex version and SHA-256 are recorded in case.db and the custody log.")
 def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | None, examiner: str,
             examiner_id: str | None, organisation: str | None, workers: int, no_export: bool,
             no_parse: bool, quiet: bool, scope_file: Path | None = None, scope_settings: tuple[str, ...] = (),
             dry_run: bool = False,
             full_reason: str | None = None, seal_out: bool = False, key_path: Path | None = None,
-            passphrase_env: str | None = None) -> None:
+            passphrase_env: str | None = None, validation: Path | None = None) -> None:
     """Extract SOURCE (raw/dd, split raw .001, E01) read-only into OUT:
     OUT/data/case.db, OUT/data/files/..., OUT/custody.jsonl.
 
@@ -119,7 +123,7 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
                           examiner=examiner, examiner_id=examiner_id, organisation=organisation,
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,
                           scope_text=scope_text, full_reason=full_reason,
-                          dry_run=dry_run)
+                          dry_run=dry_run, validation=_validation_reference(validation))
     if seal_out and not dry_run and (out / STATEMENT).exists():
         raise fail(f"{out}: already sealed; a new extraction changes it: extract without --seal, then re-seal "
                    "with 'devicex seal OUT --accept-changes REASON'", EXIT_USAGE)
@@ -152,3 +156,14 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     if summary.source_verified == "mismatch" or summary.stored_check == "fail":
         raise click.exceptions.Exit(EXIT_INTEGRITY)
     raise click.exceptions.Exit(EXIT_OK)
+
+
+def _validation_reference(record: Path | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    from pipelines.validate.output import read_reference
+
+    try:
+        return read_reference(record)
+    except (ValueError, OSError, KeyError) as exc:
+        raise fail(f"--validation: {exc}", EXIT_USAGE) from None

@@ -35,6 +35,9 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
   a deleted FAT/exFAT file of several clusters, read as if contiguous;
   ``reallocated``: its metadata now belongs to another file); such content
   has status ``guessed`` when read in full and is never counted as recovered.
+  ``utc_offsets`` (JSON ``{"mtime": "+03:00", ...}``): the UTC offset the file
+  system recorded with each of these times (exFAT), already applied, so the
+  times are UTC.
 * ``records`` -- parser output: parser, version, record type, primary time,
   JSON data, linked to its file.
 * ``errors`` -- everything that went wrong, by stage and severity
@@ -87,7 +90,7 @@ CREATE TABLE IF NOT EXISTS files (
   md5 TEXT, sha1 TEXT, sha256 TEXT, bytes_read INTEGER, mime TEXT, magic TEXT, category TEXT,
   extension TEXT, ext_mismatch INTEGER, recovered INTEGER NOT NULL DEFAULT 0,
   status TEXT NOT NULL, export_path TEXT, byte_runs TEXT, content_guess TEXT, locator TEXT, stored_name TEXT,
-  mtime_local TEXT, extra TEXT);
+  mtime_local TEXT, extra TEXT, utc_offsets TEXT);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
 CREATE TABLE IF NOT EXISTS records (
@@ -112,12 +115,13 @@ FILE_COLUMNS = (
     "fn_atime", "fn_ctime", "fn_crtime", "uid", "gid", "mode", "link_target", "md5", "sha1", "sha256",
     "bytes_read", "mime", "magic", "category", "extension", "ext_mismatch", "recovered", "status",
     "export_path", "byte_runs", "content_guess", "locator", "stored_name", "mtime_local", "extra",
+    "utc_offsets",
 )
 RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data")
 ERROR_COLUMNS = ("run_id", "source_id", "volume", "file_id", "path", "stage", "severity", "message")
 
 
-_ADDED_COLUMNS = {"files": ("content_guess",), "volumes": ("recovery",)}
+_ADDED_COLUMNS = {"files": ("content_guess", "utc_offsets"), "volumes": ("recovery",)}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

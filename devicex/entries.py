@@ -86,6 +86,9 @@ class Entry:
     mtime_local: str | None = None  # a zone-less local time (zip DOS time) when it is the only time
     extra: str | None = None  # source-specific metadata (JSON): tar owner names, PAX extended attributes ...
     notes: tuple[str, ...] = ()  # what the source found wrong with this entry (duplicate name, damage ...)
+    # UTC offsets the file system recorded with the times (exFAT), already applied to them:
+    # ((time field, minutes east of UTC), ...)
+    utc_offsets: tuple[tuple[str, int], ...] = ()
 
     @property
     def full_path(self) -> str:

@@ -45,3 +45,10 @@ def parse_iso(text: str | None) -> datetime | None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def format_utc_offset(minutes: int) -> str:
+    """Minutes east of UTC as ``+HH:MM`` / ``-HH:MM``."""
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{mins:02d}"

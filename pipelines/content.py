@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import one_line
-from devicex.filetype import HEAD_SIZE, FileType, identify
+from devicex.filetype import HEAD_SIZE, WHOLE_FILE_LIMIT, WHOLE_FILE_TYPES, FileType, identify
 from devicex.hashing import CHUNK
 
 
@@ -61,6 +61,10 @@ class Content:
     def ftype(self) -> FileType:
         if self._ftype is None:
             self._ftype = identify(self.head(HEAD_SIZE)[:HEAD_SIZE], self.entry.extension)
+            if self._ftype.mime in WHOLE_FILE_TYPES and self.size <= WHOLE_FILE_LIMIT:
+                whole = self.head(self.size)  # an OLE document is typed on all of it, as file(1) does
+                if len(whole) == self.size:
+                    self._ftype = identify(whole, self.entry.extension, whole=True)
         return self._ftype
 
     def chunks(self) -> Iterator[bytes]:

@@ -68,6 +68,7 @@ class ExtractOptions:
     scope_text: str | None = None
     full_reason: str | None = None
     dry_run: bool = False
+    validation: dict[str, Any] | None = None  # the validation record this run is under (see pipelines.validate)
 
 
 @dataclass
@@ -114,6 +115,8 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         "dry_run": opts.dry_run, "selection": opts.selector.describe(),
         "parsers": [f"{p.name}/{p.version}" for p in parsers.registry()],
     }
+    if opts.validation is not None:
+        params["validation"] = opts.validation
     actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
     custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
     try:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 import parsers
 from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
 from devicex.errors import Damage, NotMyFormat, OutputError, one_line, output_problem
-from devicex.filetype import HEAD_SIZE, FileType, identify
+from devicex.filetype import HEAD_SIZE, WHOLE_FILE_LIMIT, WHOLE_FILE_TYPES, FileType, identify, identify_path
 from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.outdir import open_nofollow
 from devicex.parsing import ParserContext, ParserSpec
@@ -137,10 +137,12 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         decision = result.decision = settings.selector.decide_content(entry, content)
         if not decision.include:
             result.status = "excluded"
+            result.export_rel = None
             return result
         reader = content.reader(reader)  # whole stream already in memory: not read twice
     if reader is None or not entry.has_content:
         result.status = "no-content" if decision is None or decision.include else "excluded"
+        result.export_rel = None  # nothing is written for it, so it names no file
         return result
     size = entry.size
     hasher = MultiHasher()
@@ -177,7 +179,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             if memory is not None:
                 memory += data
             if out is not None:
-                out.write(data)
+                write_sparse(out, data)
             offset += len(data)
     except OSError as exc:  # export target problems
         if output_problem(exc):  # disk full, read-only: the run cannot go on
@@ -187,11 +189,13 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         target = None
     finally:
         if out is not None:
-            out.close()
+            _close_sparse(out, offset, result)
     damage = getattr(reader, "damage", None)  # found once the bytes were read (a checksum): they are kept
     if damage:
         result.problems.append(Problem("read", "error", damage))
-    result.digests = hasher.digests()
+    # nothing read of a non-empty stream: no content, so no hash (the empty-file hash would be a claim)
+    unread = offset == 0 and size > 0 and not settings.known_sparse(entry)
+    result.digests = None if unread else hasher.digests()
     result.ftype = ftype if ftype is not None else identify(head, entry.extension)
     read_all = offset >= size
     if read_all and entry.content_guess:
@@ -203,7 +207,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     else:
         result.status = "partial" if offset else "unreadable"
     result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all and size > 0 and not entry.content_guess
-    if tmp is not None and target is not None:
+    if tmp is not None and target is not None and result.digests is not None:
         try:
             placed, result.export_reused = _place(tmp, target, result.digests)
             if placed is not target:  # moved aside to name~vN
@@ -217,10 +221,14 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
                 raise OutputError(f"export {export_rel}: {output_problem(exc)}") from None
             result.problems.append(Problem("export", "error", f"cannot finish export: {one_line(exc)}"))
             target = None
-    elif tmp is not None and tmp.exists():
-        tmp.unlink()
+    else:
+        target = None
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
     if not (settings.export and target is not None):
         result.export_rel = None
+    if result.ftype.mime in WHOLE_FILE_TYPES and offset > 0:
+        result.ftype = _retype_whole(result.ftype, memory, target, reader, offset, entry.extension)
     if settings.parse and offset > 0 and wanted:
         opener = _open_for_parsers(memory, target, reader, offset)
         for spec in wanted:
@@ -237,6 +245,54 @@ def _discard(out: BinaryIO | None, tmp: Path | None) -> None:
         pass  # the close flushes into the same full disk; the file goes anyway
     if tmp is not None:
         tmp.unlink(missing_ok=True)
+
+
+HOLE = 64 << 10  # all-zero runs of this size (aligned in the stream) are left as holes in the export
+_ZERO = bytes(HOLE)
+
+
+def write_sparse(out: BinaryIO, data: bytes | bytearray | memoryview) -> None:
+    """Write ``data`` at the current position, seeking over aligned all-zero blocks instead
+    of writing them, so a sparse stream is exported sparse (its bytes read back the same)."""
+    view = memoryview(data)
+    for start in range(0, len(view), HOLE):
+        piece = view[start:start + HOLE]
+        if len(piece) == HOLE and piece == _ZERO:
+            out.seek(HOLE, os.SEEK_CUR)
+        else:
+            out.write(piece)
+
+
+def _close_sparse(out: BinaryIO, written: int, result: Result) -> None:
+    """Set the export's length (a trailing hole is only a seek until then) and close it."""
+    if out.closed:  # already discarded (the output failed)
+        return
+    try:
+        out.truncate(written)
+    except OSError as exc:
+        if output_problem(exc):
+            raise OutputError(f"export: {output_problem(exc)}") from None
+        result.problems.append(Problem("export", "error", f"cannot finish export: {one_line(exc)}"))
+    finally:
+        out.close()
+
+
+def _retype_whole(ftype: FileType, memory: bytearray | None, target: Path | None, reader: ContentReader,
+                  size: int, extension: str) -> FileType:
+    """Type a stream whose type needs more than its head (OLE compound documents: the
+    directory tells a Word document from an Excel sheet) on its whole content, as file(1)
+    types the whole file: the exported copy, the copy in memory, or a second read."""
+    if target is not None:
+        return identify_path(target, extension)
+    if memory is not None and len(memory) == size:
+        return identify(bytes(memory), extension, whole=True)
+    if size > WHOLE_FILE_LIMIT:
+        return ftype
+    try:
+        data = reader.read(0, size)
+    except OSError:
+        return ftype
+    return identify(data, extension, whole=True) if len(data) == size else ftype
 
 
 _made_dirs: set[str] = set()  # export folders this process has made (saves a mkdir call per file)

@@ -10,7 +10,7 @@ from devicex.casedb import CaseDB
 from devicex.entries import DELETED, KIND_DIR, KIND_VIRTUAL_DIR, ORPHAN, Entry
 from devicex.parsing import ParserSpec
 from devicex.records import canonical_json
-from devicex.timeutil import iso
+from devicex.timeutil import format_utc_offset, iso
 from pipelines.events import Reporter
 from pipelines.process import GUESSED, Result
 from pipelines.select import FOLDER_REASON, Decision, FullSelector, Selector
@@ -93,7 +93,8 @@ class ResultWriter:
             d.size if d else None, t.mime if t else None, t.description if t else None,
             t.category if t else None, e.extension, int(t.ext_mismatch) if t else None, int(r.recovered),
             r.status, r.export_rel, canonical_json(r.byte_runs) if r.byte_runs else None, e.content_guess,
-            e.locator, e.stored_name, e.mtime_local, e.extra))
+            e.locator, e.stored_name, e.mtime_local, e.extra,
+            canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))
 
     def _write(self, r: Result) -> None:
         e = r.entry

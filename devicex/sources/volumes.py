@@ -90,7 +90,7 @@ def _wrap(src: Media, vol: Volume, label: str, fs: pytsk3.FS_Info, forced: bool)
     info = fs.info
     fs_type = _fs_type_name(fs)
     return FileSystem(vol, label, vol.start, fs_type, int(info.block_size), int(info.block_count), forced, fs,
-                      _cluster_size(src, vol.start, fs_type) or int(info.block_size))
+                      _cluster_size(src, vol.start, fs_type) or int(info.block_size), src.img)
 
 
 def _cluster_size(src: Media, offset: int, fs_type: str) -> int | None:

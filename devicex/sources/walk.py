@@ -17,6 +17,7 @@ import pytsk3
 
 from devicex import entries as E
 from devicex.entries import ContentReader
+from devicex.sources import exfat
 from devicex.sources.base import Volume, WalkIssue
 from devicex.timeutil import from_filetime, from_unix
 
@@ -59,6 +60,7 @@ class FileSystem:
     forced: bool
     handle: pytsk3.FS_Info
     cluster_size: int = 0  # allocation unit in bytes (FAT/exFAT cluster; the block size elsewhere)
+    image: pytsk3.Img_Info | None = None  # the media, for the few raw reads TSK has no API for
     streamed = False  # TSK reads any entry again by its address
 
     def entries(self, source: str) -> Iterator[Any]:
@@ -248,6 +250,26 @@ def _content_guess(fs: FileSystem, meta: Any, alloc: str, realloc: bool) -> str 
     return None
 
 
+def _apply_exfat_offsets(fs: FileSystem, entry: E.Entry) -> E.Entry:
+    """Convert the exFAT times whose UTC offset is recorded to real UTC (TSK reads them as UTC)."""
+    if fs.image is None:
+        return entry
+    try:
+        found = exfat.recorded_offsets(fs.image, fs.offset, entry.inode)
+    except OSError:  # the directory entry is unreadable: the times stay as TSK gives them
+        return entry
+    if found is None:
+        return entry
+    changes: dict[str, Any] = {}
+    applied = []
+    for name, minutes in sorted(found[0].items()):
+        value = getattr(entry, name)
+        if value is not None:
+            changes[name] = value + exfat.to_utc_delta(minutes)
+            applied.append((name, minutes))
+    return replace(entry, **changes, utc_offsets=tuple(applied)) if applied else entry
+
+
 def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, raw: bytes, path: str,
                  in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
     """The entries for one name, and the inode to descend into if a directory."""
@@ -291,6 +313,8 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, ra
         link_target=_decode(meta.link) if meta is not None and meta.link else None,
         content_guess=guess,
     )
+    if fs.fs_type == "exfat" and meta is not None and fs.image is not None:
+        base = _apply_exfat_offsets(fs, base)
     is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
     dir_addr = addr if is_dir and (meta is not None or addr) else None
     if meta is None:

@@ -18,8 +18,9 @@ def test_queue_status_imports_no_image_library() -> None:
     assert "pipelines.extract" not in modules
 
 
-def test_submit_takes_every_extract_option_but_quiet_and_dry_run() -> None:
-    extract_options = {p.name for p in extract.params} - {"quiet", "dry_run"}
+def test_submit_takes_every_extract_option_but_quiet_dry_run_and_validation() -> None:
+    # --validation (the validation record a run is under) is not carried by queued jobs: not offered
+    extract_options = {p.name for p in extract.params} - {"quiet", "dry_run", "validation"}
     submit_options = {p.name for p in submit_command.params}
     assert extract_options <= submit_options
     assert submit_options - extract_options == {"priority", "config_file", "broker"}

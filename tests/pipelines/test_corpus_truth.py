@@ -1,149 +1,86 @@
-"""devicex against third-party truth on the shared corpus (TSK fls/icat
-output written by ../shared/corpus/make-truth.sh, never by devicex).
+"""devicex against third-party truth on the shared corpus (TSK fls/icat and file(1) output
+written by ../shared/corpus/make-truth.sh, never by devicex), through the same comparisons
+``devicex validate`` records (pipelines/validate/compare.py).
 
-For every file system in the corpus that a raw/split/E01 reader can reach,
-devicex must list every name fls lists (deleted marked as deleted) and give
-the same MD5 and SHA-256 that icat gives for every regular file and stream.
+For every file system in the corpus that devicex reads, every name fls lists must be listed
+(deleted marked as deleted), every stream icat read must have the same MD5 and SHA-256, the
+MIME type must equal file(1)'s on the whole content, and every time must equal fls's or be
+a truth-tool fault shown by the raw directory entry.
 """
 from __future__ import annotations
 
-import re
 import sqlite3
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from devicex.sources import open_source
 from pipelines.extract import ExtractOptions, run
-from tests.conftest import CORPUS, decode, needs_corpus
+from pipelines.validate import compare, unsupported
+from pipelines.validate.record import Tally
+from pipelines.validate.requirements import BUILT_IN
+from pipelines.validate.truth import FsTruth, load_dataset
+from tests.conftest import CORPUS, needs_corpus
 
 pytestmark = needs_corpus
 
-# Containers devicex does not open (qcow, VHD, VMDK, DMG) and the APFS pool
-# (pytsk3 has no pool API): they are covered by the negative tests instead.
-UNSUPPORTED = re.compile(r"\.(qcow2?|vhd|vmdk|dmg)$|^apfs\.raw$")
-_TRUTH_RE = re.compile(r"^(?P<prefix>.+?)(?:\.o(?P<offset>\d+))?(?:\.as-(?P<as>\w+))?\.files\.tsv$")
-_FLS_RE = re.compile(r"^(?P<type>\S+) (?P<del>\* )?(?P<addr>[\d-]+)(?P<realloc>\(realloc\))?:\t(?P<path>[^\t]*)\t")
-_FS_FAMILY = {"ext": "ext", "ntfs": "ntfs", "ufs": "ffs"}
+DATASET = load_dataset(CORPUS) if CORPUS.is_dir() else None
+# Formats devicex does not read (an APFS pool, a DMG) and that have truth: each gives a one-line reason
+# instead of an extraction; every other corpus image with truth must be read.
+NOT_READ = {"dfvfs/apfs.raw", "dfvfs/hfsplus_zlib.dmg"}
+CASES: list[FsTruth] = [fs for fs in DATASET.filesystems
+                        if f"{fs.media.stored.parent.name}/{fs.media.stored.name}" not in NOT_READ] if DATASET else []
 
 
-@dataclass(frozen=True)
-class Case:
-    stored: Path
-    member: str | None
-    offset_sectors: int | None
-    as_type: str | None
-    truth_prefix: Path
-
-    @property
-    def id(self) -> str:
-        parts = [self.stored.parent.name, self.stored.name]
-        if self.member:
-            parts.append(self.member)
-        if self.offset_sectors is not None:
-            parts.append(f"o{self.offset_sectors}")
-        if self.as_type:
-            parts.append(self.as_type)
-        return ":".join(parts)
-
-
-def _cases() -> list[Case]:
-    cases: list[Case] = []
-    if not CORPUS.is_dir():
-        return cases
-    for source_dir in sorted(p for p in CORPUS.iterdir() if (p / "truth").is_dir()):
-        stored_files = sorted((p for p in source_dir.iterdir() if p.is_file() and p.name != "LICENSE"),
-                              key=lambda p: -len(p.name))
-        for truth in sorted((source_dir / "truth").glob("*.files.tsv")):
-            m = _TRUTH_RE.match(truth.name)
-            assert m, truth
-            prefix = m.group("prefix")
-            stored = next((s for s in stored_files if prefix == s.name or prefix.startswith(s.name + "--")), None)
-            if stored is None or UNSUPPORTED.search(stored.name):
-                continue
-            member = prefix[len(stored.name) + 2:] if prefix != stored.name else None
-            offset = int(m.group("offset")) if m.group("offset") else None
-            base = truth.name[: -len(".files.tsv")]
-            cases.append(Case(stored, member, offset, m.group("as"), truth.parent / base))
-    return cases
-
-
-CASES = _cases()
+def _tallies() -> dict[str, Tally]:
+    return {r.id: Tally(r) for r in BUILT_IN}
 
 
 @pytest.fixture(scope="module")
-def extractions(tmp_path_factory: pytest.TempPathFactory, decoded_dir: Path) -> dict[str, Path]:
-    """One real extraction per decoded image, shared by that image's cases."""
-    done: dict[str, Path] = {}
+def extractions(tmp_path_factory: pytest.TempPathFactory, decoded_dir: Path) -> dict[Path, Path]:
+    """One real extraction per decoded image, shared by that image's file systems."""
+    done: dict[Path, Path] = {}
     for case in CASES:
-        media = decode(case.stored, case.member, decoded_dir)
-        key = str(media)
-        if key in done:
+        media = case.media.path(decoded_dir)
+        if media in done:
             continue
         out = tmp_path_factory.mktemp("x")
         summary = run(ExtractOptions(source=media, out=out, export=False))
         assert summary.fatal is None or summary.files, summary.fatal
-        done[key] = out / "data" / "case.db"
+        done[media] = out / "data" / "case.db"
     return done
 
 
-def _read_tsv(path: Path) -> list[dict[str, str]]:
-    rows = []
-    header: list[str] | None = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#md5"):
-            header = line[1:].split("\t")
-            continue
-        if line.startswith("#") or not line:
-            continue
-        assert header is not None
-        rows.append(dict(zip(header, line.split("\t"))))
-    return rows
+@pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
+def test_listing_hashes_types_and_times_match_the_truth(case: FsTruth, extractions: dict[Path, Path],
+                                                        decoded_dir: Path) -> None:
+    media = case.media.path(decoded_dir)
+    conn = sqlite3.connect(extractions[media])
+    rows = compare.fs_rows(conn, case)
+    assert rows, f"devicex found no file system at offset {case.offset} ({case.as_type})"
+    t = _tallies()
+    src = open_source(media)
+    try:
+        compare.listing(case, rows, t["entries-listed"], t["deleted-found"])
+        compare.content_hashes(case, rows, t["content-hashes"])
+        compare.typing(case, rows, t["typing"])
+        compare.times(case, rows, t["times"], src.img)
+    finally:
+        src.close()
+    assert t["entries-listed"].compared > 0
+    for tally in t.values():
+        assert not tally.disagreements, (tally.requirement.id, len(tally.disagreements), tally.disagreements[:5])
+    for fault in t["times"].truth_faults:  # a truth-tool fault is only claimed with the raw bytes shown
+        assert fault.reasons and "directory entry at image byte" in fault.evidence or "MFT record" in fault.evidence
 
 
-def _our_rows(db: Path, case: Case) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    sql = ("SELECT f.*, fs.fs_type AS fst, fs.offset AS fso FROM files f JOIN filesystems fs ON fs.id = f.fs_id "
-           "WHERE fs.offset = ?")
-    rows = conn.execute(sql, ((case.offset_sectors or 0) * 512,)).fetchall()
-    if case.as_type:
-        family = _FS_FAMILY[case.as_type]
-        rows = [r for r in rows if r["fst"].startswith(family)]
-    return rows
-
-
-def _key(path: str, stream: str | None) -> str:
-    # fls prints control characters in names as '^'; compare in its notation.
-    text = path + (f":{stream}" if stream else "")
-    return "".join("^" if ord(ch) < 0x20 else ch for ch in text)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_hashes_and_listing_match_tsk(case: Case, extractions: dict[str, Path], decoded_dir: Path) -> None:
-    db = extractions[str(decode(case.stored, case.member, decoded_dir))]
-    rows = _our_rows(db, case)
-    assert rows, f"devicex found no file system at offset {case.offset_sectors} ({case.as_type})"
-    ours = Counter((_key(r["path"], r["stream"]), r["md5"], r["sha256"]) for r in rows if r["md5"])
-    expected = Counter()
-    for name in ("files.tsv", "deleted.tsv"):
-        path = case.truth_prefix.with_name(case.truth_prefix.name + "." + name)
-        if path.exists():
-            for t in _read_tsv(path):
-                expected[("/" + t["path"], t["md5"], t["sha256"])] += 1
-    missing = expected - ours
-    assert not missing, f"{len(missing)} hashes differ from icat, e.g. {sorted(missing)[:5]}"
-
-    fls = case.truth_prefix.with_name(case.truth_prefix.name + ".fls.txt")
-    listed = Counter()
-    for line in fls.read_text(encoding="utf-8").splitlines():
-        m = _FLS_RE.match(line)
-        assert m, line
-        listed[("/" + m.group("path"), bool(m.group("del")))] += 1
-    ours_listed = Counter((_key(r["path"], r["stream"]), r["alloc"] != "allocated") for r in rows)
-    not_found = listed - ours_listed
-    assert not not_found, f"{sum(not_found.values())} fls entries missing, e.g. {sorted(not_found)[:5]}"
+def test_only_the_formats_devicex_does_not_read_are_left_out(decoded_dir: Path) -> None:
+    assert DATASET is not None
+    unread = {f"{m.stored.parent.name}/{m.stored.name}": unsupported(m.path(decoded_dir)) for m in DATASET.media
+              if not m.later_segment}
+    assert {k for k, why in unread.items() if why} == NOT_READ, unread
+    for name in NOT_READ:
+        assert "not read" in str(unread[name]) or "does not read" in str(unread[name]), unread[name]
 
 
 def test_every_readable_corpus_filesystem_is_covered() -> None:

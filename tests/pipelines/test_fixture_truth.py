@@ -9,17 +9,20 @@ import json
 import os
 import re
 import sqlite3
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from devicex.entries import component_name
+from devicex.sources import open_source
 from pipelines.extract import ExtractOptions, run
+from pipelines.validate import compare
+from pipelines.validate.record import Tally
+from pipelines.validate.requirements import BUILT_IN
+from pipelines.validate.truth import load_dataset
 from tests.conftest import IMAGES, TRUTH
 
-_FLS_RE = re.compile(r"^(?P<type>\S+) (?P<del>\* )?(?P<addr>[\d-]+)(?P<realloc>\(realloc\))?:\t(?P<path>[^\t]*)\t")
+FIXTURES = load_dataset(TRUTH.parent)
 FIXTURE_NAMES = sorted(p.name for p in TRUTH.iterdir() if p.is_dir() and (IMAGES / p.name).exists()) \
     if TRUTH.is_dir() else []
 
@@ -41,89 +44,61 @@ def _db(out: Path) -> sqlite3.Connection:
     return conn
 
 
-def _tsv(path: Path) -> list[dict[str, str]]:
-    lines = path.read_bytes().decode("utf-8", "backslashreplace").splitlines()
-    header = lines[0].lstrip("#").split("\t")
-    return [dict(zip(header, ln.split("\t"))) for ln in lines[1:] if ln and not ln.startswith("#")]
-
-
-def _fls_key(path: str, stream: str | None) -> str:
-    """Our path as fls prints it: names with their '/', '\\' and dots back, control characters as '^'."""
-    text = "/".join(component_name(c) for c in path.split("/")) + (f":{stream}" if stream else "")
-    return "".join("^" if ord(ch) < 0x20 else ch for ch in text)
-
-
-def _fs_rows(conn: sqlite3.Connection, offset_sectors: int) -> list[sqlite3.Row]:
-    return conn.execute("SELECT f.* FROM files f JOIN filesystems fs ON fs.id = f.fs_id WHERE fs.offset = ? "
-                        "ORDER BY f.id", (offset_sectors * 512,)).fetchall()
-
-
 def test_fixtures_present() -> None:
     assert {"ext4.img", "ntfs.img", "mbr2.img", "gpt.img", "ext4.E01", "split.raw.001"} <= set(FIXTURE_NAMES)
 
 
+def _tallies() -> dict[str, Tally]:
+    return {r.id: Tally(r) for r in BUILT_IN}
+
+
+def _assert_agree(tallies: dict[str, Tally], *ids: str) -> None:
+    for rid in ids:
+        tally = tallies[rid]
+        assert tally.compared > 0, rid
+        assert not tally.disagreements, (rid, len(tally.disagreements), tally.disagreements[:5])
+
+
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_media_hashes_match_coreutils(name: str, extracted: dict[str, Path]) -> None:
-    (truth,) = _tsv(TRUTH / name / "media.tsv")
+    t = _tallies()
+    compare.media_hashes(name, TRUTH / name / "media.tsv", _db(extracted[name]), t["media-hashes"])
+    _assert_agree(t, "media-hashes")
     src = _db(extracted[name]).execute("SELECT * FROM sources").fetchone()
-    assert (src["md5"], src["sha1"], src["sha256"], src["size"]) == \
-        (truth["md5"], truth["sha1"], truth["sha256"], int(truth["size"]))
     assert src["verified"] == "match"
-    assert (src["verify_sha256"], src["verify_md5"]) == (truth["sha256"], truth["md5"])
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
-def test_every_entry_and_hash_matches_tsk(name: str, extracted: dict[str, Path]) -> None:
+def test_every_entry_hash_and_time_matches_tsk(name: str, extracted: dict[str, Path]) -> None:
+    """The comparisons `devicex validate` records: listing, deleted entries, hashes (fls/icat +
+    coreutils), MIME types (file(1) on icat's output), times (fls -l; truth-tool faults only
+    with the raw bytes shown)."""
     conn = _db(extracted[name])
-    tables = sorted((TRUTH / name).glob("files.o*.tsv"))
-    assert tables
-    for table in tables:
-        offset = int(table.name.split(".")[1][1:])
-        rows = _fs_rows(conn, offset)
-        ours = Counter((_fls_key(r["path"], r["stream"]), r["md5"], r["sha1"], r["sha256"], r["alloc"] != "allocated")
-                       for r in rows if r["md5"])
-        expected = Counter(("/" + t["path"], t["md5"], t["sha1"], t["sha256"], t["alloc"] == "deleted")
-                           for t in _tsv(table))
-        missing = expected - ours
-        assert not missing, f"{table.name}: {sorted(missing)[:5]}"
-        listed = Counter()
-        for line in (TRUTH / name / f"fls.o{offset}.txt").read_bytes().decode("utf-8", "backslashreplace").splitlines():
-            m = _FLS_RE.match(line)
-            assert m, line
-            listed[("/" + m.group("path"), bool(m.group("del")))] += 1
-        ours_listed = Counter((_fls_key(r["path"], r["stream"]), r["alloc"] != "allocated") for r in rows)
-        assert not listed - ours_listed, sorted(listed - ours_listed)[:5]
+    targets = [fs for fs in FIXTURES.filesystems if fs.media.stored.name == name]
+    assert targets
+    t = _tallies()
+    src = open_source(IMAGES / name)
+    try:
+        for fs in targets:
+            rows = compare.fs_rows(conn, fs)
+            compare.listing(fs, rows, t["entries-listed"], t["deleted-found"])
+            compare.content_hashes(fs, rows, t["content-hashes"])
+            compare.times(fs, rows, t["times"], src.img)
+            compare.typing(fs, rows, t["typing"])
+    finally:
+        src.close()
+    _assert_agree(t, "entries-listed", "content-hashes", "times", "typing")
+    assert not t["deleted-found"].disagreements
+    for fault in t["times"].truth_faults:
+        assert fault.reasons and fault.evidence
 
 
 @pytest.mark.parametrize("name", [n for n in FIXTURE_NAMES if (TRUTH / n / "exiftool.json").exists()])
 def test_exif_matches_exiftool(name: str, extracted: dict[str, Path]) -> None:
-    truth_file = TRUTH / name / "exiftool.json"
-    truth = json.loads(truth_file.read_text(encoding="utf-8"))
-    conn = _db(extracted[name])
-    checked = 0
-    for path, tags in truth.items():
-        row = conn.execute("SELECT r.data FROM records r JOIN files f ON f.id = r.file_id "
-                           "WHERE f.path = ? AND r.parser = 'exif'", ("/" + path,)).fetchone()
-        if not any(k in tags for k in ("Make", "DateTimeOriginal", "GPSLatitude")):
-            continue
-        assert row is not None, f"no EXIF record for {path}"
-        checked += 1
-        data = json.loads(row["data"])
-        assert data["make"] == tags.get("Make") and data["model"] == tags.get("Model")
-        assert data["taken_local"] == tags.get("DateTimeOriginal")
-        if "SerialNumber" in tags:
-            assert data["serial"] == str(tags["SerialNumber"])
-        for ours, key in (("latitude", "GPSLatitude"), ("longitude", "GPSLongitude"), ("altitude", "GPSAltitude")):
-            if key in tags:
-                expected = float(tags[key])
-                if key == "GPSAltitude" and tags.get("GPSAltitudeRef") == 1:
-                    expected = -expected
-                assert data[ours] == pytest.approx(expected, abs=1e-6), (path, key)
-        if "OffsetTimeOriginal" in tags and "DateTimeOriginal" in tags:
-            local = datetime.strptime(tags["DateTimeOriginal"] + tags["OffsetTimeOriginal"].replace(":", ""),
-                                      "%Y:%m:%d %H:%M:%S%z")
-            assert data["taken_utc"] == local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert checked, f"{name}: exiftool truth has no EXIF photo"
+    t = _tallies()
+    for fs in (fs for fs in FIXTURES.filesystems if fs.media.stored.name == name):
+        compare.exif(fs, _db(extracted[name]), t["exif"])
+    _assert_agree(t, "exif")
 
 
 @pytest.mark.parametrize("name", ["ext4.img", "ntfs.img", "fat16.img"])
