@@ -39,6 +39,7 @@ def validate(datasets: tuple[Path, ...], out: Path, no_seal: bool, key_path: Pat
     from pipelines.validate import validate as run_validation
     from pipelines.validate.output import build, write
     from pipelines.validate.truth import load_dataset
+    from reports.validation import render
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise fail(f"{out}: exists and is not an empty folder (give a new folder for the record)", EXIT_USAGE)
@@ -53,7 +54,7 @@ def validate(datasets: tuple[Path, ...], out: Path, no_seal: bool, key_path: Pat
         outcome = run_validation(list(datasets), Path(work), _verify_codes,
                                  lambda what: status.update(f"validating: {what}"))
     record = build(outcome, {"name": examiner, "id": examiner_id, "organisation": organisation})
-    sealed = write(record, out, key, actor, organisation)
+    sealed = write(record, render(record), out, key, actor, organisation)
     table = Table("requirement", "compared", "agreed", "disagreed", "truth-tool faults", "result",
                   title=f"devicex validation: {record['result'].upper()}")
     for row in record["summary"]:

@@ -252,7 +252,7 @@ def _content_guess(fs: FileSystem, meta: Any, alloc: str, realloc: bool) -> str 
 
 def _apply_exfat_offsets(fs: FileSystem, entry: E.Entry) -> E.Entry:
     """Convert the exFAT times whose UTC offset is recorded to real UTC (TSK reads them as UTC)."""
-    if fs.image is None:
+    if fs.image is None or entry.inode is None:
         return entry
     try:
         found = exfat.recorded_offsets(fs.image, fs.offset, entry.inode)

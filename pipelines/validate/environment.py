@@ -7,6 +7,7 @@ from importlib import metadata
 from pathlib import Path
 
 from devicex import __version__
+from devicex.sources.versions import library_versions
 from devicex.timeutil import iso, now_utc
 
 
@@ -40,29 +41,11 @@ def _libmagic() -> str:
         return "unknown"
 
 
-def _libewf() -> str:
-    try:
-        import pyewf
-
-        return str(pyewf.get_version())
-    except ImportError:
-        return "not installed"
-
-
-def _tsk() -> str:
-    try:
-        import pytsk3
-
-        return f"pytsk3 {_package('pytsk3')}, TSK {pytsk3.TSK_VERSION_STR}"
-    except ImportError:
-        return "not installed"
-
-
 def describe() -> dict[str, str]:
     uname = platform.uname()
     return {
         "devicex": __version__, "devicex_commit": _git_commit(), "python": platform.python_version(),
-        "tsk": _tsk(), "libewf": _libewf(), "libmagic": _libmagic(), "python_magic": _package("python-magic"),
+        **library_versions(), "libmagic": _libmagic(), "python_magic": _package("python-magic"),
         "exifread": _package("exifread"), "os": platform.platform(), "machine": f"{uname.node} ({uname.machine}, "
         f"{uname.processor or 'cpu'})", "date": iso(now_utc()) or "",
     }

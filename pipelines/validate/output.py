@@ -16,7 +16,6 @@ from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.hashing import sha256_file
 from pipelines.validate import FORMAT, Outcome
 from pipelines.validate.environment import describe
-from reports.validation import render
 
 RECORD_JSON = "data/validation.json"
 RECORD_HTML = "data/validation.html"
@@ -33,12 +32,13 @@ def build(outcome: Outcome, examiner: dict[str, str | None]) -> dict[str, Any]:
     }
 
 
-def write(record: dict[str, Any], out: Path, key: Ed25519PrivateKey | None, actor: Actor,
+def write(record: dict[str, Any], html: str, out: Path, key: Ed25519PrivateKey | None, actor: Actor,
           organisation: str | None) -> SealResult | None:
+    """Write the record (JSON) and its page (``html``, rendered by reports.validation), log and seal."""
     (out / "data").mkdir(parents=True, exist_ok=True)
     outputs = []
     for rel, data in ((RECORD_JSON, json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"),
-                      (RECORD_HTML, render(record))):
+                      (RECORD_HTML, html)):
         (out / rel).write_text(data, encoding="utf-8")
         digest, size = sha256_file(str(out / rel))
         outputs.append(Artefact("validation-record", rel, digest, size))
