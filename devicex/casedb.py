@@ -39,7 +39,10 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
   system recorded with each of these times (exFAT), already applied, so the
   times are UTC.
 * ``records`` -- parser output: parser, version, record type, primary time,
-  JSON data, linked to its file.
+  JSON data, linked to its file; for a database row also its table and rowid.
+* ``record_kinds`` -- each record type's declared schema (JSON: fields, their
+  types and roles such as time, participant, text, direction), so renderers
+  show any kind of record without knowing the parser.
 * ``errors`` -- everything that went wrong, by stage and severity
   (warning = recoverable damage, error = failure for that item).
 * ``parser_runs`` -- per run and parser: files seen, records, warnings, failures.
@@ -95,8 +98,12 @@ CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_path ON files(path);
 CREATE TABLE IF NOT EXISTS records (
   id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), parser TEXT NOT NULL,
-  parser_version TEXT NOT NULL, record_type TEXT NOT NULL, timestamp TEXT, data TEXT NOT NULL);
+  parser_version TEXT NOT NULL, record_type TEXT NOT NULL, timestamp TEXT, data TEXT NOT NULL,
+  source_table TEXT, source_rowid INTEGER);
 CREATE INDEX IF NOT EXISTS records_file ON records(file_id);
+CREATE INDEX IF NOT EXISTS records_type ON records(record_type);
+CREATE TABLE IF NOT EXISTS record_kinds (
+  record_type TEXT PRIMARY KEY, parser TEXT NOT NULL, schema TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS errors (
   id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, source_id INTEGER, volume TEXT, file_id INTEGER,
   path TEXT, stage TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL);
@@ -117,11 +124,13 @@ FILE_COLUMNS = (
     "export_path", "byte_runs", "content_guess", "locator", "stored_name", "mtime_local", "extra",
     "utc_offsets",
 )
-RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data")
+RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data", "source_table",
+                  "source_rowid")
 ERROR_COLUMNS = ("run_id", "source_id", "volume", "file_id", "path", "stage", "severity", "message")
 
 
-_ADDED_COLUMNS = {"files": ("content_guess", "utc_offsets"), "volumes": ("recovery",)}
+_ADDED_COLUMNS = {"files": ("content_guess", "utc_offsets"), "volumes": ("recovery",),
+                  "records": ("source_table", "source_rowid INTEGER")}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
@@ -129,8 +138,9 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
     for table, columns in _ADDED_COLUMNS.items():
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         for column in columns:
-            if column not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            name, _, kind = column.partition(" ")
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind or 'TEXT'}")
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -199,6 +209,12 @@ class CaseDB:
 
     def add_records(self, rows: Iterable[Sequence[Any]]) -> None:
         self._records.extend(rows)
+        if len(self._records) >= self._batch * 5:
+            self.flush()
+
+    def add_kind(self, record_type: str, parser: str, schema: str) -> None:
+        """A record type's declared schema (the first parser to produce it declares it)."""
+        self.conn.execute("INSERT OR IGNORE INTO record_kinds VALUES (?, ?, ?)", (record_type, parser, schema))
 
     def add_error(self, row: Sequence[Any]) -> None:
         self._errors.append(row)
@@ -213,7 +229,8 @@ class CaseDB:
                     self._files)
             if self._records:
                 self.conn.executemany(
-                    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", self._records)
+                    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))})",
+                    self._records)
             if self._errors:
                 self.conn.executemany(
                     f"INSERT INTO errors ({', '.join(ERROR_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

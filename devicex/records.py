@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -17,17 +17,24 @@ from devicex.timeutil import iso
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """Where a record came from: source, volume, inode (TSK address, else the source's locator), path, stream."""
+    """Where a record came from: source, volume, inode (TSK address, else the source's locator), path, stream;
+    for a database row also its table and rowid."""
 
     source: str
     volume: str
     inode: str
     path: str
     stream: str | None = None
+    table: str | None = None
+    rowid: int | None = None
 
     @classmethod
     def from_entry(cls, entry: Entry) -> "Provenance":
         return cls(entry.source, entry.volume, entry.address or entry.locator or "", entry.path, entry.stream)
+
+    def row(self, table: str, rowid: int | None) -> "Provenance":
+        """The same file's provenance narrowed to one database row."""
+        return replace(self, table=table, rowid=rowid)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +45,23 @@ class Record:
     provenance: Provenance
     record_type: ClassVar[str] = "record"
     timestamp_fields: ClassVar[tuple[str, ...]] = ()
+    #: human name of the kind, e.g. "Message"
+    label: ClassVar[str] = ""
+    #: what a field means to a renderer, by field name (see :data:`ROLES`)
+    roles: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        """The kind's declared schema: every field with its type and role, written to
+        case.db (``record_kinds``) so renderers show any kind without knowing it."""
+        fields = []
+        for f in dataclasses.fields(cls):
+            if f.name == "provenance":
+                continue
+            role = cls.roles.get(f.name) or ("time" if f.name in cls.timestamp_fields else "")
+            fields.append({"name": f.name, "type": _type_name(f.type), "role": role})
+        return {"record_type": cls.record_type, "label": cls.label or cls.record_type, "fields": fields,
+                "times": list(cls.timestamp_fields)}
 
     def data(self) -> dict[str, Any]:
         """Fields other than provenance, JSON-ready (datetimes as ISO UTC)."""
@@ -57,6 +81,21 @@ class Record:
 
     def times(self) -> list[tuple[str, datetime]]:
         return [(n, getattr(self, n)) for n in self.timestamp_fields if getattr(self, n) is not None]
+
+
+#: field roles a renderer understands (anything else is shown as plain data)
+ROLES = ("time", "time-raw", "time-epoch", "app", "thread", "thread-name", "direction", "participant",
+         "participant-id", "participant-name", "participants", "participant-ids", "text", "subject",
+         "attachments", "url", "title", "state", "duration", "path", "count")
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation)
+    for token, name in (("datetime", "time"), ("bool", "boolean"), ("float", "real"), ("int", "integer"),
+                        ("tuple", "list"), ("list", "list"), ("dict", "object"), ("str", "text")):
+        if token in text:
+            return name
+    return "text"
 
 
 def to_jsonable(value: Any) -> Any:

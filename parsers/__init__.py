@@ -23,12 +23,14 @@ def registry() -> tuple[ParserSpec, ...]:
         if not all(hasattr(module, a) for a in ("NAME", "VERSION", "MIME_TYPES", "parse")):
             continue
         specs.append(ParserSpec(module.NAME, module.VERSION, frozenset(module.MIME_TYPES),
-                                frozenset(getattr(module, "EXTENSIONS", ())), module.parse))
+                                frozenset(getattr(module, "EXTENSIONS", ())), module.parse,
+                                tuple(getattr(module, "PATHS", ()))))
     names = [s.name for s in specs]
     if len(names) != len(set(names)):
         raise RuntimeError(f"duplicate parser names: {names}")
     return tuple(specs)
 
 
-def for_type(mime: str, extension: str) -> list[ParserSpec]:
-    return [s for s in registry() if s.wants(mime, extension)]
+def for_type(mime: str, extension: str, path: str = "") -> list[ParserSpec]:
+    """The parsers that want a stream of this type, extension or path."""
+    return [s for s in registry() if s.wants(mime, extension, path)]

@@ -42,7 +42,7 @@ from pipelines import store
 from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
 from pipelines.lifetime import die_with_parent
-from pipelines.parallel import make_runner
+from pipelines.parallel import find_sibling, make_runner
 from pipelines.process import WorkerSettings, process, remove_staging
 from pipelines.recovery import close_dead_runs, reverify_unfinished
 from pipelines.select import FullSelector, Selector, scope_custody
@@ -69,6 +69,7 @@ class ExtractOptions:
     full_reason: str | None = None
     dry_run: bool = False
     validation: dict[str, Any] | None = None  # the validation record this run is under (see pipelines.validate)
+    region: str = "GB"  # where national phone numbers in parsed records are read
 
 
 @dataclass
@@ -112,7 +113,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
     check_out(opts.out, [opts.source])  # OutputFolderError: nothing written, nothing followed
     params = {
         "source": str(opts.source), "workers": opts.workers, "export": opts.export, "parse": opts.parse,
-        "dry_run": opts.dry_run, "selection": opts.selector.describe(),
+        "dry_run": opts.dry_run, "selection": opts.selector.describe(), "phone_region": opts.region,
         "parsers": [f"{p.name}/{p.version}" for p in parsers.registry()],
     }
     if opts.validation is not None:
@@ -269,7 +270,7 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
         reporter.problem("error", summary.fatal)
         db.add_error((run_id, source_id, None, None, str(src.path), "volume", "error", "no readable file system"))
     settings = WorkerSettings(opts.out / "data", opts.export and not opts.dry_run, opts.parse and not opts.dry_run,
-                              opts.selector, _known_sparse)
+                              opts.selector, _known_sparse, find_sibling, opts.region)
     namer = ExportNamer()
     writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
     reporter.stage("extract")  # totals (for the ETA) are shown once the counting process has them

@@ -33,8 +33,9 @@ from typing import Any
 import parsers
 from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
+from devicex.parsing import Sibling
 from pipelines.lifetime import die_with_parent
-from pipelines.process import Problem, Result, WorkerSettings, process
+from pipelines.process import Problem, Result, WorkerSettings, open_reader, process
 from pipelines.select import Decision
 
 BATCH_FILES = 64  # entries per batch sent to a worker process
@@ -44,7 +45,10 @@ BATCH_BYTES = 8 << 20  # ... or fewer, once their content adds up to this
 class ThreadRunner:
     """``process`` on a pool of threads; results yielded in submission order."""
 
-    def __init__(self, workers: int, settings: WorkerSettings) -> None:
+    def __init__(self, workers: int, settings: WorkerSettings, source_path: Path | None = None) -> None:
+        _close_views()  # parsers' siblings are read on a second handle of this source, opened when first asked for
+        if source_path is not None:
+            _worker["path"] = str(source_path)
         self._settings = settings
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dvx")
         self._window: deque[Future[Result]] = deque()
@@ -68,6 +72,7 @@ class ThreadRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        _close_views()
 
 
 # --------------------------------------------------------------------------- worker process side
@@ -91,6 +96,27 @@ def _views() -> dict[str, Any]:
         _worker["views"] = {view.label: view for view in src.layout().filesystems}
     views: dict[str, Any] = _worker["views"]
     return views
+
+
+def _close_views() -> None:
+    src = _worker.pop("src", None)
+    if src is not None:
+        src.close()
+    _worker.clear()
+
+
+def find_sibling(volume: str, path: str) -> Sibling | None:
+    """Another entry of a view by path, for a parser (``WorkerSettings.siblings``), read through
+    this process's own read-only handles of the source; None if the view cannot open by path."""
+    if "path" not in _worker:
+        return None
+    view = _views().get(volume)
+    opener = getattr(view, "open_path", None)
+    found = opener(path) if opener is not None else None
+    if found is None:
+        return None
+    reader, size = found
+    return Sibling(path, size, lambda: open_reader(reader, size))
 
 
 def _reopen(entry: Entry) -> tuple[ContentReader | None, Problem | None]:
@@ -180,4 +206,4 @@ def make_runner(workers: int, source_path: Path, settings: WorkerSettings) -> Th
     """Worker processes for ``workers`` >= 2 (measured faster), one thread otherwise."""
     if workers >= 2:
         return ProcessRunner(workers, source_path, settings)
-    return ThreadRunner(workers, settings)
+    return ThreadRunner(workers, settings, source_path)

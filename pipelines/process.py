@@ -22,8 +22,8 @@ from devicex.errors import Damage, NotMyFormat, OutputError, one_line, output_pr
 from devicex.filetype import HEAD_SIZE, WHOLE_FILE_LIMIT, WHOLE_FILE_TYPES, FileType, identify, identify_path
 from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.outdir import open_nofollow
-from devicex.parsing import ParserContext, ParserSpec
-from devicex.records import Record
+from devicex.parsing import ParserContext, ParserSpec, Sibling
+from pipelines.recordsink import RecordSink, Row
 from pipelines.select import Content, Decision, Selector
 
 KEEP_IN_MEMORY = 16 << 20  # streams up to this size are parsed from memory
@@ -40,7 +40,10 @@ class Problem:
 @dataclass
 class ParserOutcome:
     spec: ParserSpec
-    records: list[Record] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)  # the first records, serialised (see pipelines.recordsink)
+    spool: Path | None = None  # the rest, spooled to a file the writer streams in and deletes
+    count: int = 0  # records in all
+    kinds: dict[str, str] = field(default_factory=dict)  # record type -> declared schema (JSON)
     warnings: int = 0
     failed: bool = False
 
@@ -68,6 +71,10 @@ class WorkerSettings:
     parse: bool
     selector: Selector
     known_sparse: Callable[[Entry], bool]
+    #: finds another entry of the same file system by (volume, path), for parsers' siblings
+    siblings: Callable[[str, str], Sibling | None] | None = None
+    #: region in which national phone numbers are read (ISO 3166 code)
+    region: str = "GB"
 
 
 class _ReaderIO(io.RawIOBase):
@@ -98,6 +105,11 @@ class _ReaderIO(io.RawIOBase):
         buf[: len(data)] = data
         self._pos += len(data)
         return len(data)
+
+
+def open_reader(reader: ContentReader, size: int) -> BinaryIO:
+    """A seekable binary file object over a ContentReader."""
+    return io.BufferedReader(_ReaderIO(reader, size), CHUNK)
 
 
 def _open_for_parsers(memory: bytearray | None, exported: Path | None, reader: ContentReader,
@@ -172,7 +184,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
                 head = data[:HEAD_SIZE]
                 # typed as soon as the head is in: streams no parser wants are not kept in memory
                 ftype = identify(head, entry.extension)
-                wanted = parsers.for_type(ftype.mime, entry.extension) if settings.parse else []
+                wanted = parsers.for_type(ftype.mime, entry.extension, entry.path) if settings.parse else []
                 if not wanted:
                     memory = None
             hasher.update(data)
@@ -232,7 +244,8 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     if settings.parse and offset > 0 and wanted:
         opener = _open_for_parsers(memory, target, reader, offset)
         for spec in wanted:
-            result.parsed.append(_run_parser(spec, entry, opener, head, result.ftype.mime, offset, result))
+            result.parsed.append(_run_parser(spec, entry, opener, head, result.ftype.mime, offset, result,
+                                             settings))
     return result
 
 
@@ -399,12 +412,17 @@ def _same_content(path: Path, digests: Digests) -> bool:
 
 
 def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,
-                size: int, result: Result) -> ParserOutcome:
+                size: int, result: Result, settings: WorkerSettings) -> ParserOutcome:
     outcome = ParserOutcome(spec)
-    ctx = ParserContext(opener, head, mime, size)
+    work = staging_dir(settings.data_dir) / f"{result.file_id}-{spec.name}"
+    finder = settings.siblings
+    ctx = ParserContext(opener, head, mime, size, path=entry.path, region=settings.region,
+                        siblings=(lambda path: finder(entry.volume, path)) if finder else None,
+                        scratch=work / "scratch")
+    sink = RecordSink(work.with_suffix(".records"))
     try:
         for record in spec.parse(entry, ctx):
-            outcome.records.append(record)
+            sink.add(record)
     except NotMyFormat:
         pass  # tier 1: not this parser's format; nothing to record
     except Damage as exc:  # tier 2: recoverable damage, keep what was yielded
@@ -413,6 +431,14 @@ def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], 
         outcome.failed = True
         result.problems.append(Problem(f"parse:{spec.name}", "error",
                                        f"parser {spec.name} failed: {type(exc).__name__}: {one_line(exc)}"))
+    finally:
+        shutil.rmtree(work / "scratch", ignore_errors=True)
+        try:
+            sink.close()
+        except OSError as exc:  # the spool could not be written: what is in memory is kept
+            outcome.failed = True
+            result.problems.append(Problem(f"parse:{spec.name}", "error", f"cannot spool records: {one_line(exc)}"))
+    outcome.rows, outcome.spool, outcome.count, outcome.kinds = sink.rows, sink.spool, sink.count, sink.kinds
     for message in ctx.warnings:
         outcome.warnings += 1
         result.problems.append(Problem(f"parse:{spec.name}", "warning", message))

@@ -12,7 +12,8 @@ from devicex.parsing import ParserSpec
 from devicex.records import canonical_json
 from devicex.timeutil import format_utc_offset, iso
 from pipelines.events import Reporter
-from pipelines.process import GUESSED, Result
+from pipelines.process import GUESSED, ParserOutcome, Result
+from pipelines.recordsink import spooled
 from pipelines.select import FOLDER_REASON, Decision, FullSelector, Selector
 
 
@@ -48,6 +49,7 @@ class ResultWriter:
         self._list_excluded = bool(getattr(selector, "list_excluded", False))
         self._scoped = bool(getattr(selector, "scoped", False))
         self._pending: dict[tuple[int, str, str], Result] = {}
+        self._kinds: set[str] = set()
 
     def walk_problem(self, volume: str, message: str) -> None:
         if self._scoped and not self._list_excluded:
@@ -114,19 +116,14 @@ class ResultWriter:
         if t is not None:
             s.by_category[t.category] = s.by_category.get(t.category, 0) + 1
         self._file_row(r)
-        rows = []
         for outcome in r.parsed:
             count = self._parsers.setdefault(outcome.spec.name, _ParserCount(outcome.spec.version))
             count.files += 1
-            count.records += len(outcome.records)
+            count.records += outcome.count
             count.warnings += outcome.warnings
             count.failures += int(outcome.failed)
-            for rec in outcome.records:
-                ts = rec.primary_time()
-                rows.append((r.file_id, outcome.spec.name, outcome.spec.version, rec.record_type, iso(ts),
-                             canonical_json(rec.data())))
-        s.records += len(rows)
-        self.db.add_records(rows)
+            s.records += outcome.count
+            self._records(r.file_id, outcome)
         for p in r.problems:
             if p.severity == "warning":
                 s.warnings += 1
@@ -136,6 +133,24 @@ class ResultWriter:
             self.db.add_error((self.run_id, self.source_id, e.volume, r.file_id, e.full_path, p.stage,
                                p.severity, p.message))
         self.reporter.advance(nbytes=e.size if e.has_content else 0, nfiles=1)  # declared sizes, as planned
+
+    def _records(self, file_id: int, outcome: ParserOutcome) -> None:
+        """The outcome's records into case.db: those that came back in memory, then the
+        spooled ones batch by batch (flushed as they go: never all held at once)."""
+        for kind, schema in outcome.kinds.items():
+            if kind not in self._kinds:
+                self._kinds.add(kind)
+                self.db.add_kind(kind, outcome.spec.name, schema)
+        name, version = outcome.spec.name, outcome.spec.version
+        self.db.add_records([(file_id, name, version, *row) for row in outcome.rows])
+        if outcome.spool is None:
+            return
+        try:
+            for batch in spooled(outcome.spool):
+                self.db.add_records([(file_id, name, version, *row) for row in batch])
+                self.db.flush()
+        finally:
+            outcome.spool.unlink(missing_ok=True)
 
     def finish(self, registry: Iterable[ParserSpec]) -> None:
         for folder in self._pending.values():  # folders that came to hold nothing taken

@@ -81,6 +81,9 @@ class View(Protocol):
 
     def reopen(self, entry: Entry) -> ContentReader | None: ...
 
+    # Optional (views that can): ``open_path(path) -> (reader, size) | None``, the regular file at an
+    # entry path of this view, for parsers' sibling entries (a database's -wal, an attachments folder).
+
 
 class Source(Protocol):
     """An opened evidence source (see the module docstring)."""

@@ -92,6 +92,17 @@ class FolderView:
             return None
         return self._reader(os.fsencode(entry.locator), entry)
 
+    def open_path(self, path: str) -> tuple[ContentReader, int] | None:
+        """The regular file at an entry path of this folder (never through a link), with its size."""
+        rel = os.fsencode(path.strip("/"))
+        if not rel or b".." in rel.split(b"/"):
+            return None
+        try:
+            fd = open_inside(self.root, rel)
+        except OSError:
+            return None
+        return FileContent(fd), os.fstat(fd).st_size
+
     def _reader(self, rel: bytes, entry: Entry) -> ContentReader | None:
         if entry.kind == E.KIND_LINK:
             return BytesContent(os.fsencode(entry.link_target or ""))

@@ -69,6 +69,9 @@ class FileSystem:
     def reopen(self, entry: E.Entry) -> ContentReader | None:
         return reopen(self, entry)
 
+    def open_path(self, path: str) -> tuple[ContentReader, int] | None:
+        return open_path(self, path)
+
 
 class TskContent:
     """Reads one stream of a pytsk3 file object."""
@@ -201,6 +204,19 @@ def _is_dir_link(f: pytsk3.File | _DetachedName) -> bool:
     """A '.' or '..' entry that is a directory link (not a planted file carrying that name)."""
     name_type = f.type if isinstance(f, _DetachedName) else int(f.info.name.type)
     return name_type == _NAME_DIR
+
+
+def open_path(fs: FileSystem, path: str) -> tuple[TskContent, int] | None:
+    """The default stream of the regular file at ``path`` (an allocated name), with its size;
+    None if there is no such file (how parsers reach an entry's siblings)."""
+    try:
+        f = fs.handle.open(path)
+    except (OSError, UnicodeError):
+        return None
+    meta = f.info.meta
+    if meta is None or int(meta.type) != int(pytsk3.TSK_FS_META_TYPE_REG):
+        return None
+    return TskContent(f, None, None), int(meta.size)
 
 
 LEAN_DIR_NAMES = 4096  # a bigger directory keeps only its names while listed, not a pytsk3 File per name
