@@ -16,9 +16,10 @@ warning for the file, the run goes on).
 """
 from __future__ import annotations
 
+import posixpath
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -57,14 +58,14 @@ class TableReport(Record):
 class Database:
     """Scratch copies of one SQLite database; use as a context manager."""
 
-    def __init__(self, entry: Entry, ctx: ParserContext) -> None:
-        if not ctx.head.startswith(MAGIC):
-            if ctx.head[:16].startswith(b"SQLite format"):
-                raise Damage("SQLite header damaged")
-            raise Damage("not an SQLite database (no SQLite header)")
-        self.entry, self.ctx = entry, ctx
-        self.name = entry.name
-        self.provenance = Provenance.from_entry(entry)
+    def __init__(self, ctx: ParserContext, name: str, opener: Callable[[], BinaryIO], head: bytes,
+                 provenance: Provenance) -> None:
+        if not head.startswith(MAGIC):
+            if head[:16].startswith(b"SQLite format"):
+                raise Damage(f"{name}: SQLite header damaged")
+            raise Damage(f"{name}: not an SQLite database (no SQLite header)")
+        self.ctx, self.name, self._opener = ctx, name, opener
+        self.provenance = provenance
         self._dir = Path(ctx.scratch_dir()) / f"sqlite-{id(self):x}"
         self.logs: list[str] = []
         self._warned: set[str] = set()
@@ -75,7 +76,7 @@ class Database:
     def _open(self) -> sqlite3.Connection:
         live, main_only = self._dir / "live", self._dir / "main"
         live.mkdir(parents=True)
-        with self.ctx.open() as src:
+        with self._opener() as src:
             _copy(src, live / self.name)
         for suffix in LOGS:
             sib = self.ctx.sibling(self.name + suffix)
@@ -91,7 +92,7 @@ class Database:
             conn.execute("PRAGMA query_only=1")
             if self.logs:
                 main_only.mkdir()
-                with self.ctx.open() as src:  # the main file as found, before any log was applied
+                with self._opener() as src:  # the main file as found, before any log was applied
                     _copy(src, main_only / self.name)
                 conn.execute(f"ATTACH DATABASE ? AS {NOWAL}",
                              (f"file:{(main_only / self.name).as_posix()}?immutable=1",))
@@ -229,7 +230,21 @@ def open_database(entry: Entry, ctx: ParserContext) -> Database:
     """The database behind ``ctx`` (NotMyFormat if the stream is empty)."""
     if ctx.size == 0:
         raise NotMyFormat("empty file")
-    return Database(entry, ctx)
+    return Database(ctx, entry.name, ctx.open, ctx.head, Provenance.from_entry(entry))
+
+
+def open_sibling(entry: Entry, ctx: ParserContext, relative: str) -> Database | None:
+    """Another database beside (or relative to) the entry, e.g. WhatsApp's ``wa.db``, read
+    the same way (with its own log); None if absent or empty. Its records' provenance
+    names the sibling's path."""
+    sib = ctx.sibling(relative)
+    if sib is None or sib.size == 0:
+        return None
+    with sib.open() as fh:
+        head = fh.read(100)
+    name = posixpath.basename(sib.path)
+    prov = Provenance(entry.source, entry.volume, "", sib.path)
+    return Database(ctx, name, sib.open, head, prov)
 
 
 def _copy(src: BinaryIO, target: Path) -> None:
