@@ -45,7 +45,7 @@ def parse(entry: Entry, ctx: ParserContext) -> Iterator[Record]:
             direction, label = TYPES.get(row["type"], (UNKNOWN, None if row["type"] is None else str(row["type"])))
             app = APP
             if row["subscription_component_name"] and "telephony" not in str(row["subscription_component_name"]):
-                app = f"{APP} ({row['subscription_component_name']})"
+                app = f"{APP} ({str(row['subscription_component_name']).split('/')[0]})"
             yield Call(
                 provenance=db.provenance.row("calls", row["_id"]), app=app, direction=direction, call_type=label,
                 number=row["number"], number_id=identity(row["number"], ctx.region), name=row["name"],
