@@ -185,6 +185,11 @@ def _identity(text: str, region: str) -> str:
 
 def identities(stored: list[str] | tuple[str, ...], region: str = DEFAULT_REGION) -> tuple[str, ...]:
     """Normalised identifiers of several stored handles, in order, without repeats."""
+    return _identities(tuple(stored), region)
+
+
+@lru_cache(maxsize=1 << 14)
+def _identities(stored: tuple[str, ...], region: str) -> tuple[str, ...]:
     out: list[str] = []
     for value in stored:
         ident = identity(value, region)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from devicex.entries import Entry
@@ -29,12 +29,12 @@ class Provenance:
     rowid: int | None = None
 
     @classmethod
-    def from_entry(cls, entry: Entry) -> "Provenance":
+    def from_entry(cls, entry: Entry) -> Provenance:
         return cls(entry.source, entry.volume, entry.address or entry.locator or "", entry.path, entry.stream)
 
-    def row(self, table: str, rowid: int | None) -> "Provenance":
+    def row(self, table: str, rowid: int | None) -> Provenance:
         """The same file's provenance narrowed to one database row."""
-        return replace(self, table=table, rowid=rowid)
+        return Provenance(self.source, self.volume, self.inode, self.path, self.stream, table, rowid)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,10 +66,15 @@ class Record:
     def data(self) -> dict[str, Any]:
         """Fields other than provenance, JSON-ready (datetimes as ISO UTC)."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            if f.name == "provenance":
-                continue
-            out[f.name] = to_jsonable(getattr(self, f.name))
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            kind = type(value)
+            if value is None or kind in _PLAIN:
+                out[name] = value
+            elif kind is datetime and value.tzinfo is UTC:
+                out[name] = value.isoformat()[:-6] + "Z"  # what iso() gives, without its conversion
+            else:
+                out[name] = to_jsonable(value)
         return out
 
     def primary_time(self) -> datetime | None:
@@ -98,9 +103,24 @@ def _type_name(annotation: Any) -> str:
     return "text"
 
 
+_PLAIN = frozenset({str, int, float, bool})
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A record class's data fields, in declaration order (looked up once per class: a million
+    records must not ask ``dataclasses.fields`` a million times)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name != "provenance")
+    return names
+
+
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
+    if type(value) is tuple and all(v is None or type(v) in _PLAIN for v in value):
+        return list(value)
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, (list, tuple)):
@@ -110,5 +130,8 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _CANONICAL.encode(value)
