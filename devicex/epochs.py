@@ -6,9 +6,9 @@ Every converter returns aware UTC or ``None`` (missing, zero, or outside
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
-UTC = timezone.utc
+UTC = UTC
 
 UNIX_S = "unix-s"          # seconds since 1970-01-01
 UNIX_MS = "unix-ms"        # milliseconds since 1970 (Java time)

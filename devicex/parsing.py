@@ -91,12 +91,12 @@ class ParserContext:
         return self._scratch
 
     @classmethod
-    def from_bytes(cls, data: bytes, mime: str = "application/octet-stream") -> "ParserContext":
+    def from_bytes(cls, data: bytes, mime: str = "application/octet-stream") -> ParserContext:
         return cls(lambda: io.BytesIO(data), data[:HEAD_SIZE], mime, len(data))
 
     @classmethod
     def from_files(cls, path: Path, siblings: dict[str, Path] | None = None, *, entry_path: str | None = None,
-                   scratch: Path | None = None, region: str = "GB") -> "ParserContext":
+                   scratch: Path | None = None, region: str = "GB") -> ParserContext:
         """A context over a file on disk whose siblings are other files, by entry path
         (tests and tools: the same interface the pipeline gives)."""
         table = dict(siblings or {})
@@ -110,10 +110,10 @@ class ParserContext:
             target = table.get(p)
             if target is None or not target.is_file():
                 return None
-            return Sibling(p, target.stat().st_size, lambda: open(target, "rb"))  # noqa: SIM115
+            return Sibling(p, target.stat().st_size, lambda: open(target, "rb"))
 
         head = path.read_bytes()[:8192]
-        return cls(lambda: open(path, "rb"), head, "application/octet-stream", path.stat().st_size,  # noqa: SIM115
+        return cls(lambda: open(path, "rb"), head, "application/octet-stream", path.stat().st_size,
                    path=own, siblings=find, scratch=scratch, region=region)
 
 

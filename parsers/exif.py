@@ -13,7 +13,7 @@ import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from typing import Any, BinaryIO, ClassVar
 
 import exifread
@@ -126,7 +126,7 @@ def taken_utc(local: str | None, offset: str | None, assumed: timezone | None = 
     if tz is None:
         return None
     try:
-        return naive.replace(tzinfo=tz).astimezone(timezone.utc)
+        return naive.replace(tzinfo=tz).astimezone(UTC)
     except (OverflowError, ValueError):
         return None
 
@@ -148,7 +148,7 @@ def _gps_time(tags: dict[str, Any]) -> datetime | None:
         return None
     try:
         h, m, s = (_ratio(v) for v in stamp.values[:3])
-        day = datetime.strptime(date[:10], "%Y:%m:%d").replace(tzinfo=timezone.utc)
+        day = datetime.strptime(date[:10], "%Y:%m:%d").replace(tzinfo=UTC)
         return day + timedelta(hours=h, minutes=m, seconds=s)
     except (ValueError, ZeroDivisionError, OverflowError):
         return None

@@ -118,7 +118,7 @@ def _open_for_parsers(memory: bytearray | None, exported: Path | None, reader: C
         frozen = bytes(memory)
         return lambda: io.BytesIO(frozen)
     if exported is not None:
-        return lambda: open(exported, "rb")  # noqa: SIM115 - the parser closes it
+        return lambda: open(exported, "rb")
     return lambda: io.BufferedReader(_ReaderIO(reader, size))
 
 
@@ -427,7 +427,7 @@ def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], 
         pass  # tier 1: not this parser's format; nothing to record
     except Damage as exc:  # tier 2: recoverable damage, keep what was yielded
         ctx.warn(str(exc))
-    except Exception as exc:  # noqa: BLE001 - tier 3: a failure for this file, recorded; the run goes on
+    except Exception as exc:
         outcome.failed = True
         result.problems.append(Problem(f"parse:{spec.name}", "error",
                                        f"parser {spec.name} failed: {type(exc).__name__}: {one_line(exc)}"))

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import reports.case_uco_comms as case_uco_comms
 from reports.common import atomic_text
 from reports.model import Case
 
@@ -138,10 +139,12 @@ def graph(case: Case) -> dict[str, Any]:
         sub = _file_node(ids, f)
         file_iris.append(sub[0]["@id"])
         nodes.extend(sub)
+    found, found_iris = case_uco_comms.nodes(case, ids)
+    nodes.extend(found)
     record = ids("ProvenanceRecord", run.get("id", 0))
     prov: dict[str, Any] = {"@id": record, "@type": "case-investigation:ProvenanceRecord",
                             "uco-core:description": "Entries extracted by devicex from the evidence image",
-                            "uco-core:object": [_ref(i) for i in [*sources, *file_iris]]}
+                            "uco-core:object": [_ref(i) for i in [*sources, *file_iris, *found_iris]]}
     if run.get("exhibit_ref"):
         prov["case-investigation:exhibitNumber"] = run["exhibit_ref"]
     nodes.append(prov)

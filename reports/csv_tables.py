@@ -1,4 +1,4 @@
-"""CSV exports for spreadsheets: files, EXIF records and the timeline.
+"""CSV exports for spreadsheets: files, EXIF records, the timeline and one file per record kind.
 
 UTF-8 with a byte-order mark (so Excel detects UTF-8), RFC 4180 quoting,
 CRLF line ends, and every text cell that a spreadsheet would run as a
@@ -7,15 +7,17 @@ formula (starting with ``= + - @``, tab or CR) prefixed with an apostrophe.
 from __future__ import annotations
 
 import csv as _csv
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import reports.comms as comms
 from reports.common import atomic_text, neutralise
 from reports.model import Case, full_path
 
 FORMAT = "csv"  # the name `devicex report -f` knows this renderer by
-DESCRIPTION = "files.csv, exif.csv, timeline.csv (UTF-8 BOM, formula-safe)"
+DESCRIPTION = "files.csv, exif.csv, timeline.csv, one <kind>.csv per record kind (UTF-8 BOM, formula-safe)"
 
 FILE_FIELDS = (
     "id", "volume", "path", "stream", "name", "name_hex", "kind", "alloc", "realloc", "recovered", "size",
@@ -53,7 +55,33 @@ def render(case: Case) -> list[Path]:
     exif = write_table(out / "exif.csv", ("file_id", "path", "sha256", *EXIF_FIELDS), exif_rows)
     timeline = write_table(out / "timeline.csv", TIMELINE_FIELDS,
                            ([e.time, e.code, e.description, e.source, e.file_id, e.path] for e in case.timeline()))
-    return [files, exif, timeline]
+    return [files, exif, timeline, *_kinds(case)]
+
+
+RECORD_LEAD = ("record_id", "parser", "file_id", "path", "source_table", "source_rowid")
+OWN_CSV = frozenset({"exif"})  # record kinds with a CSV of their own
+
+
+def _kinds(case: Case) -> list[Path]:
+    """One ``<kind>.csv`` per record kind in case.db, its columns from the kind's declared schema."""
+    out = []
+    for kind, schema in comms.kinds(case).items():
+        if kind in OWN_CSV or not kind.replace("_", "").isalnum():
+            continue
+        names = [f["name"] for f in schema.get("fields", [])]
+        rows = ([r["id"], r["parser"], r["file_id"], r["full_path"], r["source_table"], r["source_rowid"],
+                 *(_cell(r["data"].get(n)) for n in names)] for r in comms.records(case, kind))
+        out.append(write_table(case.export_dir / f"{kind}.csv", (*RECORD_LEAD, *names), rows))
+    return out
+
+
+def _cell(value: Any) -> Any:
+    """A record field as one cell: lists of plain values joined with "; ", structures as JSON."""
+    if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+        return "; ".join("" if v is None else str(v) for v in value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
 
 
 def _scalar(value: Any) -> Any:

@@ -27,6 +27,7 @@ def render(case: Case) -> list[Path]:
             fh.write(_line({
                 "record_id": r["id"], "parser": r["parser"], "parser_version": r["parser_version"],
                 "record_type": r["record_type"], "timestamp": r["timestamp"], "data": r["data"],
+                "row": {"table": r["source_table"], "rowid": r["source_rowid"]} if r["source_table"] else None,
                 "file": {"id": r["file_id"], "volume": r["volume"], "path": r["path"], "stream": r["stream"],
                          "full_path": full_path(r["volume"], r["path"], r["stream"]),
                          "address": r["address"], "sha256": r["sha256"], "export_path": r["export_path"]},

@@ -157,8 +157,11 @@ class Case:
 
     def records(self, parser: str | None = None) -> Iterator[dict[str, Any]]:
         """Parser records with their file's provenance, ``data`` decoded."""
+        have = {c[1] for c in self.conn.execute("PRAGMA table_info(records)")}
+        row_cols = "r.source_table, r.source_rowid" if "source_table" in have else \
+            "NULL AS source_table, NULL AS source_rowid"  # a case made before records carried their row
         sql = ("SELECT r.id, r.file_id, r.parser, r.parser_version, r.record_type, r.timestamp, r.data, "
-               "f.volume, f.path, f.stream, f.address, f.sha256, f.export_path, f.category "
+               f"{row_cols}, f.volume, f.path, f.stream, f.address, f.sha256, f.export_path, f.category "
                "FROM records r JOIN files f ON f.id = r.file_id")
         params: tuple[Any, ...] = ()
         if parser:

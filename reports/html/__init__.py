@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from reports import geo
-from reports.html import data, pages, summary, thumbs
+from reports.html import comms, data, pages, summary, thumbs
 from reports.model import REPORT_DIR, Case
 
 FORMAT = "html"  # the name `devicex report -f` knows this renderer by
@@ -112,6 +112,8 @@ def render(case: Case) -> list[Path]:
     _write(out, "problems.html", "Problems", pages.browse_shell(
         "problems", f"{n['problems']:,} items that could not be read, parsed or previewed, and why.",
         pages.SIMPLE_CONTROLS), case, ctitle)
+    comms.write(case, out, lambda name, title, body: (out / name).write_text(
+        comms.scripts(pages.layout(name, title, body, ctitle, case.generated)), encoding="utf-8"))
     if final.exists():
         shutil.rmtree(final)
     out.rename(final)

@@ -12,7 +12,9 @@ from devicex.safetext import visible
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'")
-NAV = (("index.html", "Summary"), ("files.html", "Files"), ("gallery.html", "Pictures"), ("places.html", "Places"),
+NAV = (("index.html", "Summary"), ("files.html", "Files"), ("gallery.html", "Pictures"),
+       ("conversations.html", "Conversations"), ("calls.html", "Calls"), ("contacts.html", "Contacts"),
+       ("web.html", "Web history"), ("places.html", "Places"),
        ("timeline.html", "Timeline"), ("mismatch.html", "Extension mismatches"), ("problems.html", "Problems"),
        ("print.html", "Printable summary"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import reports.comms as comms
 from reports.html.pages import Raw, e, e_lines, kv, table
 from reports.model import Case, CustodyView
 
@@ -128,6 +129,12 @@ def summary_body(case: Case, exports: list[str]) -> str:
                  + "<h3>Parsers</h3>" + table(["Parser", "Version", "Files", "Records", "Warnings", "Failures"], parsers)
                  + ("<h3>Left out by scope</h3>" + table(["Rule", "Entries", "Bytes"], excl) if excl else "")
                  + "</section>")
+    per_app = comms.per_app(case)
+    if per_app:
+        parts.append("<section><h2>Communications</h2>" + table(
+            ["Kind", "App", "Records"], [[KIND_WORDS.get(k, k), app, n] for k, app, n in per_app])
+            + '<p><a href="conversations.html">Conversations</a> · <a href="calls.html">Calls</a> · '
+              '<a href="contacts.html">Contacts</a> · <a href="web.html">Web history</a></p></section>')
     cats = [[cat, n] for cat, n in c["by_category"].items()]
     alloc = [[a, n] for a, n in c["by_alloc"].items()]
     status = [[s, n] for s, n in c["by_status"].items()]
@@ -144,6 +151,17 @@ def summary_body(case: Case, exports: list[str]) -> str:
         parts.append(f'<section><h2>Machine-readable exports</h2><ul class="exports">{links}</ul></section>')
     parts.append(f"<section><h2>Chain of custody</h2>{_custody(case.custody())}</section>")
     return "\n".join(parts)
+
+
+KIND_WORDS = {comms.MESSAGE: "Messages", comms.CALL: "Calls", comms.CONTACT: "Contacts",
+              comms.VISIT: "Web visits", comms.DOWNLOAD: "Downloads"}
+
+
+def comms_line(case: Case) -> str:
+    """Messages and calls per app in one line ("none" when there are none)."""
+    parts = [f"{app}: {n:,} {KIND_WORDS[k].lower()}" for k, app, n in comms.per_app(case)
+             if k in (comms.MESSAGE, comms.CALL)]
+    return "; ".join(parts) or "none"
 
 
 def print_body(case: Case) -> str:
@@ -168,6 +186,7 @@ def print_body(case: Case) -> str:
         ("Deleted (recovered; content a guess)", f"{c['deleted']:,} ({c['recovered']:,}; {c['guessed']:,})"),
         ("By category", ", ".join(f"{k}: {v:,}" for k, v in c["by_category"].items())),
         ("Parser records / GPS-tagged files", f"{c['records']:,} / {c['gps']:,}"),
+        ("Messages and calls by app", comms_line(case)),
         ("Extension mismatches", f"{c['mismatches']:,}"),
         ("Warnings / errors", f"{c['warnings']:,} / {c['errors']:,}"),
         ("Custody log", f"{len(view.entries)} entries, chain {'intact' if view.chain_ok else 'BROKEN'}"),

@@ -3,7 +3,7 @@ by devicex) for the exif-py photos in the corpus and devicex's own fixtures."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from devicex.entries import Entry
 from devicex.errors import NotMyFormat
 from devicex.parsing import ParserContext
 from parsers import exif, registry
-from tests.conftest import CORPUS, FIXTURES, needs_corpus
+from tests.conftest import CORPUS, needs_corpus
 
 EXIF_DIR = CORPUS / "exif-py"
 
@@ -72,7 +72,7 @@ def test_matches_exiftool(photo: Path) -> None:
 def test_gps_time_is_utc() -> None:
     (rec,) = _parse(EXIF_DIR / "DSCN0010.jpg")
     truth = _truth(EXIF_DIR / "DSCN0010.jpg")["Composite:GPSDateTime"]  # "2008:10:23 14:27:07.24Z"
-    expected = datetime.strptime(truth, "%Y:%m:%d %H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    expected = datetime.strptime(truth, "%Y:%m:%d %H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert rec.gps_time_utc == expected
     assert rec.taken_utc is None  # no OffsetTimeOriginal: local time only, zone unknown
 
