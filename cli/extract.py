@@ -77,6 +77,16 @@ def selection(scope_file: Path | None, scope_settings: tuple[str, ...],
     return None, full_reason.strip()
 
 
+def _region(code: str) -> str:
+    import phonenumbers
+
+    region = code.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise fail(f"--phone-region {code!r}: not a country code phone numbers are known for (e.g. GB, IE, US)",
+                   EXIT_USAGE)
+    return region
+
+
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True,
@@ -102,12 +112,16 @@ def selection(scope_file: Path | None, scope_settings: tuple[str, ...],
 @click.option("--validation", "validation", type=click.Path(path_type=Path, file_okay=False), metavar="RECORD",
               help="The validation record (`devicex validate -o RECORD`) this extraction runs under: it must verify; "
                    "its result, date, devicex version and SHA-256 are recorded in case.db and the custody log.")
+@click.option("--phone-region", default="GB", show_default=True, metavar="CC",
+              help="Country (ISO 3166 code) in which national phone numbers in messages, calls and contacts "
+                   "are read to give E.164 numbers.")
 def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | None, examiner: str,
             examiner_id: str | None, organisation: str | None, workers: int, no_export: bool,
             no_parse: bool, quiet: bool, scope_file: Path | None = None, scope_settings: tuple[str, ...] = (),
             dry_run: bool = False,
             full_reason: str | None = None, seal_out: bool = False, key_path: Path | None = None,
-            passphrase_env: str | None = None, validation: Path | None = None) -> None:
+            passphrase_env: str | None = None, validation: Path | None = None,
+            phone_region: str = "GB") -> None:
     """Extract SOURCE (raw/dd, split raw .001, E01) read-only into OUT:
     OUT/data/case.db, OUT/data/files/..., OUT/custody.jsonl.
 
@@ -123,7 +137,8 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
                           examiner=examiner, examiner_id=examiner_id, organisation=organisation,
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,
                           scope_text=scope_text, full_reason=full_reason,
-                          dry_run=dry_run, validation=_validation_reference(validation))
+                          dry_run=dry_run, validation=_validation_reference(validation),
+                          region=_region(phone_region))
     if seal_out and not dry_run and (out / STATEMENT).exists():
         raise fail(f"{out}: already sealed; a new extraction changes it: extract without --seal, then re-seal "
                    "with 'devicex seal OUT --accept-changes REASON'", EXIT_USAGE)

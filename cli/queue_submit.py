@@ -12,7 +12,7 @@ from cli.base import EXIT_OK, EXIT_USAGE, fail
 from cli.extract import extract, selection
 from cli.queue import config_from, queue_options, run_client
 
-_NOT_FOR_QUEUE = ("quiet", "dry_run", "validation")  # extract options not offered for a queued job
+_NOT_FOR_QUEUE = ("quiet", "dry_run", "validation", "phone_region")  # extract options not offered for a queued job
 
 
 @click.command("submit")

@@ -71,15 +71,18 @@ def test_html_escapes_and_stays_offline(reported: Path) -> None:
         assert "<script>" not in text, f"{page.name}: inline script"
         assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", text), f"{page.name}: inline event handler"
         assert not re.search(r"<[^>]+\sstyle=", text), f"{page.name}: inline style (blocked by the CSP)"
-    js = (report / "assets" / "report.js").read_text(encoding="utf-8")
-    for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                   "fetch(", "XMLHttpRequest", "http:", "https:"):
-        assert banned not in js, banned
-    css = (report / "assets" / "report.css").read_text(encoding="utf-8")
-    assert "@import" not in css and "url(" not in css and "@font-face" not in css
+    for script in ("report.js", "comms.js"):
+        js = (report / "assets" / script).read_text(encoding="utf-8")
+        for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
+                       "fetch(", "XMLHttpRequest", "http:", "https:"):
+            assert banned not in js, (script, banned)
+    for sheet in ("report.css", "comms.css"):
+        css = (report / "assets" / sheet).read_text(encoding="utf-8")
+        assert "@import" not in css and "url(" not in css and "@font-face" not in css
     for chunk in (report / "data").glob("*.js"):
         text = chunk.read_text(encoding="ascii")
-        assert re.fullmatch(r'(DVX\.add\("[a-z]+",\d+,JSON\.parse\(".*"\)\);|window\.DVX_CASE = JSON\.parse\(".*"\);)\n',
+        assert re.fullmatch(r'(DVX\.add\("[a-z]+",\d+,JSON\.parse\(".*"\)\);|'
+                            r'window\.DVX_(CASE|COMMS) = JSON\.parse\(".*"\);)\n',
                             text, re.DOTALL), chunk.name
 
 
