@@ -77,7 +77,8 @@ def selection(scope_file: Path | None, scope_settings: tuple[str, ...],
     return None, full_reason.strip()
 
 
-def _region(code: str) -> str:
+def region(code: str) -> str:
+    """An ``--phone-region`` value checked and upper-cased (usage error if phonenumbers does not know it)."""
     import phonenumbers
 
     region = code.strip().upper()
@@ -138,7 +139,7 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,
                           scope_text=scope_text, full_reason=full_reason,
                           dry_run=dry_run, validation=_validation_reference(validation),
-                          region=_region(phone_region))
+                          region=region(phone_region))
     if seal_out and not dry_run and (out / STATEMENT).exists():
         raise fail(f"{out}: already sealed; a new extraction changes it: extract without --seal, then re-seal "
                    "with 'devicex seal OUT --accept-changes REASON'", EXIT_USAGE)

@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from cli.base import EXIT_OK, EXIT_USAGE, fail
-from cli.extract import extract, selection
+from cli.extract import extract, region, selection
 from cli.queue import config_from, queue_options, run_client
 
-_NOT_FOR_QUEUE = ("quiet", "dry_run", "validation", "phone_region")  # extract options not offered for a queued job
+_NOT_FOR_QUEUE = ("quiet", "dry_run", "validation")  # extract options not offered for a queued job
 
 
 @click.command("submit")
@@ -44,7 +44,7 @@ def submit_command(source: Path, out: Path, priority: str, config_file: Path | N
         parse=not opts["no_parse"], full_reason=full_reason,
         scope_text=scope.text if scope else None, scope_name=scope.name if scope else None,
         seal=opts["seal_out"], key_path=str(opts["key_path"]) if opts["seal_out"] else None,
-        passphrase_env=opts["passphrase_env"])
+        passphrase_env=opts["passphrase_env"], region=region(opts["phone_region"]))
     click.echo(run_client(submit, spec, config_from(config_file, broker=broker), passphrase))
     raise click.exceptions.Exit(EXIT_OK)
 

@@ -43,6 +43,7 @@ class JobSpec:
     seal: bool = False
     key_path: str | None = None
     passphrase_env: str | None = None
+    region: str = "GB"  # where national phone numbers are read (extract --phone-region)
     submitted_by: str = ""
     submitted_from: str = ""
     submitted_at: str = ""

@@ -64,7 +64,7 @@ def extract_options(spec: JobSpec) -> ExtractOptions:
                           exhibit_ref=spec.exhibit_ref, examiner=spec.examiner, examiner_id=spec.examiner_id,
                           organisation=spec.organisation, workers=spec.workers, export=spec.export,
                           parse=spec.parse, selector=selector, scope_text=spec.scope_text,
-                          full_reason=spec.full_reason)
+                          full_reason=spec.full_reason, region=spec.region)
 
 
 def run_job(job_id: str, store: JobStore, config: QueueConfig, me: WorkerIdentity,
