@@ -27,7 +27,9 @@ def _ref(iri: str) -> Node:
 
 class _Graph:
     def __init__(self, ids: Callable[[str, object], str]) -> None:
-        self.ids, self.nodes, self.objects = ids, [], []
+        self.ids = ids
+        self.nodes: list[Node] = []
+        self.objects: list[str] = []
         self._people: dict[str, str] = {}
         self._apps: dict[str, str] = {}
         self._urls: dict[str, str] = {}
@@ -137,10 +139,10 @@ def _contact(g: _Graph, r: dict[str, Any]) -> None:
         facet["uco-observable:displayName"] = str(d["name"])
     phones = []
     for n, ident in enumerate(d.get("number_ids") or []):
-        node = {"@id": g.ids("ContactPhone", f"{r['id']}:{n}"), "@type": "uco-observable:ContactPhone",
-                "uco-observable:contactPhoneNumber": _ref(g.person(ident) or "")}
+        node: Node = {"@id": g.ids("ContactPhone", f"{r['id']}:{n}"), "@type": "uco-observable:ContactPhone",
+                      "uco-observable:contactPhoneNumber": _ref(g.person(ident) or "")}
         g.nodes.append(node)
-        phones.append(_ref(node["@id"]))
+        phones.append(_ref(str(node["@id"])))
     if phones:
         facet["uco-observable:contactPhone"] = phones
     emails = []
@@ -148,7 +150,7 @@ def _contact(g: _Graph, r: dict[str, Any]) -> None:
         node = {"@id": g.ids("ContactEmail", f"{r['id']}:{n}"), "@type": "uco-observable:ContactEmail",
                 "uco-observable:emailAddress": _ref(g.person(ident) or "")}
         g.nodes.append(node)
-        emails.append(_ref(node["@id"]))
+        emails.append(_ref(str(node["@id"])))
     if emails:
         facet["uco-observable:contactEmail"] = emails
     app = g.app(d.get("app"))

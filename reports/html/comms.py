@@ -42,7 +42,7 @@ def present(case: Case) -> bool:
                                               comms.DOWNLOAD))
 
 
-def write(case: Case, out: Path, page: Callable[[str, str, str], None]) -> dict[str, int]:
+def write(case: Case, out: Path, page: Callable[[str, str, str], object]) -> dict[str, int]:
     """Write the data sets and the four pages (``page(name, title, body)`` lays one out)."""
     data_dir = out / "data"
     attach = _Attachments(case)
@@ -69,12 +69,12 @@ def write(case: Case, out: Path, page: Callable[[str, str, str], None]) -> dict[
                                 d.get("synced"), d.get("deleted"), r["file_id"], _source(r)])
     for w in writers.values():
         w.flush()
-    meta = {"chunks": {n: w.chunks for n, w in writers.items()}, "totals": {n: w.total for n, w in writers.items()},
+    totals = {n: w.total for n, w in writers.items()}
+    meta: dict[str, Any] = {"chunks": {n: w.chunks for n, w in writers.items()}, "totals": totals,
             "columns": {"threads": THREAD_COLUMNS, "messages": MESSAGE_COLUMNS, "calls": CALL_COLUMNS,
                         "contacts": CONTACT_COLUMNS, "web": WEB_COLUMNS}}
     literal = json.dumps(json.dumps(meta, ensure_ascii=True, sort_keys=True), ensure_ascii=True)
     (data_dir / "comms.js").write_text(f"window.DVX_COMMS = JSON.parse({literal});\n", encoding="ascii")
-    totals = meta["totals"]
     page("conversations.html", "Conversations", _shell(
         "conversations", f"{totals['threads']:,} conversations, {totals['messages']:,} messages. Sent messages are "
         "on the right, received on the left; times are UTC unless a display zone is chosen. Messages marked "
