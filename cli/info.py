@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cli.base import EXIT_NOTHING_READ, console, fail
 from devicex.entries import ALLOCATED, Entry
@@ -37,22 +38,28 @@ def info(source: Path, no_hash: bool, as_json: bool) -> None:
     for algo, value in sorted(data.get("hashes", {}).items()):
         out.print(f"  {algo:7} {value}")
     for algo, value in sorted(data["stored_hashes"].items()):
-        out.print(f"  stored {algo}: {value}  (check: {data.get('stored_hash_check', 'not run')})")
+        out.print(f"  stored {algo}: {visible(value)}  (check: {data.get('stored_hash_check', 'not run')})",
+                  markup=False)
     out.print(f"partition table: {data['partition_table']}")
     vt = Table("volume", "start (bytes)", "length", "description", "allocated")
     for v in data["volumes"]:
-        vt.add_row(visible(v["label"]), str(v["start"]), str(v["length"]), visible(v["description"]),
+        vt.add_row(_cell(v["label"]), str(v["start"]), str(v["length"]), _cell(v["description"]),
                    "yes" if v["allocated"] else "no")
     out.print(vt)
     ft = Table("file system", "offset", "type", "block size", "blocks")
     for f in data["filesystems"]:
-        ft.add_row(f["label"], str(f["offset"]), f["type"] + (" (forced)" if f["forced_type"] else ""),
+        ft.add_row(_cell(f["label"]), str(f["offset"]), f["type"] + (" (forced)" if f["forced_type"] else ""),
                    str(f["block_size"]), str(f["block_count"]))
     out.print(ft)
     for p in data["problems"]:
         out.print(f"problem: volume {visible(p['volume'])}: {visible(p['message'])}", markup=False)
     if not data["filesystems"]:
         raise fail(f"{source}: no readable file system found", EXIT_NOTHING_READ)
+
+
+def _cell(value: object) -> Text:
+    """A table cell from the evidence: visible, and never read as rich markup."""
+    return Text(visible(value))
 
 
 def _ls_line(e: Entry, long: bool) -> str:
