@@ -100,6 +100,7 @@ COMMANDS = {
     "ls": "cli.info:ls_command",
     "report": "cli.report:report",
     "scope": "cli.scope:scope",
+    "tag": "cli.tag:tag",
     "keys": "cli.bundle:keys",
     "seal": "cli.bundle:seal",
     "handover": "cli.bundle:handover",
