@@ -101,6 +101,7 @@ COMMANDS = {
     "report": "cli.report:report",
     "scope": "cli.scope:scope",
     "tag": "cli.tag:tag",
+    "cps": "cli.cps:cps",
     "keys": "cli.bundle:keys",
     "seal": "cli.bundle:seal",
     "handover": "cli.bundle:handover",

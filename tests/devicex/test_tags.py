@@ -158,7 +158,13 @@ def test_tagging_a_sealed_bundle_then_reseal_verifies(tmp_path: Path) -> None:
     from devicex.custody import Actor
     from devicex.tags import import_tags, make_tag
     from devicex.verify import verify_bundle
-    from tests.sealing_support import EXAMINER, copy_of, primary_image, sealed, session_key
+    from tests.sealing_support import (
+        EXAMINER,
+        copy_of,
+        primary_image,
+        sealed,
+        session_key,
+    )
 
     bundle = copy_of(sealed(tmp_path / "work", primary_image()), tmp_path)
     (f1, _), = _some_files(bundle, 1)

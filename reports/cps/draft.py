@@ -1,0 +1,54 @@
+"""``devicex cps draft``: write the CPS documents of a finished case into ``data/cps/`` and record them in the
+custody log (one ``cps-draft`` entry with each file's SHA-256)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from devicex.custody import FILENAME as CUSTODY_FILE
+from devicex.custody import Actor, Artefact, CustodyLog
+from reports.cps import CPS_DIR, guide, mg11
+from reports.cps.blocks import Document
+from reports.cps.facts import gather
+from reports.cps.pdf import convert
+from reports.cps.word import write
+from reports.model import Case
+
+DOCUMENTS = {"MG11-continuity-statement": mg11.build, "readers-guide": guide.build}
+
+
+@dataclass(frozen=True)
+class Drafted:
+    files: list[Path]
+    custody_seq: int | None
+
+
+def documents(case: Case) -> dict[str, Document]:
+    facts = gather(case)
+    return {name: build(facts) for name, build in DOCUMENTS.items()}
+
+
+def draft(case: Case, actor: Actor | None, *, pdf: bool = True) -> Drafted:
+    """Write every document as .docx (and .pdf), in a fixed order; append the custody entry unless ``actor``
+    is None."""
+    folder = case.data_dir / CPS_DIR
+    folder.mkdir(exist_ok=True)
+    words = [write(doc, folder / f"{name}.docx", case.generated) for name, doc in documents(case).items()]
+    files = words + (convert(words) if pdf else [])
+    files.sort()
+    if actor is None:
+        return Drafted(files, None)
+    run = case.first_run()
+    log = CustodyLog(case.root / CUSTODY_FILE, actor, run.get("case_ref"), run.get("exhibit_ref"))
+    outputs = [Artefact("cps-document", p.relative_to(case.root).as_posix(), _sha256(p), p.stat().st_size)
+               for p in files]
+    entry = log.append("cps-draft", inputs=[Artefact("case-database", "data/case.db", _sha256(case.db_path),
+                                                     case.db_path.stat().st_size)],
+                       outputs=outputs, details={"documents": sorted(DOCUMENTS), "generated": case.generated,
+                                                 "pdf": pdf})
+    return Drafted(files, entry["seq"])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,169 @@
+"""The CPS drafts (MG11 continuity statement, reader's guide) of a real sealed and handed-over case: read back
+with python-docx, with LibreOffice (Word -> text) and pdftotext, and every hash, reference, count and time
+compared with case.db (sqlite3 module) and the custody log (json), read independently of devicex."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+import pytest
+
+from devicex.bundle import seal
+from devicex.handover import handover
+from devicex.verify import verify_bundle
+from reports.cps.opinion import flags
+from tests.sealing_support import EXAMINER, copy_of, primary_image, sealed, session_key
+
+REPO = Path(__file__).resolve().parents[2]
+HANDOVER_REASON = "the officer suggests a second look"
+MG11, GUIDE = "MG11-continuity-statement", "readers-guide"
+
+
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A sealed bundle, handed over, drafted once through the CLI; its drafts converted to text once."""
+    work = tmp_path_factory.mktemp("cps-work")
+    bundle = copy_of(sealed(work, primary_image()), tmp_path_factory.mktemp("cps"))
+    key = session_key(work)[0]
+    handover(bundle, key, EXAMINER, to="DC Receiver", reason=HANDOVER_REASON)
+    log_before = (bundle / "custody.jsonl").read_text().splitlines()
+    done = subprocess.run([sys.executable, "-m", "devicex", "cps", "draft", str(bundle), "--examiner", "Test Examiner",
+                           "--examiner-id", "T-1001"], capture_output=True, text=True, cwd=REPO,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin:/usr/local/bin"})
+    assert done.returncode == 0, done.stderr
+    cps = bundle / "data" / "cps"
+    texts = tmp_path_factory.mktemp("cps-text")
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{texts}/profile", "--headless", "--convert-to",
+                    "txt:Text", "--outdir", str(texts), str(cps / f"{MG11}.docx"), str(cps / f"{GUIDE}.docx")],
+                   check=True, capture_output=True, timeout=300)
+    pdf_text = {n: subprocess.run(["pdftotext", str(cps / f"{n}.pdf"), "-"], check=True,
+                                  capture_output=True, text=True).stdout for n in (MG11, GUIDE)}
+    return {"bundle": bundle, "key": key, "log_before": [json.loads(x) for x in log_before],
+            "lo_text": {n: (texts / f"{n}.txt").read_text(encoding="utf-8-sig") for n in (MG11, GUIDE)},
+            "pdf_text": pdf_text, "stdout": done.stdout}
+
+
+def _db(bundle: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{bundle / 'data' / 'case.db'}?mode=ro", uri=True)
+
+
+def _docx_text(path: Path) -> str:
+    d = docx.Document(str(path))
+    parts = [p.text for p in d.paragraphs]
+    for t in d.tables:
+        parts += ["\t".join(c.text for c in row.cells) for row in t.rows]
+    return "\n".join(parts)
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_files_written_and_recorded(drafted: dict) -> None:
+    bundle: Path = drafted["bundle"]
+    names = sorted(p.name for p in (bundle / "data" / "cps").iterdir())
+    assert names == [f"{MG11}.docx", f"{MG11}.pdf", f"{GUIDE}.docx", f"{GUIDE}.pdf"]
+    entry = json.loads((bundle / "custody.jsonl").read_text().splitlines()[-1])
+    assert entry["action"] == "cps-draft" and entry["actor"] == {"id": "T-1001", "name": "Test Examiner",
+                                                                  "role": "examiner"}
+    import hashlib
+    assert {o["ref"]: o["sha256"] for o in entry["outputs"]} == {
+        f"data/cps/{n}": hashlib.sha256((bundle / "data" / "cps" / n).read_bytes()).hexdigest() for n in names}
+
+
+def test_mg11_facts_equal_case_db_and_custody_log(drafted: dict) -> None:
+    bundle: Path = drafted["bundle"]
+    conn = _db(bundle)
+    sources = conn.execute("SELECT name, size, md5, sha1, sha256, verify_md5, verify_sha1, verify_sha256, verified, "
+                           "stored_md5, stored_sha1, stored_check FROM sources").fetchall()
+    case_ref, exhibit_ref = conn.execute("SELECT case_ref, exhibit_ref FROM runs ORDER BY id LIMIT 1").fetchone()
+    conn.close()
+    log = drafted["log_before"]
+    for reader, text in (("python-docx", _docx_text(bundle / "data" / "cps" / f"{MG11}.docx")),
+                         ("libreoffice", drafted["lo_text"][MG11]), ("pdftotext", drafted["pdf_text"][MG11])):
+        flat = _squeezed(text)
+        for name, size, *hashes, verified, smd5, ssha1, scheck in sources:
+            for h in (*hashes, smd5, ssha1):
+                assert h and h in flat, (reader, h)
+            assert f"({size}bytes)" in flat and f"'{verified}'" in flat and f"'{scheck}'" in flat, reader
+        assert case_ref in flat and exhibit_ref in flat, reader
+        for e in log:  # every custody action with its time (pdftotext may place a cell's last line elsewhere)
+            stamp = e["time"].replace("T", "").rstrip("Z") + ("" if reader == "pdftotext" else "UTC")
+            assert stamp in flat, (reader, e["seq"])
+        seal = [e for e in log if e["action"] in ("seal", "handover")][-1]["details"]["seal"]
+        assert seal["payload_manifest_sha256"] in flat and seal["key_fingerprint_sha256"] in flat, reader
+        # every hash the statement gives is one case.db or the custody log holds
+        known = {h for row in sources for h in row if isinstance(h, str)}
+        known |= set(re.findall(r"[0-9a-f]{32,64}", json.dumps(log)))
+        assert set(re.findall(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])", text)) <= known, reader
+
+
+def test_mg11_custody_table_and_marks(drafted: dict) -> None:
+    d = docx.Document(str(drafted["bundle"] / "data" / "cps" / f"{MG11}.docx"))
+    actions = next(t for t in d.tables if t.rows[0].cells[0].text == "Seq")
+    rows = [[c.text for c in r.cells] for r in actions.rows[1:]]
+    log = drafted["log_before"]
+    assert [r[0] for r in rows] == [str(e["seq"]) for e in log]
+    assert [r[2] for r in rows] == [e["actor"]["name"] for e in log]
+    handover_row = rows[[e["action"] for e in log].index("handover")]
+    assert "to DC Receiver" in handover_row[3] and HANDOVER_REASON in handover_row[3]
+    text = _docx_text(drafted["bundle"] / "data" / "cps" / f"{MG11}.docx")
+    for must in ("[EXAMINER TO SUPPLY: signature]", "r. 16.2(b) declaration of truth", "r. 16.3 each exhibit",
+                 "wilfully stated in it anything which I know to be false"):
+        assert must in text
+    flagged = [p.text for p in d.paragraphs if p.text.startswith("'suggests'")]
+    assert flagged and HANDOVER_REASON in flagged[0]
+
+
+def test_readers_guide(drafted: dict) -> None:
+    bundle: Path = drafted["bundle"]
+    conn = _db(bundle)
+    exported = conn.execute("SELECT count(*) FROM files WHERE export_path IS NOT NULL").fetchone()[0]
+    entries = conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    conn.close()
+    fingerprint = [e for e in drafted["log_before"] if e["action"] in ("seal", "handover")][-1]["details"]["seal"][
+        "key_fingerprint_sha256"]
+    for text in (drafted["lo_text"][GUIDE], drafted["pdf_text"][GUIDE]):
+        flat = _squeezed(text).replace("-", "")  # pdftotext joins a word hyphenated at a line end
+        assert f"the{exported}filesexported" in flat and f"{entries}entrieslisted" in flat
+        assert f"devicexverifyBUNDLEkeyfingerprint{fingerprint}" in flat
+        assert "sha256sumcmanifestsha256.txt" in flat
+    assert "sha256sum -c manifest-sha256.txt" in drafted["lo_text"][GUIDE]
+    pages = subprocess.run(["pdfinfo", str(bundle / "data" / "cps" / f"{GUIDE}.pdf")], capture_output=True,
+                           text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", pages, re.MULTILINE)  # one page
+
+
+def test_pages_render(drafted: dict, tmp_path: Path) -> None:
+    for name in (MG11, GUIDE):
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(drafted["bundle"] / "data" / "cps" / f"{name}.pdf"),
+                        str(tmp_path / name)], check=True)
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert len(pngs) >= 2 and all(p.stat().st_size > 2000 for p in pngs)
+
+
+def test_reseal_lists_the_drafts_and_verifies(drafted: dict, tmp_path: Path) -> None:
+    bundle = tmp_path / "b"
+    shutil.copytree(drafted["bundle"], bundle)
+    seal(bundle, drafted["key"], EXAMINER, accept_changes="CPS drafts added")
+    manifest = (bundle / "manifest-sha256.txt").read_text()
+    for name in (f"{MG11}.docx", f"{MG11}.pdf", f"{GUIDE}.docx", f"{GUIDE}.pdf"):
+        assert f"data/cps/{name}" in manifest
+    assert verify_bundle(bundle).ok
+
+
+@pytest.mark.parametrize("text, phrase", [("The image suggests that the user deleted it.", "suggests"),
+                                          ("In my opinion the file was moved.", "In my opinion"),
+                                          ("It was probably sent at night.", "probably")])
+def test_opinion_flags(text: str, phrase: str) -> None:
+    assert [f[0] for f in flags(text)] == [phrase]
+
+
+def test_facts_only_wording_not_flagged() -> None:
+    assert flags("The source was hashed again after the extraction: SHA-256 abc; compared with intake: match.") == []
