@@ -8,14 +8,14 @@ from pathlib import Path
 
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
-from reports.cps import CPS_DIR, guide, mg11
+from reports.cps import CPS_DIR, guide, mg6, mg11
 from reports.cps.blocks import Document
 from reports.cps.facts import gather
 from reports.cps.pdf import convert
 from reports.cps.word import write
 from reports.model import Case
 
-DOCUMENTS = {"MG11-continuity-statement": mg11.build, "readers-guide": guide.build}
+DOCUMENTS = ("MG11-continuity-statement", "readers-guide", "MG6C-unused-material", "MG6D-sensitive-material")
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,13 @@ class Drafted:
     custody_seq: int | None
 
 
-def documents(case: Case) -> dict[str, Document]:
+def documents(case: Case, folder: Path) -> dict[str, Document]:
+    """Every document by file name (MG6C numbering is read from and extended in ``folder``)."""
     facts = gather(case)
-    return {name: build(facts) for name, build in DOCUMENTS.items()}
+    built = {"MG11-continuity-statement": mg11.build(facts), "readers-guide": guide.build(facts),
+             "MG6C-unused-material": mg6.build_mg6c(case, folder, facts.case_ref),
+             "MG6D-sensitive-material": mg6.build_mg6d(case, facts.case_ref)}
+    return {name: built[name] for name in DOCUMENTS}
 
 
 def draft(case: Case, actor: Actor | None, *, pdf: bool = True) -> Drafted:
@@ -34,8 +38,8 @@ def draft(case: Case, actor: Actor | None, *, pdf: bool = True) -> Drafted:
     is None."""
     folder = case.data_dir / CPS_DIR
     folder.mkdir(exist_ok=True)
-    words = [write(doc, folder / f"{name}.docx", case.generated) for name, doc in documents(case).items()]
-    files = words + (convert(words) if pdf else [])
+    words = [write(doc, folder / f"{name}.docx", case.generated) for name, doc in documents(case, folder).items()]
+    files = words + (convert(words) if pdf else []) + [folder / mg6.NUMBERING]
     files.sort()
     if actor is None:
         return Drafted(files, None)

@@ -23,6 +23,8 @@ from tests.sealing_support import EXAMINER, copy_of, primary_image, sealed, sess
 REPO = Path(__file__).resolve().parents[2]
 HANDOVER_REASON = "the officer suggests a second look"
 MG11, GUIDE = "MG11-continuity-statement", "readers-guide"
+DOCS = (MG11, GUIDE, "MG6C-unused-material", "MG6D-sensitive-material")
+WRITTEN = sorted([f"{d}.{x}" for d in DOCS for x in ("docx", "pdf")] + ["mg6c-numbering.json"])
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def _squeezed(text: str) -> str:
 def test_files_written_and_recorded(drafted: dict) -> None:
     bundle: Path = drafted["bundle"]
     names = sorted(p.name for p in (bundle / "data" / "cps").iterdir())
-    assert names == [f"{MG11}.docx", f"{MG11}.pdf", f"{GUIDE}.docx", f"{GUIDE}.pdf"]
+    assert names == WRITTEN
     entry = json.loads((bundle / "custody.jsonl").read_text().splitlines()[-1])
     assert entry["action"] == "cps-draft" and entry["actor"] == {"id": "T-1001", "name": "Test Examiner",
                                                                   "role": "examiner"}
@@ -153,7 +155,7 @@ def test_reseal_lists_the_drafts_and_verifies(drafted: dict, tmp_path: Path) -> 
     shutil.copytree(drafted["bundle"], bundle)
     seal(bundle, drafted["key"], EXAMINER, accept_changes="CPS drafts added")
     manifest = (bundle / "manifest-sha256.txt").read_text()
-    for name in (f"{MG11}.docx", f"{MG11}.pdf", f"{GUIDE}.docx", f"{GUIDE}.pdf"):
+    for name in WRITTEN:
         assert f"data/cps/{name}" in manifest
     assert verify_bundle(bundle).ok
 
@@ -167,3 +169,57 @@ def test_opinion_flags(text: str, phrase: str) -> None:
 
 def test_facts_only_wording_not_flagged() -> None:
     assert flags("The source was hashed again after the extraction: SHA-256 abc; compared with intake: match.") == []
+
+
+def _mg6_rows(path: Path) -> list[list[str]]:
+    table = docx.Document(str(path)).tables[1]
+    return [[c.text for c in r.cells] for r in table.rows[1:]]
+
+
+def test_mg6c_blocks_equal_case_db_and_mg6d_nil(drafted: dict) -> None:
+    bundle: Path = drafted["bundle"]
+    conn = _db(bundle)
+    cats = conn.execute("SELECT COALESCE(category, 'uncategorised'), count(*) FROM files WHERE kind NOT IN "
+                        "('dir', 'virtual-dir') GROUP BY 1 ORDER BY 1").fetchall()
+    kinds = conn.execute("SELECT parser || '/' || record_type, count(*) FROM records GROUP BY 1 ORDER BY 1").fetchall()
+    conn.close()
+    rows = _mg6_rows(bundle / "data" / "cps" / "MG6C-unused-material.docx")
+    assert [(r[0], r[2]) for r in rows] == [(str(n), str(q)) for n, (_, q) in enumerate(cats + kinds, 1)]
+    for row, (name, _) in zip(rows, cats + kinds, strict=True):
+        assert f"'{name}'" in row[1]
+    mg6d = _docx_text(bundle / "data" / "cps" / "MG6D-sensitive-material.docx")
+    assert "NIL RETURN" in mg6d and "signature" in mg6d
+    pdf = subprocess.run(["pdftotext", str(bundle / "data" / "cps" / "MG6D-sensitive-material.pdf"), "-"],
+                         check=True, capture_output=True, text=True).stdout
+    assert "NIL RETURN" in pdf
+
+
+def test_mg6c_numbering_stable_and_mg6d_lists_sensitive(drafted: dict, tmp_path: Path) -> None:
+    from devicex.custody import Actor
+    from devicex.tags import import_tags, make_tag
+    from reports.cps.draft import draft
+    from reports.model import open_case
+
+    bundle = tmp_path / "b"
+    shutil.copytree(drafted["bundle"], bundle)
+    first = _mg6_rows(bundle / "data" / "cps" / "MG6C-unused-material.docx")
+    conn = _db(bundle)
+    (a, pa), (b, pb) = conn.execute("SELECT id, path FROM files WHERE kind = 'file' AND sha256 IS NOT NULL "
+                                    "ORDER BY id LIMIT 2").fetchall()
+    conn.close()
+    import_tags(bundle, [make_tag(f"file:{a}", "possibly-disclosable", "sent to a third party", "DC Jones",
+                                  "2024-05-01T12:00:00Z"),
+                         make_tag(f"file:{b}", "sensitive", "names a protected witness", "DC Jones",
+                                  "2024-05-01T12:05:00Z")], Actor("1", "DC Jones"), "test")
+    for _ in range(2):  # a second and a third draft
+        with open_case(bundle) as case:
+            draft(case, None, pdf=False)
+        rows = _mg6_rows(bundle / "data" / "cps" / "MG6C-unused-material.docx")
+        assert rows[:len(first)] == first  # nothing renumbered
+        assert len(rows) == len(first) + 1 and rows[-1][0] == str(len(first) + 1)
+        assert pa in rows[-1][1] and "sent to a third party" in rows[-1][1] and f"case.db file {a}" in rows[-1][1]
+    mg6d = _mg6_rows(bundle / "data" / "cps" / "MG6D-sensitive-material.docx")
+    assert len(mg6d) == 1 and pb in mg6d[0][1] and "names a protected witness" in mg6d[0][2]
+    assert "2024-05-01 12:05:00 UTC" in mg6d[0][2]
+    numbering = json.loads((bundle / "data" / "cps" / "mg6c-numbering.json").read_text())
+    assert [i["number"] for i in numbering["items"]] == list(range(1, len(first) + 2))

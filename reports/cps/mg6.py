@@ -1,0 +1,124 @@
+"""The unused-material schedules, drafted: MG6C (non-sensitive, block-listed by category and record kind with
+quantities and date spans, items marked possibly disclosable listed individually) and MG6D (items marked
+sensitive with the reason, or a nil return).
+
+MG6C numbers are kept in ``data/cps/mg6c-numbering.json``: a later draft keeps every number already given and
+numbers only what is new, after the highest, so the schedule is never renumbered."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devicex.fsutil import write_atomic
+from devicex.tags import read_tags
+from reports.cps.blocks import Document, Heading, Para, Table, supply
+from reports.cps.plain import when
+from reports.model import Case
+
+NUMBERING = "mg6c-numbering.json"
+NUMBERING_FORMAT = "devicex-mg6c-numbering"
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str            # what the number belongs to: "block:files:image", "block:records:exif/photo", "item:file:12"
+    description: str
+    quantity: int
+    span: str           # "first - last" (UTC) or "no time recorded"
+
+
+def _span(first: str | None, last: str | None) -> str:
+    return "no time recorded" if not first else f"{when(first)} to {when(last)}"
+
+
+def _blocks(case: Case) -> list[Entry]:
+    out = []
+    for r in case.rows("SELECT COALESCE(category, 'uncategorised') AS c, count(*) AS n, min(mtime) AS a, "
+                       "max(mtime) AS b FROM files WHERE kind NOT IN ('dir', 'virtual-dir') GROUP BY 1 ORDER BY 1"):
+        out.append(Entry(f"block:files:{r['c']}", f"Files of category '{r['c']}' on the device (listed in the "
+                         "report and case.db; times are last-modified)", r["n"], _span(r["a"], r["b"])))
+    for r in case.rows("SELECT parser || '/' || record_type AS k, count(*) AS n, min(timestamp) AS a, "
+                       "max(timestamp) AS b FROM records GROUP BY 1 ORDER BY 1"):
+        out.append(Entry(f"block:records:{r['k']}", f"Records '{r['k']}' read from the device's files", r["n"],
+                         _span(r["a"], r["b"])))
+    return out
+
+
+def _describe(case: Case, tag: dict[str, Any]) -> str:
+    if tag["item_kind"] == "file":
+        f = case.rows("SELECT volume, path, kind, size, sha256, mtime FROM files WHERE id = ?", (tag["item_id"],))[0]
+        what = "Folder" if f["kind"] in ("dir", "virtual-dir") else "File"
+        digest = f"SHA-256 {f['sha256']}" if f["sha256"] else "content not read"
+        return (f"{what} {f['volume']}{f['path']} ({f['size']} bytes, {digest}, modified "
+                f"{when(f['mtime'])}); case.db file {tag['item_id']}")
+    r = case.rows("SELECT r.parser, r.record_type, r.timestamp, f.volume, f.path FROM records r JOIN files f "
+                  "ON f.id = r.file_id WHERE r.id = ?", (tag["item_id"],))[0]
+    return (f"Record {r['parser']}/{r['record_type']} of {when(r['timestamp'])} in {r['volume']}{r['path']}; "
+            f"case.db record {tag['item_id']}")
+
+
+def _marked(case: Case, mark: str) -> list[dict[str, Any]]:
+    seen, out = set(), []
+    for tag in read_tags(case.conn):
+        key = (tag["item_kind"], tag["item_id"])
+        if tag["mark"] == mark and key not in seen:
+            seen.add(key)
+            out.append(tag)
+    return out
+
+
+def numbering(folder: Path, keys: list[str]) -> dict[str, int]:
+    """The MG6C number of every key: the ones already given kept, new ones after the highest."""
+    path = folder / NUMBERING
+    held: dict[str, int] = {}
+    if path.is_file():
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        held = {i["key"]: int(i["number"]) for i in doc.get("items", [])}
+    top = max(held.values(), default=0)
+    for key in keys:
+        if key not in held:
+            top += 1
+            held[key] = top
+    items = [{"number": n, "key": k} for k, n in sorted(held.items(), key=lambda kv: kv[1])]
+    write_atomic(path, (json.dumps({"format": NUMBERING_FORMAT, "version": 1, "items": items}, indent=1)
+                        + "\n").encode())
+    return held
+
+
+def build_mg6c(case: Case, folder: Path, case_ref: str | None) -> Document:
+    entries = _blocks(case)
+    sensitive = {(t["item_kind"], t["item_id"]) for t in _marked(case, "sensitive")}
+    for tag in _marked(case, "possibly-disclosable"):
+        if (tag["item_kind"], tag["item_id"]) not in sensitive:
+            entries.append(Entry(f"item:{tag['item_kind']}:{tag['item_id']}",
+                                 f"{_describe(case, tag)}. Marked possibly meeting the disclosure test by {tag['tagged_by']} "
+                                 f"at {when(tag['tagged_at'])}: {tag['note'] or '(no note)'}", 1, "see description"))
+    numbers = numbering(folder, [e.key for e in entries])
+    rows = tuple((str(numbers[e.key]), e.description, str(e.quantity), e.span)
+                 for e in sorted(entries, key=lambda e: numbers[e.key]))
+    blocks: list[Heading | Para | Table] = [
+        Para(f"URN {case_ref or '[TO SUPPLY]'}. Material from one device examination, block-listed by category "
+             "and record kind; items marked as possibly meeting the disclosure test are listed individually."),
+        Table(("No.", "Description and relevance", "Quantity", "Dates (UTC)"), rows, (1.2, 9.8, 2.2, 3.8))]
+    if sensitive:
+        blocks.append(Para(f"{len(sensitive)} item(s) marked sensitive are on the MG6D, not here."))
+    blocks += [supply("disclosure officer's name, signature and date")]
+    return Document("MG6C", "POLICE SCHEDULE OF NON-SENSITIVE UNUSED MATERIAL - DRAFT",
+                    "Criminal Procedure and Investigations Act 1996; numbering continues across revisions",
+                    tuple(blocks))
+
+
+def build_mg6d(case: Case, case_ref: str | None) -> Document:
+    tags = _marked(case, "sensitive")
+    blocks: list[Heading | Para | Table] = [Para(f"URN {case_ref or '[TO SUPPLY]'}.")]
+    if tags:
+        rows = tuple((str(n), _describe(case, t), f"{t['note']} (marked by {t['tagged_by']} at {when(t['tagged_at'])})")
+                     for n, t in enumerate(tags, 1))
+        blocks.append(Table(("No.", "Description", "Reason for sensitivity"), rows, (1.2, 8.8, 7.0)))
+    else:
+        blocks.append(Para("NIL RETURN: no item of this examination is marked sensitive."))
+    blocks.append(supply("disclosure officer's endorsement, signature and date (a nil return must be signed too)"))
+    return Document("MG6D", "POLICE SCHEDULE OF SENSITIVE MATERIAL - DRAFT", "RESTRICTED when complete; "
+                    "Criminal Procedure and Investigations Act 1996", tuple(blocks))
