@@ -12,7 +12,8 @@ from devicex.custody import Actor
 
 @click.group()
 def cps() -> None:
-    """Draft the CPS paperwork (MG11 continuity statement, reader's guide) from a finished case."""
+    """Draft the CPS paperwork (MG11 continuity statement, MG6C and MG6D schedules, reader's guide) from a
+    finished case."""
 
 
 @cps.command("draft")
