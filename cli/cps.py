@@ -12,7 +12,7 @@ from devicex.custody import Actor
 
 @click.group()
 def cps() -> None:
-    """Draft the CPS paperwork (MG11 continuity statement, MG6C and MG6D schedules, reader's guide) from a
+    """Draft the CPS paperwork (MG11 continuity statement, MG6C and MG6D schedules, search and review record, reader's guide) from a
     finished case."""
 
 

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 HANDOVER_REASON = "the officer suggests a second look"
 MG11, GUIDE = "MG11-continuity-statement", "readers-guide"
 DOCS = (MG11, GUIDE, "MG6C-unused-material", "MG6D-sensitive-material")
-WRITTEN = sorted([f"{d}.{x}" for d in DOCS for x in ("docx", "pdf")] + ["mg6c-numbering.json"])
+WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "search-and-review-record") for x in ("docx", "pdf")] + ["mg6c-numbering.json"])
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +223,49 @@ def test_mg6c_numbering_stable_and_mg6d_lists_sensitive(drafted: dict, tmp_path:
     assert "2024-05-01 12:05:00 UTC" in mg6d[0][2]
     numbering = json.loads((bundle / "data" / "cps" / "mg6c-numbering.json").read_text())
     assert [i["number"] for i in numbering["items"]] == list(range(1, len(first) + 2))
+
+
+def test_search_and_review_record_of_a_scoped_case(tmp_path: Path) -> None:
+    from devicex.custody import Actor
+    from devicex.scope import parse_text
+    from devicex.tags import import_tags, make_tag
+    from pipelines.extract import ExtractOptions, run
+    from pipelines.select import ScopeSelector
+    from reports.cps.draft import draft
+    from reports.model import open_case
+
+    example = (REPO / "examples" / "scopes" / "complainant-photos.toml").read_text().splitlines()
+    text = "\n".join(x for x in example if not x.startswith(("windows", "times", "exif_offset")))  # all DCIM images
+    scope = parse_text(text, name="complainant-photos.toml")
+    out = tmp_path / "out"
+    assert run(ExtractOptions(source=REPO / "fixtures" / "images" / "phone.img", out=out,
+                              selector=ScopeSelector(scope), scope_text=scope.text, workers=1, case_ref="CASE-S",
+                              exhibit_ref="PH/1", examiner="Test Examiner")).fatal is None
+    conn = _db(out)
+    fid = conn.execute("SELECT id FROM files WHERE kind = 'file' ORDER BY id LIMIT 1").fetchone()[0]
+    conn.close()
+    import_tags(out, [make_tag(f"file:{fid}", "relevant", "", "DC Jones", "2024-05-01T12:00:00Z")],
+                Actor("1", "DC Jones"), "test")
+    with open_case(out) as case:
+        draft(case, None, pdf=False)
+    conn = _db(out)
+    left = conn.execute("SELECT reason, count, bytes FROM exclusions ORDER BY reason").fetchall()
+    taken = conn.execute("SELECT count(*) FROM files WHERE kind NOT IN ('dir', 'virtual-dir')").fetchone()[0]
+    scope_sha, started = conn.execute("SELECT scope_sha256, started FROM runs").fetchone()
+    conn.close()
+    log = [json.loads(x) for x in (out / "custody.jsonl").read_text().splitlines()]
+    setter = next(e for e in log if e["action"] == "scope")
+    d = docx.Document(str(out / "data" / "cps" / "search-and-review-record.docx"))
+    text_all = _docx_text(out / "data" / "cps" / "search-and-review-record.docx")
+    assert scope_sha in text_all and scope.authorisation.reference in text_all
+    assert f"Scope recorded by Test Examiner at {setter['time'].replace('T', ' ').rstrip('Z')} UTC" in text_all
+    outcome = next(t for t in d.tables if t.rows[0].cells[0].text == "Outcome")
+    rows = [[c.text for c in r.cells] for r in outcome.rows[1:]]
+    assert rows[0][:2] == ["taken (listed in case.db)", str(taken)]
+    assert rows[1:] == [[f"left in the image: {r}", str(n), str(b)] for r, n, b in left] and left
+    review = next(t for t in d.tables if t.rows[0].cells[0].text == "Seq")
+    entry = next(e for e in log if e["action"] == "tags-import")
+    assert [c.text for c in review.rows[1].cells][:3] == [str(entry["seq"]), entry["time"].replace("T", " ")
+                                                          .rstrip("Z") + " UTC", "DC Jones"]
+    assert "relevant 1, possibly-disclosable 0, sensitive 0 (on 1 items)" in text_all
+    assert started
