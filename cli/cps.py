@@ -12,8 +12,8 @@ from devicex.custody import Actor
 
 @click.group()
 def cps() -> None:
-    """Draft the CPS paperwork (MG11 continuity statement, MG6C and MG6D schedules, search and review record, reader's guide) from a
-    finished case."""
+    """Draft the CPS paperwork from a finished case: MG11 continuity statement, SFR1, MG6C and MG6D schedules,
+    search and review record, reader's guide."""
 
 
 @cps.command("draft")

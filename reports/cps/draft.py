@@ -8,7 +8,7 @@ from pathlib import Path
 
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
-from reports.cps import CPS_DIR, guide, mg6, mg11, search
+from reports.cps import CPS_DIR, guide, mg6, mg11, search, sfr1
 from reports.cps.blocks import Document
 from reports.cps.facts import gather
 from reports.cps.pdf import convert
@@ -16,7 +16,7 @@ from reports.cps.word import write
 from reports.model import Case
 
 DOCUMENTS = ("MG11-continuity-statement", "readers-guide", "MG6C-unused-material", "MG6D-sensitive-material",
-             "search-and-review-record")
+             "search-and-review-record", "SFR1-draft")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def documents(case: Case, folder: Path) -> dict[str, Document]:
     built = {"MG11-continuity-statement": mg11.build(facts), "readers-guide": guide.build(facts),
              "MG6C-unused-material": mg6.build_mg6c(case, folder, facts.case_ref),
              "MG6D-sensitive-material": mg6.build_mg6d(case, facts.case_ref),
-             "search-and-review-record": search.build(case, facts)}
+             "search-and-review-record": search.build(case, facts), "SFR1-draft": sfr1.build(case, facts)}
     return {name: built[name] for name in DOCUMENTS}
 
 

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 HANDOVER_REASON = "the officer suggests a second look"
 MG11, GUIDE = "MG11-continuity-statement", "readers-guide"
 DOCS = (MG11, GUIDE, "MG6C-unused-material", "MG6D-sensitive-material")
-WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "search-and-review-record") for x in ("docx", "pdf")] + ["mg6c-numbering.json"])
+WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "search-and-review-record", "SFR1-draft") for x in ("docx", "pdf")] + ["mg6c-numbering.json"])
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +269,35 @@ def test_search_and_review_record_of_a_scoped_case(tmp_path: Path) -> None:
                                                           .rstrip("Z") + " UTC", "DC Jones"]
     assert "relevant 1, possibly-disclosable 0, sensitive 0 (on 1 items)" in text_all
     assert started
+
+
+def test_sfr1_findings_and_limitations(drafted: dict, tmp_path: Path) -> None:
+    from devicex.custody import Actor
+    from devicex.tags import import_tags, make_tag
+    from reports.cps.draft import draft
+    from reports.model import open_case
+
+    bundle = tmp_path / "b"
+    shutil.copytree(drafted["bundle"], bundle)
+    before = _docx_text(bundle / "data" / "cps" / "SFR1-draft.docx")
+    assert "No item is marked relevant" in before
+    conn = _db(bundle)
+    fid, path, sha = conn.execute("SELECT id, path, sha256 FROM files WHERE kind = 'file' AND sha256 IS NOT NULL "
+                                  "ORDER BY id LIMIT 1").fetchone()
+    deleted, recovered = conn.execute("SELECT sum(alloc != 'allocated'), sum(recovered = 1) FROM files").fetchone()
+    intake = conn.execute("SELECT sha256 FROM sources").fetchone()[0]
+    parsers = [r for (r,) in conn.execute("SELECT DISTINCT parser FROM parser_runs ORDER BY 1")]
+    conn.close()
+    import_tags(bundle, [make_tag(f"file:{fid}", "relevant", "photo of the night", "DC Jones", "2024-05-01T12:00:00Z")],
+                Actor("1", "DC Jones"), "test")
+    with open_case(bundle) as case:
+        draft(case, None, pdf=False)
+    d = docx.Document(str(bundle / "data" / "cps" / "SFR1-draft.docx"))
+    findings = next(t for t in d.tables if t.rows[0].cells[0].text == "Item")
+    rows = [[c.text for c in r.cells] for r in findings.rows[1:]]
+    assert len(rows) == 1 and rows[0][0] == f"file:{fid}" and path in rows[0][1] and sha in rows[0][1]
+    assert "photo of the night" in rows[0][2] and "2024-05-01 12:00:00 UTC" in rows[0][2]
+    text = _docx_text(bundle / "data" / "cps" / "SFR1-draft.docx")
+    assert intake in text and "All times are UTC" in text
+    assert f"{deleted} deleted entries listed; {recovered} recovered" in text
+    assert f"parsers run: {', '.join(parsers)}" in text
