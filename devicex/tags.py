@@ -189,7 +189,8 @@ def import_tags(root: Path, tags: Sequence[Tag], actor: Actor, origin: str, *,
     inputs = [_artefact("tags-file", input_file.name, input_file)] if input_file else []
     entry = log.append("tags-import", inputs=inputs, outputs=[_artefact("case-database", "data/case.db", db_path)],
                        details={"origin": origin, "tags": len(new), "already_held": len(tags) - len(new),
-                                "tag_ids": [ids[0], ids[-1]], "marks": dict(sorted(Counter(t.mark for t in new).items())),
+                                "tag_ids": [ids[0], ids[-1]],
+                                "marks": dict(sorted(Counter(t.mark for t in new).items())),
                                 "table": "tags"})
     return ImportResult(len(new), len(tags) - len(new), entry["seq"])
 

@@ -35,7 +35,8 @@ def _exhibits(facts: Facts) -> Table:
                      f"({src.container}, {src.size} bytes, segments {', '.join(src.segments)}), SHA-256 at intake "
                      f"{src.intake['sha256']}"))
     if facts.seal:
-        rows.append(("[EXAMINER TO SUPPLY]", f"Evidence bundle of {facts.exhibit_ref} as last sealed before this draft: payload manifest "
+        rows.append(("[EXAMINER TO SUPPLY]", f"Evidence bundle of {facts.exhibit_ref} as last sealed before "
+                     f"this draft: payload manifest "
                      f"SHA-256 {facts.seal.get('payload_manifest_sha256')}, {facts.seal.get('payload_files')} files, "
                      f"signed with key fingerprint {facts.seal.get('key_fingerprint_sha256')}"))
     for e in facts.custody:

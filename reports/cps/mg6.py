@@ -94,7 +94,8 @@ def build_mg6c(case: Case, folder: Path, case_ref: str | None) -> Document:
     for tag in _marked(case, "possibly-disclosable"):
         if (tag["item_kind"], tag["item_id"]) not in sensitive:
             entries.append(Entry(f"item:{tag['item_kind']}:{tag['item_id']}",
-                                 f"{describe_item(case, tag)}. Marked possibly meeting the disclosure test by {tag['tagged_by']} "
+                                 f"{describe_item(case, tag)}. Marked possibly meeting the disclosure test by "
+                                 f"{tag['tagged_by']} "
                                  f"at {when(tag['tagged_at'])}: {tag['note'] or '(no note)'}", 1, "see description"))
     numbers = numbering(folder, [e.key for e in entries])
     rows = tuple((str(numbers[e.key]), e.description, str(e.quantity), e.span)
@@ -115,7 +116,8 @@ def build_mg6d(case: Case, case_ref: str | None) -> Document:
     tags = _marked(case, "sensitive")
     blocks: list[Heading | Para | Table] = [Para(f"URN {case_ref or '[TO SUPPLY]'}.")]
     if tags:
-        rows = tuple((str(n), describe_item(case, t), f"{t['note']} (marked by {t['tagged_by']} at {when(t['tagged_at'])})")
+        rows = tuple((str(n), describe_item(case, t),
+                      f"{t['note']} (marked by {t['tagged_by']} at {when(t['tagged_at'])})")
                      for n, t in enumerate(tags, 1))
         blocks.append(Table(("No.", "Description", "Reason for sensitivity"), rows, (1.2, 8.8, 7.0)))
     else:

@@ -41,6 +41,10 @@ def _run(case: Case, facts: Facts, run: dict[str, Any]) -> list[Heading | Para |
     return blocks
 
 
+def _marks(entry: dict[str, Any]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in entry["details"].get("marks", {}).items())
+
+
 def build(case: Case, facts: Facts) -> Document:
     blocks: list[Heading | Para | Table] = [
         Para(f"URN {facts.case_ref or '[TO SUPPLY]'}, exhibit {facts.exhibit_ref or '[TO SUPPLY]'}. Every rule "
@@ -58,7 +62,7 @@ def build(case: Case, facts: Facts) -> Document:
     if imports:
         blocks.append(Table(("Seq", "Time", "By", "Marks imported"), tuple(
             (str(e["seq"]), when(e["time"]), str(e["actor"].get("name")),
-             f"{e['details'].get('tags')} ({', '.join(f'{k}: {v}' for k, v in e['details'].get('marks', {}).items())}); "
+             f"{e['details'].get('tags')} ({_marks(e)}); "
              f"{e['details'].get('origin')}") for e in imports), (1.2, 4.0, 3.3, 8.5)))
     else:
         blocks.append(Para("No review marks were recorded in devicex."))

@@ -24,8 +24,8 @@ def _limitations(case: Case, facts: Facts) -> tuple[tuple[str, str], ...]:
              or "no file was left in the image by a scope rule")]
     by_status = c.get("by_status", {})
     rows.append(("Could not be read", f"{by_status.get('unreadable', 0)} files unreadable, "
-                 f"{by_status.get('partial', 0)} read in part; {c.get('errors', 0)} errors and {c.get('warnings', 0)} warnings recorded (listed in the "
-                 "report)"))
+                 f"{by_status.get('partial', 0)} read in part; {c.get('errors', 0)} errors and "
+                 f"{c.get('warnings', 0)} warnings recorded (listed in the report)"))
     rows.append(("Deleted items", f"{c.get('deleted', 0)} deleted entries listed; {c.get('recovered', 0)} recovered "
                  f"from their own data, {c.get('guessed', 0)} whose content may not be their own (read as if "
                  "contiguous or reallocated: not counted as recovered). When an item was deleted, and by whom, is "

@@ -102,7 +102,8 @@ def test_add_from_command_line(case: Path) -> None:
 def test_import_file_once(case: Path, tmp_path: Path) -> None:
     (f1, p1), (f2, _) = _some_files(case, 2)
     doc = {"format": "devicex-tags", "version": 1, "case_ref": "T-19", "tags": [
-        {"item": f"file:{f1}", "path": p1, "mark": "relevant", "note": "", "by": "DC Smith", "at": "2024-05-02T09:00:00Z"},
+        {"item": f"file:{f1}", "path": p1, "mark": "relevant", "note": "", "by": "DC Smith",
+         "at": "2024-05-02T09:00:00Z"},
         {"item": f"file:{f2}", "mark": "sensitive", "note": "names a protected witness", "by": "DC Smith",
          "at": "2024-05-02T09:01:00Z"}]}
     tags_file = tmp_path / "marks.json"

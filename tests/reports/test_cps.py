@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 HANDOVER_REASON = "the officer suggests a second look"
 MG11, GUIDE = "MG11-continuity-statement", "readers-guide"
 DOCS = (MG11, GUIDE, "MG6C-unused-material", "MG6D-sensitive-material")
-WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "search-and-review-record", "SFR1-draft") for x in ("docx", "pdf")] + ["mg6c-numbering.json"])
+WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "search-and-review-record", "SFR1-draft") for x in ("docx", "pdf")]
+                 + ["mg6c-numbering.json"])
 
 
 @pytest.fixture(scope="module")
