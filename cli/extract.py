@@ -9,7 +9,7 @@ from rich.table import Table
 
 from cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, console, fail
 from cli.bundle import finish_seal, prepare_seal
-from cli.options import examiner_options, seal_options
+from cli.options import examiner_options, seal_options, timezone_option
 from cli.progress import RichReporter
 from cli.scope import load_scope, scope_from_options
 from devicex.bundle import STATEMENT
@@ -116,13 +116,14 @@ def region(code: str) -> str:
 @click.option("--phone-region", default="GB", show_default=True, metavar="CC",
               help="Country (ISO 3166 code) in which national phone numbers in messages, calls and contacts "
                    "are read to give E.164 numbers.")
+@timezone_option
 def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | None, examiner: str,
             examiner_id: str | None, organisation: str | None, workers: int, no_export: bool,
             no_parse: bool, quiet: bool, scope_file: Path | None = None, scope_settings: tuple[str, ...] = (),
             dry_run: bool = False,
             full_reason: str | None = None, seal_out: bool = False, key_path: Path | None = None,
             passphrase_env: str | None = None, validation: Path | None = None,
-            phone_region: str = "GB") -> None:
+            phone_region: str = "GB", timezone: str | None = None) -> None:
     """Extract SOURCE (raw/dd, split raw .001, E01) read-only into OUT:
     OUT/data/case.db, OUT/data/files/..., OUT/custody.jsonl.
 
@@ -139,7 +140,7 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,
                           scope_text=scope_text, full_reason=full_reason,
                           dry_run=dry_run, validation=_validation_reference(validation),
-                          region=region(phone_region))
+                          region=region(phone_region), timezone=timezone)
     if seal_out and not dry_run and (out / STATEMENT).exists():
         raise fail(f"{out}: already sealed; a new extraction changes it: extract without --seal, then re-seal "
                    "with 'devicex seal OUT --accept-changes REASON'", EXIT_USAGE)

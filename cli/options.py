@@ -38,3 +38,23 @@ def seal_options(func: F) -> F:
     func = key_options(func)
     return click.option("--seal", "seal_out", is_flag=True,
                         help="Seal OUT as a signed evidence bundle after a successful extraction.")(func)
+
+
+def _zone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from reports.cameratime import ZoneError, check_zone
+
+    if value is None:
+        return None
+    try:
+        return check_zone(value)
+    except ZoneError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def timezone_option(func: F) -> F:
+    """--timezone: the device's time zone, for camera clock times (``extract`` and ``report``)."""
+    return click.option(
+        "--timezone", metavar="ZONE", callback=_zone,
+        help="The device's time zone (IANA name, e.g. Europe/London): camera clock times without a recorded "
+             "offset are converted with its rules for their date and placed on the timeline. Recorded in the "
+             "custody log. Without it, a zone found on the device is used, if any.")(func)

@@ -7,7 +7,7 @@ import click
 
 import reports
 from cli.base import EXIT_USAGE, console, fail
-from cli.options import examiner_identity_options
+from cli.options import examiner_identity_options, timezone_option
 from devicex.custody import Actor
 
 
@@ -18,8 +18,9 @@ from devicex.custody import Actor
 @examiner_identity_options
 @click.option("--no-custody", is_flag=True, help="Do not append a 'report' entry to custody.jsonl.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@timezone_option
 def report(case_path: Path, formats: str, examiner: str, examiner_id: str | None, no_custody: bool,
-           quiet: bool) -> None:
+           quiet: bool, timezone: str | None = None) -> None:
     """Write reports for CASE_OR_BUNDLE (an `extract` output folder or a
     sealed bundle) from its case.db, exported files and custody log only:
     the HTML report into data/report/ (open data/report/index.html), machine
@@ -29,9 +30,9 @@ def report(case_path: Path, formats: str, examiner: str, examiner_id: str | None
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     try:
-        outcome = reports.render(case_path, names,
+        outcome = reports.render(case_path, names, timezone=timezone,
                                  progress=None if quiet else lambda n: console.print(f"rendering {n}…", markup=False))
-    except reports.CaseError as exc:
+    except (reports.CaseError, reports.ZoneError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     case = outcome.case
     try:

@@ -13,7 +13,7 @@ import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, BinaryIO, ClassVar
 
 import exifread
@@ -108,9 +108,10 @@ def _altitude(tags: dict[str, Any]) -> float | None:
     return round(value, 6)
 
 
-def taken_utc(local: str | None, offset: str | None, assumed: timezone | None = None) -> datetime | None:
+def taken_utc(local: str | None, offset: str | None, assumed: tzinfo | None = None) -> datetime | None:
     """DateTimeOriginal as aware UTC, using the recorded offset, else ``assumed``
-    (``None``: unknown zone gives ``None``)."""
+    (a fixed offset, or a zone whose rules for that date apply, summer time
+    included; ``None``: unknown zone gives ``None``)."""
     if not local:
         return None
     try:
@@ -120,7 +121,7 @@ def taken_utc(local: str | None, offset: str | None, assumed: timezone | None = 
     m = _OFFSET_RE.match(offset or "")
     if m:
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        tz: timezone | None = timezone(delta if m.group(1) == "+" else -delta)
+        tz: tzinfo | None = timezone(delta if m.group(1) == "+" else -delta)
     else:
         tz = assumed
     if tz is None:
@@ -129,6 +130,17 @@ def taken_utc(local: str | None, offset: str | None, assumed: timezone | None = 
         return naive.replace(tzinfo=tz).astimezone(UTC)
     except (OverflowError, ValueError):
         return None
+
+
+def clock_text(local: str | None) -> str | None:
+    """DateTimeOriginal as a date a reader recognises (``2023-03-03 12:02:00``);
+    the recorded text when it is not an EXIF date."""
+    if not local:
+        return None
+    try:
+        return datetime.strptime(local[:19], "%Y:%m:%d %H:%M:%S").strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return local
 
 
 def taken_fields(data: bytes) -> tuple[str | None, str | None]:

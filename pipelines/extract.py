@@ -70,6 +70,7 @@ class ExtractOptions:
     dry_run: bool = False
     validation: dict[str, Any] | None = None  # the validation record this run is under (see pipelines.validate)
     region: str = "GB"  # where national phone numbers in parsed records are read
+    timezone: str | None = None  # the device's IANA time zone, given by the examiner
 
 
 @dataclass
@@ -118,6 +119,8 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
     }
     if opts.validation is not None:
         params["validation"] = opts.validation
+    if opts.timezone:
+        params["timezone"] = opts.timezone
     actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
     custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
     try:

@@ -24,6 +24,7 @@ from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.hashing import sha256_file as _sha256_file_size
 from devicex.outdir import find_link
+from reports.cameratime import ZoneError
 from reports.model import Case, CaseError, open_case
 
 
@@ -86,10 +87,11 @@ def resolve(names: Sequence[str] | str | None) -> list[str]:
 
 
 def render(path: Path, formats: Sequence[str] | str | None = None, *, generated: str | None = None,
-           progress: Callable[[str], None] | None = None) -> Outcome:
-    """Render ``formats`` for the case at ``path``; returns what was written."""
+           progress: Callable[[str], None] | None = None, timezone: str | None = None) -> Outcome:
+    """Render ``formats`` for the case at ``path``; returns what was written.
+    ``timezone``: the device's IANA time zone, for camera clock times."""
     names = resolve(formats)
-    case = open_case(path, generated)
+    case = open_case(path, generated, timezone)
     link = find_link(case.root)
     if link is not None:
         case.close()
@@ -131,7 +133,9 @@ def record_custody(outcome: Outcome, actor: Actor) -> dict[str, object]:
     log = CustodyLog(case.root / CUSTODY_FILE, actor, run.get("case_ref"), run.get("exhibit_ref"))
     return log.append("report", inputs=[Artefact("case-database", "data/case.db", _sha256(db), db.stat().st_size)],
                       outputs=outputs, details={"formats": list(outcome.written), "generated": case.generated,
-                                                "tool": case.tool, "sealed_before": case.sealed, **tree})
+                                                "tool": case.tool, "sealed_before": case.sealed, **tree,
+                                                "device_timezone": ({"name": case.zone.name, "source": case.zone.source}
+                                                                    if case.zone else None)})
 
 
 def _sealed_hashes(root: Path) -> dict[str, str]:
@@ -149,5 +153,5 @@ def digest_tree(root: Path) -> tuple[str, int]:
     return hashlib.sha256("".join(lines).encode()).hexdigest(), len(lines)
 
 
-__all__ = ["Case", "CaseError", "Outcome", "digest_tree", "open_case", "record_custody", "render",
-           "renderers", "resolve"]
+__all__ = ["Case", "CaseError", "Outcome", "ZoneError", "digest_tree", "open_case", "record_custody",
+           "render", "renderers", "resolve"]

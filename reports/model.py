@@ -22,6 +22,7 @@ from devicex import TOOL_NAME, __version__
 from devicex.casedb import connect
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import GENESIS, read_chain
+from reports.cameratime import DeviceZone, check_zone, converted, found_on_device
 
 REPORT_DIR = "report"
 EXPORT_DIR = "export"
@@ -85,7 +86,7 @@ def locate(path: Path) -> Path:
 class Case:
     """A finished case, opened read-only."""
 
-    def __init__(self, path: Path, generated: str | None = None) -> None:
+    def __init__(self, path: Path, generated: str | None = None, timezone: str | None = None) -> None:
         self.root = locate(path).resolve()
         self.data_dir = self.root / "data"
         self.db_path = self.data_dir / "case.db"
@@ -101,6 +102,24 @@ class Case:
         unfinished = self.conn.execute("SELECT count(*) FROM runs WHERE finished IS NULL").fetchone()[0]
         if unfinished:
             raise CaseError(f"{self.root}: extraction not finished (run still marked running)")
+        self.zone = self._zone(timezone)
+        self.conn.create_function("camera_utc", 1, self._camera_utc, deterministic=True)
+
+    def _zone(self, given: str | None) -> DeviceZone | None:
+        """The device's time zone: given to ``report``, else given to ``extract``, else found on the device."""
+        if given:
+            return DeviceZone(check_zone(given), "given by the examiner (devicex report --timezone)")
+        try:
+            at_extract = json.loads(self.first_run().get("params") or "{}").get("timezone")
+        except (ValueError, AttributeError):
+            at_extract = None
+        if isinstance(at_extract, str) and at_extract:
+            return DeviceZone(check_zone(at_extract), "given by the examiner (devicex extract --timezone)")
+        return found_on_device(self)
+
+    def _camera_utc(self, local: object) -> str | None:
+        conv = converted(local if isinstance(local, str) else None, self.zone)
+        return conv[0] if conv else None
 
     def close(self) -> None:
         self.conn.close()
@@ -215,6 +234,13 @@ class Case:
                      "r.parser || ' ' || j.key AS descr, r.parser AS src, 100 AS ord "
                      "FROM records r, json_each(r.data) j "
                      "WHERE j.type = 'text' AND j.key LIKE '%\\_utc' ESCAPE '\\' AND j.value LIKE '____-__-__T%Z'")
+        if self.zone is not None:
+            parts.append(f"SELECT * FROM (SELECT camera_utc(json_extract(r.data, '$.taken_local')) AS t, "
+                         "r.file_id AS fid, r.parser || ':taken_local' AS code, "
+                         f"r.parser || ' camera clock, converted from ' || {sql_text(self.zone.name)} AS descr, "
+                         "r.parser AS src, 101 AS ord FROM records r "
+                         "WHERE json_extract(r.data, '$.taken_utc') IS NULL "
+                         "AND json_type(r.data, '$.taken_local') = 'text') WHERE t IS NOT NULL")
         sql = ("SELECT e.t, e.fid, e.code, e.descr, e.src, f.volume, f.path, f.stream FROM ("
                + " UNION ALL ".join(parts) + ") e JOIN files f ON f.id = e.fid "
                "ORDER BY substr(e.t, 1, 19), rtrim(e.t, 'Z'), e.fid, e.ord, e.code")
@@ -252,10 +278,15 @@ class Case:
         return target if target.is_file() else None
 
 
+def sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def full_path(volume: str, path: str, stream: str | None) -> str:
     """Volume label + path as ``devicex ls`` prints it (``:stream`` for named streams)."""
     return f"{volume}{path}:{stream}" if stream else f"{volume}{path}"
 
 
-def open_case(path: Path, generated: str | None = None) -> Case:
-    return Case(path, generated)
+def open_case(path: Path, generated: str | None = None, timezone: str | None = None) -> Case:
+    return Case(path, generated, timezone)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from reports import geo
+from reports import activity, cameratime, geo
 from reports.html import comms, data, pages, summary, thumbs
 from reports.model import REPORT_DIR, Case
 
@@ -18,7 +18,8 @@ LINKS_EXPORTS = True  # rendered after the machine formats, so it can link them
 ASSETS = Path(__file__).parent / "assets"
 
 
-def _datasets(case: Case, out: Path) -> tuple[dict[str, int], dict[str, int], list[list[object]]]:
+def _datasets(case: Case, out: Path, act: dict[str, object]) -> tuple[dict[str, int], dict[str, int],
+                                                                      list[list[object]]]:
     data_dir = out / "data"
     data_dir.mkdir(parents=True)
     writers = {n: data.ChunkWriter(data_dir, n) for n in ("files", "timeline", "gallery", "places", "mismatch",
@@ -44,7 +45,7 @@ def _datasets(case: Case, out: Path) -> tuple[dict[str, int], dict[str, int], li
         if f["category"] == "image" and f["export_path"]:
             d = exif.get(f["id"], {})
             camera = " ".join(str(d[k]) for k in ("make", "model") if d.get(k))
-            writers["gallery"].add([f["id"], row[1], thumb or "", row[18], d.get("taken_utc") or d.get("taken_local"),
+            writers["gallery"].add([f["id"], row[1], thumb or "", row[18], cameratime.taken_text(d, case.zone),
                                     camera, d.get("latitude"), d.get("longitude")])
     pts = geo.places(case)
     hrefs = {r[0]: (r[1], r[2]) for r in case.conn.execute("SELECT id, export_path, sha256 FROM files")}
@@ -63,6 +64,9 @@ def _datasets(case: Case, out: Path) -> tuple[dict[str, int], dict[str, int], li
         w.flush()
     chunks = {n: w.chunks for n, w in writers.items()}
     totals = {n: w.total for n, w in writers.items()}
+    (data_dir / "activity-0001.js").write_text(data.js_chunk("activity", 1, [act]),
+                                               encoding="ascii")
+    chunks["activity"], totals["activity"] = 1, 1
     data.write_case_js(data_dir, case, chunks, totals)
     return chunks, totals, report_problems
 
@@ -78,11 +82,12 @@ def render(case: Case) -> list[Path]:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     shutil.copytree(ASSETS, out / "assets", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    _, totals, _ = _datasets(case, out)
+    act = activity.payload(case)
+    _, totals, _ = _datasets(case, out, act)
     ctitle = summary.case_title(case)
     exports = sorted(p.name for p in case.export_dir.glob("*") if p.is_file() and not p.name.startswith(".")) \
         if case.export_dir.is_dir() else []
-    _write(out, "index.html", "Case summary", summary.summary_body(case, exports), case, ctitle)
+    _write(out, "index.html", "Case summary", summary.summary_body(case, exports, act), case, ctitle)
     _write(out, "print.html", "Extraction summary", summary.print_body(case), case, ctitle)
     n = totals
     _write(out, "files.html", "Files", pages.browse_shell(
@@ -103,9 +108,10 @@ def render(case: Case) -> list[Path]:
         pages.SIMPLE_CONTROLS, (f'<figure class="plot-wrap">{plot}</figure>' if plot else "") + links), case, ctitle)
     _write(out, "timeline.html", "Timeline", pages.browse_shell(
         "timeline", f"{n['timeline']:,} timeline rows, all times UTC: file-system times (m = modified, a = accessed, "
-                    "c = metadata changed, b = born/created) and times found by parsers (e.g. EXIF). Camera times "
-                    "recorded without a UTC offset cannot be placed here; they are shown with the pictures.",
-        pages.TIMELINE_CONTROLS), case, ctitle)
+                    "c = metadata changed, b = born/created) and times found by parsers (e.g. EXIF). "
+                    + summary.camera_note(case),
+        pages.TIMELINE_CONTROLS, '<section id="activity" class="activity-panel" aria-label="Activity over time">'
+                                 '</section>'), case, ctitle)
     _write(out, "mismatch.html", "Extension mismatches", pages.browse_shell(
         "mismatch", f"{n['mismatch']:,} files whose name extension does not fit their content (e.g. a picture "
                     "named .txt).", pages.SIMPLE_CONTROLS), case, ctitle)

@@ -33,7 +33,7 @@ def layout(page: str, title: str, body: str, case_title: str, generated: str, sc
     current = ' aria-current="page"'
     nav = "".join(f'<a href="{href}"{current if href == page else ""}>{label}</a>' for href, label in NAV)
     script = ('<script src="data/case.js"></script>\n<script src="assets/report.js"></script>\n'
-              if scripts else "")
+              '<script src="assets/activity.js"></script>\n' if scripts else "")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

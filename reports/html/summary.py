@@ -93,7 +93,33 @@ def _runs(case: Case) -> str:
                     rows) + "".join(scopes))
 
 
-def summary_body(case: Case, exports: list[str]) -> str:
+def camera_note(case: Case) -> str:
+    """How camera clock times (EXIF without a recorded offset) are treated, for the reader."""
+    if case.zone is None:
+        return ("Camera clock times recorded without a UTC offset cannot be placed here (the device's time zone is "
+                "not known); they are shown with the pictures as the camera's clock.")
+    return (f"Camera clock times recorded without a UTC offset are converted from the device's time zone "
+            f"{e(case.zone.name)} with its rules for each date (summer time included) and marked as converted; "
+            f"the zone was {e(case.zone.source)}.")
+
+
+def _activity(act: dict[str, Any]) -> str:
+    series = act.get("series") or []
+    if not series:
+        return "<section><h2>Activity</h2><p>No dated activity recorded.</p></section>"
+    totals = ", ".join(f"{e(s['label']).lower()}: {s['total']:,}" for s in series)
+    zone = act.get("zone")
+    zone_text = (f"Camera clock times converted from {e(zone['name'])} ({e(zone['source'])})." if zone else
+                 "Device time zone not known: camera clock times without an offset are not counted.")
+    return ('<section><h2>Activity</h2>'
+            f'<p>Dated activity from <strong>{e(act["first"])}</strong> to <strong>{e(act["last"])}</strong> '
+            f'(UTC): {totals}. {zone_text}</p>'
+            '<div id="activity-small" class="activity-small"></div>'
+            '<p><a href="timeline.html">Timeline: activity by day, hour and weekday, and every event</a></p>'
+            '</section>')
+
+
+def summary_body(case: Case, exports: list[str], act: dict[str, Any]) -> str:
     run = case.first_run()
     c = case.counts()
     parts = []
@@ -104,6 +130,7 @@ def summary_body(case: Case, exports: list[str]) -> str:
         ("Case reference", run.get("case_ref") or "(none given)"), ("Exhibit reference", run.get("exhibit_ref") or "(none given)"),
         ("Examiner", run.get("examiner")), ("Report generated (UTC)", case.generated), ("Report tool", case.tool),
     ]) + _runs(case) + "</section>")
+    parts.append(_activity(act))
     parts.append(f"<section><h2>Evidence source</h2>{_sources(case)}</section>")
     vols = [[v["label"], v["tbl"], v["start"], v["length"], v["description"], "yes" if v["allocated"] else "no"]
             for v in case.volumes()]

@@ -218,13 +218,14 @@
   }
 
   /* ----------------------------------------------------------- other pages */
-  function simplePage(name, columns, hay, extra) {
+  function simplePage(name, columns, hay, extra, after) {
     const table = pagedTable(document.getElementById(`${name}-view`), columns, {});
     load(name).then((rows) => {
       const apply = () => {
         const ts = terms(val("q"));
         const out = rows.filter((r) => (!extra || extra(r)) && (!ts.length || matchAll(ts, hay(r).toLowerCase())));
         table.set(out);
+        if (after) after();
         status(`${out.length.toLocaleString("en")} of ${rows.length.toLocaleString("en")} rows`);
       };
       onFilter(["q", "f-source", "t-from", "t-to"], apply);
@@ -274,14 +275,55 @@
     }, failed);
   }
 
+  /* ------------------------------------------------------------ timeline */
+  function hourOf(t) { return t ? +String(t).slice(11, 13) : -1; }
+  function timelinePage() {
+    const T = cols("timeline");
+    const A = window.DVX_ACTIVITY;
+    let chartSel = null, chart = null;
+    const keep = (r) => {
+      if (val("f-source") && r[T.source] !== val("f-source")) return false;
+      if (!inRange(r[T.time], val("t-from"), val("t-to"))) return false;
+      if (!chartSel || chartSel.view === "day") return true;
+      const t = r[T.time];
+      if (!t) return false;
+      const v = chartSel.view === "hour" ? hourOf(t) : A.weekday(A.dayOf(String(t)));
+      return v >= chartSel.from && v <= chartSel.to;
+    };
+    const setInput = (id, v) => { const n = document.getElementById(id); if (n) { n.value = v; n.dispatchEvent(new Event("change")); } };
+    const form = document.getElementById("filters");
+    if (form) form.addEventListener("reset", () => { chartSel = null; if (chart) chart.clear(); });
+    load("activity").then((parts) => {
+      const host = document.getElementById("activity");
+      if (host && parts[0] && A) {
+        chart = A.panel(host, parts[0], (sel) => {
+          chartSel = sel;
+          if (sel && sel.view === "day") { setInput("t-from", sel.fromText); setInput("t-to", sel.toText); }
+          else { setInput("t-from", ""); setInput("t-to", ""); }
+        });
+        document.body.dataset.chart = "1";
+      }
+      simplePage("timeline", [
+        { label: "Time (UTC)", value: (r) => r[T.time], cls: "time" }, { label: "m a c b", value: (r) => r[T.macb], cls: "mono" },
+        { label: "Meaning", value: (r) => r[T.description] }, { label: "Source", value: (r) => r[T.source] },
+        { label: "Path", value: (r) => r[T.path], cell: (r) => fileLink(r[T.file_id], r[T.path]), cls: "path" },
+      ], (r) => `${r[T.path]}\n${r[T.description]}`, keep, () => { if (chart && (!chartSel || chartSel.view === "day")) chart.showDays(val("t-from"), val("t-to")); });
+    }, failed);
+  }
+  function summaryPage() {
+    const host = document.getElementById("activity-small");
+    if (!host || !window.DVX_ACTIVITY) { document.body.dataset.ready = "1"; return; }
+    load("activity").then((parts) => {
+      if (parts[0]) window.DVX_ACTIVITY.chart(host, parts[0], { small: true });
+      document.body.dataset.ready = "1";
+    }, failed);
+  }
+
   const pagesByName = {
     files: filesPage,
     gallery: galleryPage,
-    timeline: () => { const T = cols("timeline"); simplePage("timeline", [
-      { label: "Time (UTC)", value: (r) => r[T.time], cls: "time" }, { label: "m a c b", value: (r) => r[T.macb], cls: "mono" },
-      { label: "Meaning", value: (r) => r[T.description] }, { label: "Source", value: (r) => r[T.source] },
-      { label: "Path", value: (r) => r[T.path], cell: (r) => fileLink(r[T.file_id], r[T.path]), cls: "path" },
-    ], (r) => `${r[T.path]}\n${r[T.description]}`, (r) => (!val("f-source") || r[T.source] === val("f-source")) && inRange(r[T.time], val("t-from"), val("t-to"))); },
+    timeline: timelinePage,
+    index: summaryPage,
     places: () => { const P = cols("places"); simplePage("places", [
       { label: "Path", value: (r) => r[P.path], cell: (r) => fileLink(r[P.file_id], r[P.path]), cls: "path" },
       { label: "Latitude", value: (r) => r[P.lat], cls: "num" }, { label: "Longitude", value: (r) => r[P.lon], cls: "num" },
