@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from reports import activity, cameratime, geo
-from reports.html import comms, data, pages, summary, thumbs
+from reports.html import comms, data, pages, placemap, summary, thumbs
 from reports.model import REPORT_DIR, Case
 
 FORMAT = "html"  # the name `devicex report -f` knows this renderer by
@@ -18,8 +18,8 @@ LINKS_EXPORTS = True  # rendered after the machine formats, so it can link them
 ASSETS = Path(__file__).parent / "assets"
 
 
-def _datasets(case: Case, out: Path, act: dict[str, object]) -> tuple[dict[str, int], dict[str, int],
-                                                                      list[list[object]]]:
+def _datasets(case: Case, out: Path, act: dict[str, object],
+              pts: list[geo.Place]) -> tuple[dict[str, int], dict[str, int], list[list[object]]]:
     data_dir = out / "data"
     data_dir.mkdir(parents=True)
     writers = {n: data.ChunkWriter(data_dir, n) for n in ("files", "timeline", "gallery", "places", "mismatch",
@@ -47,12 +47,11 @@ def _datasets(case: Case, out: Path, act: dict[str, object]) -> tuple[dict[str, 
             camera = " ".join(str(d[k]) for k in ("make", "model") if d.get(k))
             writers["gallery"].add([f["id"], row[1], thumb or "", row[18], cameratime.taken_text(d, case.zone),
                                     camera, d.get("latitude"), d.get("longitude")])
-    pts = geo.places(case)
     hrefs = {r[0]: (r[1], r[2]) for r in case.conn.execute("SELECT id, export_path, sha256 FROM files")}
     for p in pts:
         exp, _ = hrefs.get(p.file_id, (None, None))
         writers["places"].add([p.file_id, p.path, p.lat, p.lon, p.alt, p.time, p.camera, thumb_of.get(p.file_id, ""),
-                               data.href(exp)])
+                               data.href(exp), p.nearest.text if p.nearest else None])
     for row in data.merge_timeline(case.timeline()):
         writers["timeline"].add(row)
     for err in case.errors():
@@ -83,7 +82,8 @@ def render(case: Case) -> list[Path]:
     out.mkdir(parents=True)
     shutil.copytree(ASSETS, out / "assets", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     act = activity.payload(case)
-    _, totals, _ = _datasets(case, out, act)
+    pts = geo.places(case)
+    _, totals, _ = _datasets(case, out, act, pts)
     ctitle = summary.case_title(case)
     exports = sorted(p.name for p in case.export_dir.glob("*") if p.is_file() and not p.name.startswith(".")) \
         if case.export_dir.is_dir() else []
@@ -97,15 +97,19 @@ def render(case: Case) -> list[Path]:
     _write(out, "gallery.html", "Pictures", pages.browse_shell(
         "gallery", f"{n['gallery']:,} exported pictures. Thumbnails are made from the exported copies, turned upright; "
                    "click one to open the full file.", pages.GALLERY_CONTROLS), case, ctitle)
-    pts = geo.places(case)
-    plot = geo.svg_plot(pts)
+    plot = placemap.svg(pts)
     links = ('<p>For Google Earth or QGIS: <a href="../export/places.kml">places.kml</a> · '
              '<a href="../export/places.geojson">places.geojson</a>.</p>'
              if {"places.kml", "places.geojson"} <= set(exports) else
              "<p>KML and GeoJSON files for Google Earth or QGIS: <code>devicex report -f geo</code>.</p>")
+    figure = (f'<figure class="plot-wrap">{plot}<figcaption>Numbers are clusters of nearby positions; click one '
+              'to see its pictures and list only them below. Names are the nearest places with over 1,000 people. '
+              f'{pages.e(placemap.ATTRIBUTION)}</figcaption></figure><section id="picked" class="picked" '
+              'aria-live="polite"></section>' if plot else "")
     _write(out, "places.html", "Places", pages.browse_shell(
-        "places", f"{n['places']:,} files carry a GPS position (plotted without a map: no network is used).",
-        pages.SIMPLE_CONTROLS, (f'<figure class="plot-wrap">{plot}</figure>' if plot else "") + links), case, ctitle)
+        "places", f"{n['places']:,} files carry a GPS position, each with the nearest named place (drawn and named "
+                  "from data bundled with devicex: no network is used).",
+        pages.SIMPLE_CONTROLS, figure + links), case, ctitle)
     _write(out, "timeline.html", "Timeline", pages.browse_shell(
         "timeline", f"{n['timeline']:,} timeline rows, all times UTC: file-system times (m = modified, a = accessed, "
                     "c = metadata changed, b = born/created) and times found by parsers (e.g. EXIF). "

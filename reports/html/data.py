@@ -24,7 +24,7 @@ FILE_COLUMNS = ("id", "path", "name", "kind", "alloc", "size", "mtime", "atime",
                 "recovered", "export")
 TIMELINE_COLUMNS = ("time", "macb", "description", "source", "file_id", "path")
 GALLERY_COLUMNS = ("file_id", "path", "thumb", "href", "taken", "camera", "lat", "lon")
-PLACES_COLUMNS = ("file_id", "path", "lat", "lon", "alt", "time", "camera", "thumb", "href")
+PLACES_COLUMNS = ("file_id", "path", "lat", "lon", "alt", "time", "camera", "thumb", "href", "place")
 MISMATCH_COLUMNS = ("file_id", "path", "ext", "mime", "magic", "size", "href")
 PROBLEM_COLUMNS = ("severity", "stage", "volume", "path", "message", "file_id")
 

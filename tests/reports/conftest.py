@@ -145,6 +145,68 @@ def big_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+# Pictures for the Places map and camera times: (folder/name, latitude, longitude, camera clock, offset)
+PLACES = (
+    ("DCIM/blackpool-1.jpg", 53.81750, -3.05360, "2023:07:14 10:15:00", None),
+    ("DCIM/blackpool-2.jpg", 53.81772, -3.05301, "2023:07:14 10:17:30", None),
+    ("DCIM/blackpool-3.jpg", 53.81790, -3.05410, "2023:07:14 10:21:05", None),
+    ("DCIM/blackpool-4.jpg", 53.81702, -3.05388, "2023:07:15 02:04:00", None),
+    ("DCIM/bolton-1.jpg", 53.57810, -2.42950, "2023:01:14 10:15:00", None),
+    ("DCIM/bolton-2.jpg", 53.57861, -2.42890, "2023:01:14 23:40:00", None),
+    ("DCIM/preston.jpg", 53.75900, -2.69900, "2023:03:03 12:02:00", None),
+    ("DCIM/london.jpg", 51.50740, -0.12780, "2023:08:01 18:00:00", "+01:00"),
+)
+DEVICE_ZONE = "Europe/London"
+
+
+def _gps_jpeg(path: Path, lat: float, lon: float, clock: str, offset: str | None) -> None:
+    def dms(v: float) -> tuple[float, float, float]:
+        v = abs(v)
+        d, m = int(v), int((v - int(v)) * 60)
+        return float(d), float(m), round((v - d - m / 60) * 3600, 4)
+
+    im = Image.new("RGB", (64, 48), (40, 120, 200))
+    ex = Image.Exif()
+    ex[0x010F], ex[0x0110] = "DevicexTest", "Phone-2"
+    ex[0x8769] = {0x9003: clock, **({0x9011: offset} if offset else {})}
+    ex[0x8825] = {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, "JPEG", exif=ex, quality=85)
+
+
+@pytest.fixture(scope="session")
+def places_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Pictures around Lancashire and one in London, camera clocks mostly without an offset, and an
+    Android build.prop naming the device's time zone (made here with Pillow and mke2fs -d)."""
+    base = tmp_path_factory.mktemp("places-image")
+    src = base / "src"
+    for rel, lat, lon, clock, offset in PLACES:
+        _gps_jpeg(src / rel, lat, lon, clock, offset)
+    (src / "system").mkdir()
+    (src / "system" / "build.prop").write_text(
+        f"ro.build.version.release=13\npersist.sys.timezone={DEVICE_ZONE}\nro.product.model=Phone-2\n")
+    for p in sorted(src.rglob("*"), reverse=True):
+        os.utime(p, (FIXED_TIME, FIXED_TIME))
+    image = base / "places-ext4.img"
+    _mke2fs(src, image, "4M")
+    return image
+
+
+@pytest.fixture(scope="session")
+def places_case(places_image: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The places image extracted (no --timezone: the zone is found on the device), every format rendered
+    and the report recorded in the custody log."""
+    import reports
+
+    from devicex.custody import Actor
+
+    out = extract(places_image, tmp_path_factory.mktemp("places-case") / "out")
+    outcome = reports.render(out, None, generated=GENERATED)
+    reports.record_custody(outcome, Actor("EX-9", EXAMINER))
+    outcome.case.close()
+    return out
+
+
 _SHOTS: list[Path] = []
 
 

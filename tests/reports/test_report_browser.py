@@ -108,7 +108,7 @@ def test_timeline_range_filter(reported: Path, browser: Any) -> None:
 def test_places_plot_and_mismatch(reported: Path, browser: Any) -> None:
     page, watch = open_page(browser, url(_report(reported), "places.html"))
     try:
-        assert page.evaluate("document.querySelectorAll('svg.plot circle').length") == 1
+        assert page.evaluate("document.querySelectorAll('svg.map .cluster').length") == 1
         assert "gps.jpg" in page.inner_text("#places-view")
         _clean(page, watch)
     finally:

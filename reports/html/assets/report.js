@@ -218,10 +218,12 @@
   }
 
   /* ----------------------------------------------------------- other pages */
-  function simplePage(name, columns, hay, extra, after) {
+  function simplePage(name, columns, hay, extra, after, loaded) {
     const table = pagedTable(document.getElementById(`${name}-view`), columns, {});
+    let apply = () => {};
     load(name).then((rows) => {
-      const apply = () => {
+      if (loaded) loaded(rows);
+      apply = () => {
         const ts = terms(val("q"));
         const out = rows.filter((r) => (!extra || extra(r)) && (!ts.length || matchAll(ts, hay(r).toLowerCase())));
         table.set(out);
@@ -233,6 +235,7 @@
       apply();
       document.body.dataset.ready = "1";
     }, failed);
+    return () => apply();
   }
   function fileLink(id, text) { return el("a", { href: `files.html#file=${Number(id)}`, text }); }
 
@@ -319,17 +322,49 @@
     }, failed);
   }
 
+  /* -------------------------------------------------------------- places */
+  function placesPage() {
+    const P = cols("places");
+    let picked = null;
+    const panel = document.getElementById("picked");
+    let rows = [];
+    const apply = simplePage("places", [
+      { label: "Path", value: (r) => r[P.path], cell: (r) => fileLink(r[P.file_id], r[P.path]), cls: "path" },
+      { label: "Nearest place", value: (r) => r[P.place] },
+      { label: "Latitude", value: (r) => r[P.lat], cls: "num" }, { label: "Longitude", value: (r) => r[P.lon], cls: "num" },
+      { label: "Altitude (m)", value: (r) => r[P.alt], cls: "num" }, { label: "Time", value: (r) => r[P.time] },
+      { label: "Camera", value: (r) => r[P.camera] }, { label: "File", value: (r) => r[P.href], cell: (r) => openLink(r[P.href], "open") },
+    ], (r) => `${r[P.path]}\n${r[P.camera]}\n${r[P.time]}\n${r[P.place]}`, (r) => !picked || picked.has(r[P.file_id]), null, (all) => { rows = all; });
+    function show(g) {
+      document.querySelectorAll("svg.map .cluster.on").forEach((n) => n.classList.remove("on"));
+      if (!g) { picked = null; if (panel) panel.replaceChildren(); apply(); return; }
+      g.classList.add("on");
+      picked = new Set(String(g.dataset.ids).split(",").map(Number));
+      const mine = rows.filter((r) => picked.has(r[P.file_id]));
+      const clear = el("button", { type: "button", class: "unpick", text: "Show all places" });
+      clear.addEventListener("click", () => show(null));
+      const figs = mine.slice(0, 60).map((r) => {
+        const name = String(r[P.path]).split("/").pop();
+        const pic = r[P.thumb] ? el("img", { src: r[P.thumb], alt: name, loading: "lazy" }) : el("div", { class: "nothumb", text: "no preview" });
+        return el("figure", {}, r[P.href] ? el("a", { href: r[P.href], target: "_blank", rel: "noopener noreferrer" }, pic) : pic,
+          el("figcaption", {}, el("span", { class: "name", text: name }), el("br"), el("span", { class: "muted", text: [r[P.time], r[P.place]].filter(Boolean).join(" · ") }), el("br"), fileLink(r[P.file_id], "details")));
+      });
+      panel.replaceChildren(el("h2", { text: g.getAttribute("aria-label") }), clear,
+        el("div", { class: "gallery" }, ...figs), mine.length > 60 ? el("p", { class: "muted", text: `first 60 of ${mine.length}; all are listed below` }) : "");
+      apply();
+    }
+    document.querySelectorAll("svg.map .cluster").forEach((g) => {
+      g.addEventListener("click", () => show(g));
+      g.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); show(g); } });
+    });
+  }
+
   const pagesByName = {
     files: filesPage,
     gallery: galleryPage,
     timeline: timelinePage,
     index: summaryPage,
-    places: () => { const P = cols("places"); simplePage("places", [
-      { label: "Path", value: (r) => r[P.path], cell: (r) => fileLink(r[P.file_id], r[P.path]), cls: "path" },
-      { label: "Latitude", value: (r) => r[P.lat], cls: "num" }, { label: "Longitude", value: (r) => r[P.lon], cls: "num" },
-      { label: "Altitude (m)", value: (r) => r[P.alt], cls: "num" }, { label: "Time", value: (r) => r[P.time] },
-      { label: "Camera", value: (r) => r[P.camera] }, { label: "File", value: (r) => r[P.href], cell: (r) => openLink(r[P.href], "open") },
-    ], (r) => `${r[P.path]}\n${r[P.camera]}\n${r[P.time]}`); },
+    places: placesPage,
     mismatch: () => { const M = cols("mismatch"); simplePage("mismatch", [
       { label: "Path", value: (r) => r[M.path], cell: (r) => fileLink(r[M.file_id], r[M.path]), cls: "path" },
       { label: "Extension", value: (r) => r[M.ext] }, { label: "Content type", value: (r) => r[M.mime] },
