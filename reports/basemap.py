@@ -113,7 +113,8 @@ def outlines(view: Box, xy: Callable[[float, float], Point]) -> dict[str, str]:
     for ring, box in zip(topo.rings, topo.ring_boxes):
         if _meets(box, clamp):
             land.append(_path(_ring_points(topo, ring), xy, clamp, True))
-    coast, boundary = [], []
+    coast: list[str] = []
+    boundary: list[str] = []
     for i, arc in enumerate(topo.arcs):
         if not _meets(topo.boxes[i], clamp):
             continue

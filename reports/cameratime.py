@@ -73,7 +73,7 @@ def converted(local: str | None, zone: DeviceZone | None) -> tuple[str, str] | N
     if utc is None:
         return None
     offset = utc.astimezone(zone.info).strftime("%z")
-    return iso(utc), f"{offset[:3]}:{offset[3:]}"
+    return str(iso(utc)), f"{offset[:3]}:{offset[3:]}"
 
 
 def taken_text(data: dict[str, Any], zone: DeviceZone | None) -> str | None:

@@ -40,7 +40,8 @@ def _num(value: object) -> float | None:
 
 
 def _times(d: dict[str, object], zone: cameratime.DeviceZone | None) -> tuple[str | None, str | None]:
-    conv = cameratime.converted(d.get("taken_local") if isinstance(d.get("taken_local"), str) else None, zone)
+    local = d.get("taken_local")
+    conv = cameratime.converted(local if isinstance(local, str) else None, zone)
     utc = d.get("taken_utc") or (conv[0] if conv else None) or d.get("gps_time_utc")
     text = cameratime.taken_text(d, zone)
     if text is None and d.get("gps_time_utc"):

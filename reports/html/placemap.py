@@ -190,10 +190,10 @@ def svg(pts: list[Place], width: int = 960, height: int = 560) -> str:
     f = frame(pts, width, height)
     shapes = basemap.outlines(f.box, f.xy)
     groups = clusters(pts, f)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="plot map" role="img" '
-             'aria-label="Map of GPS positions">',
-             f'<defs><clipPath id="plot-clip"><rect x="{f.ml}" y="{f.mt}" width="{f.pw}" height="{f.ph}"/>'
-             '</clipPath></defs>',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="plot map" role="img" '
+              'aria-label="Map of GPS positions">'),
+             (f'<defs><clipPath id="plot-clip"><rect x="{f.ml}" y="{f.mt}" width="{f.pw}" height="{f.ph}"/>'
+              '</clipPath></defs>'),
              f'<rect x="{f.ml}" y="{f.mt}" width="{f.pw}" height="{f.ph}" class="sea"/>',
              '<g clip-path="url(#plot-clip)">',
              f'<path class="land" d="{shapes["land"]}"/>' if shapes["land"] else "",
