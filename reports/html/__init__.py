@@ -63,8 +63,7 @@ def _datasets(case: Case, out: Path, act: dict[str, object],
         w.flush()
     chunks = {n: w.chunks for n, w in writers.items()}
     totals = {n: w.total for n, w in writers.items()}
-    (data_dir / "activity-0001.js").write_text(data.js_chunk("activity", 1, [act])  # type: ignore[list-item],
-                                               encoding="ascii")
+    (data_dir / "activity-0001.js").write_text(data.js_object("activity", act), encoding="ascii")
     chunks["activity"], totals["activity"] = 1, 1
     data.write_case_js(data_dir, case, chunks, totals)
     return chunks, totals, report_problems

@@ -89,6 +89,20 @@ def _shown(value: Any) -> Any:
     return visible(value) if isinstance(value, str) else value
 
 
+def _shown_all(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shown_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown_all(v) for v in value]
+    return _shown(value)
+
+
+def js_object(name: str, value: dict[str, Any]) -> str:
+    """One object as the single chunk of data set ``name``, every text in it through ``visible``."""
+    text = json.dumps([_shown_all(value)], ensure_ascii=True, separators=(",", ":"))
+    return f'DVX.add("{name}",1,JSON.parse({json.dumps(text, ensure_ascii=True)}));\n'
+
+
 def js_chunk(name: str, index: int, rows: list[list[Any]]) -> str:
     """Every text value goes through ``visible``: control characters and bidi overrides from the
     evidence are shown as escapes (``innocent\\u202egpj.exe``), never acted upon by the page."""
