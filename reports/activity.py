@@ -69,7 +69,7 @@ def series(case: Case) -> list[Series]:
         "SELECT DISTINCT record_type FROM records WHERE record_type != ? AND timestamp IS NOT NULL ORDER BY 1",
         (PICTURES,))]
     for kind in kinds:
-        out.append(_series(case, f"records:{kind}", kind.replace("_", " ").replace("-", " ").capitalize(),
+        out.append(_series(case, f"records:{kind}", f"{kind.replace('_', ' ')} records",
                            "SELECT timestamp AS t FROM records WHERE record_type = ?", (kind,)))
     return [s for s in out if s.days]
 

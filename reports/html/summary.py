@@ -112,8 +112,9 @@ def _activity(act: dict[str, Any]) -> str:
     zone_text = (f"Camera clock times converted from {e(zone['name'])} ({e(zone['source'])})." if zone else
                  "Device time zone not known: camera clock times without an offset are not counted.")
     return ('<section><h2>Activity</h2>'
-            f'<p>Dated activity from <strong>{e(act["first"])}</strong> to <strong>{e(act["last"])}</strong> '
-            f'(UTC): {totals}. {zone_text}</p>'
+            f'<p>Activity (files modified or created, pictures taken, dated records) from '
+            f'<strong>{e(act["first"])}</strong> to <strong>{e(act["last"])}</strong> (UTC): {totals}. '
+            f'{zone_text}</p>'
             '<div id="activity-small" class="activity-small"></div>'
             '<p><a href="timeline.html">Timeline: activity by day, hour and weekday, and every event</a></p>'
             '</section>')

@@ -59,7 +59,7 @@
     const S = prepare(A);
     if (!S.length) { host.replaceChildren(document.createTextNode("No dated activity in this case.")); return null; }
     const allLo = Math.min(...S.map((s) => s.days[0])), allHi = Math.max(...S.map((s) => s.days[s.days.length - 1]));
-    const st = { view: "day", lo: allLo, hi: allHi, log: false, sel: null };
+    const st = { view: "day", lo: allLo, hi: allHi, log: !!opts.small, sel: null };
     const W = 1000, H = opts.small ? 90 : 240, ML = opts.small ? 8 : 56, MR = 8, MT = 8, MB = opts.small ? 18 : 34;
     const pw = W - ML - MR, ph = H - MT - MB;
     const plot = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: `activity${opts.small ? " small" : ""}`, role: "img",
@@ -110,7 +110,7 @@
       }
       plot.replaceChildren(...parts);
       const scope = st.view === "day" ? (current.width > 1 ? ` (each bar ${current.width} days)` : " (each bar one day)") : ` (${dayText(st.lo)} to ${dayText(st.hi)}, UTC)`;
-      info.textContent = `${dayText(st.lo)} to ${dayText(st.hi)}${scope}` + (st.sel ? ` · selected: ${selText()}` : "");
+      info.textContent = `${dayText(st.lo)} to ${dayText(st.hi)}${scope}${st.log ? ", heights on a log scale" : ""}` + (st.sel ? ` · selected: ${selText()}` : "");
     }
     function axis(bars, bw) {
       const out = [];
