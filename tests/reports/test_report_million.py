@@ -53,7 +53,7 @@ def test_million_rows_chart_and_brushing(million: tuple[Path, float], browser: A
     try:
         started = time.monotonic()
         page.goto(url(case / "data" / "report", "timeline.html"), wait_until="commit")
-        wait_until(page, "document.body.dataset.chart === '1'", 30)
+        wait_until(page, "!!document.body && document.body.dataset.chart === '1'", 30)
         drawn = time.monotonic() - started
         assert drawn < 5, f"chart took {drawn:.1f}s"
         wait_until(page, "document.body.dataset.ready === '1'", 300)
