@@ -1,7 +1,7 @@
 """Timestamps: always timezone-aware UTC; missing is ``None``."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,3 +52,31 @@ def format_utc_offset(minutes: int) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, mins = divmod(abs(minutes), 60)
     return f"{sign}{hours:02d}:{mins:02d}"
+
+
+def from_clock(text: str | None) -> datetime | None:
+    """A camera-style clock text (EXIF ``2023:03:03 12:02:00``, zone not recorded) as a naive datetime."""
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def clock_text(text: str | None) -> str | None:
+    """A camera clock text as a date a reader recognises (``2023-03-03 12:02:00``); as recorded if not a date."""
+    clock = from_clock(text)
+    return clock.strftime("%Y-%m-%d %H:%M:%S") if clock else text or None
+
+
+def clock_to_utc(text: str | None, zone: tzinfo) -> datetime | None:
+    """A camera clock text read in ``zone`` (a fixed offset, or a zone whose rules for that date apply,
+    summer time included; an hour repeated or skipped by a change is read as its first occurrence)."""
+    clock = from_clock(text)
+    if clock is None:
+        return None
+    try:
+        return clock.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None

@@ -22,6 +22,7 @@ from devicex.entries import Entry
 from devicex.errors import Damage, NotMyFormat
 from devicex.parsing import ParserContext
 from devicex.records import Provenance, Record
+from devicex.timeutil import clock_to_utc
 
 NAME = "exif"
 VERSION = "1.0"
@@ -112,35 +113,13 @@ def taken_utc(local: str | None, offset: str | None, assumed: tzinfo | None = No
     """DateTimeOriginal as aware UTC, using the recorded offset, else ``assumed``
     (a fixed offset, or a zone whose rules for that date apply, summer time
     included; ``None``: unknown zone gives ``None``)."""
-    if not local:
-        return None
-    try:
-        naive = datetime.strptime(local[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
-        return None
     m = _OFFSET_RE.match(offset or "")
     if m:
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
         tz: tzinfo | None = timezone(delta if m.group(1) == "+" else -delta)
     else:
         tz = assumed
-    if tz is None:
-        return None
-    try:
-        return naive.replace(tzinfo=tz).astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-
-
-def clock_text(local: str | None) -> str | None:
-    """DateTimeOriginal as a date a reader recognises (``2023-03-03 12:02:00``);
-    the recorded text when it is not an EXIF date."""
-    if not local:
-        return None
-    try:
-        return datetime.strptime(local[:19], "%Y:%m:%d %H:%M:%S").strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return local
+    return clock_to_utc(local, tz) if tz is not None else None
 
 
 def taken_fields(data: bytes) -> tuple[str | None, str | None]:

@@ -17,15 +17,21 @@ exported copies, never the image):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from devicex.timeutil import iso
-from parsers.exif import clock_text, taken_utc
+from devicex.timeutil import clock_text, clock_to_utc, iso
 
-if TYPE_CHECKING:
-    from reports.model import Case
+
+class CaseFiles(Protocol):
+    """What the search needs of a case (``reports.model.Case``): its file rows and exported copies."""
+
+    def files(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]: ...
+
+    def exported(self, export_path: str | None) -> Path | None: ...
 
 PROPERTY = "persist.sys.timezone"
 MAX_PROP_BYTES = 4 << 20
@@ -69,7 +75,7 @@ def converted(local: str | None, zone: DeviceZone | None) -> tuple[str, str] | N
     """(UTC ISO text, the zone's UTC offset then, e.g. ``+01:00``) of a camera clock time, or None."""
     if zone is None:
         return None
-    utc = taken_utc(local, None, zone.info)
+    utc = clock_to_utc(local, zone.info)
     if utc is None:
         return None
     offset = utc.astimezone(zone.info).strftime("%z")
@@ -119,7 +125,7 @@ def _valid(name: str | None) -> str | None:
         return None
 
 
-def found_on_device(case: Case) -> DeviceZone | None:
+def found_on_device(case: CaseFiles) -> DeviceZone | None:
     """The device's own time zone setting, if the case holds one."""
     for where, how in _ANDROID:
         for f in case.files(f"{where} AND export_path IS NOT NULL AND size <= {MAX_PROP_BYTES}"):

@@ -60,8 +60,8 @@ def test_million_rows_chart_and_brushing(million: tuple[Path, float], browser: A
         total = page.evaluate("DVX_CASE.totals.timeline")
         assert total >= ROWS
         truth = Counter({d: int(n) for d, n in (line.split("|") for line in subprocess.run(
-            ["sqlite3", "-readonly", str(db), "SELECT CAST(julianday(substr(mtime, 1, 10)) - 2440587.5 AS INTEGER), "
-             "count(*) FROM files WHERE mtime IS NOT NULL GROUP BY 1"],
+            ["sqlite3", "-readonly", str(db), ("SELECT CAST(julianday(substr(mtime, 1, 10)) - 2440587.5 AS INTEGER), "
+                                               "count(*) FROM files WHERE mtime IS NOT NULL GROUP BY 1")],
             check=True, capture_output=True, text=True).stdout.split())})
         bars = page.evaluate("""[...document.querySelectorAll('#activity g.bar rect[data-series="mtime"]')].map(r =>
             [Number(r.parentNode.dataset.from), Number(r.parentNode.dataset.to), Number(r.dataset.n)])""")
