@@ -43,6 +43,8 @@ def test_validate_on_the_shipped_data_passes_and_is_signed(record: tuple[Path, P
     for rid in ("media-hashes", "entries-listed", "deleted-found", "content-hashes", "times", "exif", "exports",
                 "scope-exclusion", "custody-chain", "bundle-verification", "tamper-detection"):
         assert statuses[rid] == "pass", rid
+    parsers = {r["id"]: r for r in data["requirements"] if r["id"].startswith("parser:")}
+    assert len(parsers) == 12 and all(r["status"] == "pass" and r["compared"] > 0 for r in parsers.values())
     for key in ("devicex", "devicex_commit", "python", "tsk", "libewf", "libmagic", "exifread", "os", "machine",
                 "date"):
         assert data["environment"][key], key
