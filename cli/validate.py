@@ -55,11 +55,11 @@ def validate(datasets: tuple[Path, ...], out: Path, no_seal: bool, key_path: Pat
                                  lambda what: status.update(f"validating: {what}"))
     record = build(outcome, {"name": examiner, "id": examiner_id, "organisation": organisation})
     sealed = write(record, render(record), out, key, actor, organisation)
-    table = Table("requirement", "compared", "agreed", "disagreed", "truth-tool faults", "result",
+    table = Table("requirement", "compared", "agreed", "disagreed", "truth-tool faults", "known limitation", "result",
                   title=f"devicex validation: {record['result'].upper()}")
     for row in record["summary"]:
         table.add_row(row["title"], str(row["compared"]), str(row["agreed"]), str(row["disagreed"]),
-                      str(row["truth_tool_faults"]), row["status"].upper())
+                      str(row["truth_tool_faults"]), str(row.get("known_limitation", 0)), row["status"].upper())
     console.print(table)
     click.echo(f"record: {out / 'data' / 'validation.html'} and validation.json"
                + (f" (sealed, key {sealed.fingerprint})" if sealed else " (not sealed)"))

@@ -41,9 +41,10 @@ def render(record: dict[str, Any]) -> str:
              "<h2>Examiner</h2>", _table(["item", "value"], [[k, v] for k, v in record["examiner"].items()]),
              "<h2>Summary</h2>",
              _table(["requirement", "truth made by", "compared", "agreed", "disagreed", "truth-tool faults",
-                     "images", "acceptance criterion", "result"],
+                     "known limitation", "images", "acceptance criterion", "result"],
                     [[s["title"], s["made_by"], s["compared"], s["agreed"], s["disagreed"], s["truth_tool_faults"],
-                      s["images"], s["criterion"], s["status"].upper()] for s in record["summary"]]),
+                      s.get("known_limitation", 0), s["images"], s["criterion"], s["status"].upper()]
+                     for s in record["summary"]]),
              "<h2>Reference data</h2>",
              _table(["dataset", "layout", "path", "media", "file systems"],
                     [[d["name"], d["layout"], d["path"], d["media"], d["filesystems"]] for d in record["datasets"]]),
@@ -57,12 +58,19 @@ def render(record: dict[str, Any]) -> str:
                                        ["acceptance criterion", req["criterion"]],
                                        ["compared / agreed / disagreed", (f"{req['compared']} / {req['agreed']} / "
                                                                          f"{req['disagreed']}")],
-                                       ["truth-tool faults", req["truth_tool_faults"]], ["note", req["note"]]]))
+                                       ["truth-tool faults", req["truth_tool_faults"]],
+                                       ["known limitation", req.get("known_limitation", 0)], ["note", req["note"]]]))
         if req["disagreements"]:
             parts.append(f"<h3>Disagreements ({req['disagreed']})</h3>")
             parts.append(_table(["image", "item", "devicex", "truth", "note"],
                                 [[d["image"], d["item"], d["devicex"], d["truth"], d["note"]]
                                  for d in req["disagreements"]], mono=(2, 3)))
+        if req.get("known_limitation_list"):
+            parts.append(f"<h3>Known limitation ({req['known_limitation']}, devicex's value is wrong as stated under "
+                         "Known limitations; not counted as agreed)</h3>")
+            parts.append(_table(["image", "item", "devicex", "truth", "note"],
+                                [[d["image"], d["item"], d["devicex"], d["truth"], d["note"]]
+                                 for d in req["known_limitation_list"]], mono=(2, 3)))
         if req["truth_tool_fault_list"]:
             parts.append(f"<h3>Truth-tool faults ({req['truth_tool_faults']}, not counted as devicex failures)</h3>")
             parts.append(_table(["image", "item", "devicex", "truth", "why the truth is wrong", "evidence (raw bytes)"],

@@ -17,7 +17,7 @@ from devicex.errors import SourceError
 from devicex.sources import open_source
 from pipelines.extract import ExtractOptions, run
 from pipelines.select import ScopeSelector
-from pipelines.validate import compare, process_checks
+from pipelines.validate import answers, compare, process_checks
 from pipelines.validate.record import FAIL, NOT_TESTED, PASS, Tally
 from pipelines.validate.requirements import BUILT_IN, check_modules, parser_requirement
 from pipelines.validate.truth import Dataset, Media, load_dataset
@@ -28,7 +28,8 @@ FORMAT = "devicex-validation/1"
 LIMITATIONS = (
     ("FAT deleted-file content is a guess: TSK reads the clusters that follow the first one, so a deleted file "
     "whose clusters were fragmented comes back with wrong content (DFTT #6: frag1.dat, frag2.dat, frag3.dat). "
-    "Its hashes then equal TSK icat's, which is the truth used here, not the file's original content."),
+    "devicex marks such content guessed; its hashes equal TSK icat's (content hashes), and the DFTT #6 answer "
+    "sheet shows them wrong: they are listed under the answer-sheet requirement as this known limitation."),
     ("FAT times are zone-less local times; devicex records them as if UTC (as fls shows them). exFAT times whose "
     "UTC offset is recorded are converted to UTC (the files table's utc_offsets column says which)."),
     ("APFS is not read (pytsk3 has no pool API); Volume Shadow Copies are not interpreted; encrypted volumes "
@@ -116,6 +117,9 @@ class Validation:
             if media in ds.media_hashes:
                 compare.media_hashes(media.label, ds.media_hashes[media], conn, self.tallies["media-hashes"])
             self._filesystems(targets, path, conn)
+            sheet = answers.sheet_for(media.stored) if ds.layout == "corpus" else None
+            if sheet is not None:
+                answers.compare(media.label, sheet, conn, self.tallies["answer-sheets"])
             compare.exports(media.label, out, conn, self.tallies["exports"])
             process_checks.custody_chain(media.label, out / "custody.jsonl", self.tallies["custody-chain"])
         finally:

@@ -49,6 +49,7 @@ class Tally:
     agreed: int = 0
     disagreements: list[Finding] = field(default_factory=list)
     truth_faults: list[TruthFault] = field(default_factory=list)
+    known_limits: list[Finding] = field(default_factory=list)  # devicex's value is a stated known limitation
     images: set[str] = field(default_factory=set)
     note: str = ""
     tested: bool = True
@@ -68,6 +69,12 @@ class Tally:
         self.truth_faults.append(fault)
         self.images.add(fault.image)
 
+    def limited(self, finding: Finding) -> None:
+        """devicex's value is wrong in a way the record states as a known limitation (not a pass)."""
+        self.compared += 1
+        self.known_limits.append(finding)
+        self.images.add(finding.image)
+
     @property
     def status(self) -> str:
         if not self.tested or self.compared == 0:
@@ -77,6 +84,8 @@ class Tally:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self.requirement), "status": self.status, "compared": self.compared,
                 "agreed": self.agreed, "disagreed": len(self.disagreements),
-                "truth_tool_faults": len(self.truth_faults), "images": len(self.images), "note": self.note,
+                "truth_tool_faults": len(self.truth_faults), "known_limitation": len(self.known_limits),
+                "images": len(self.images), "note": self.note,
                 "disagreements": [asdict(f) for f in self.disagreements[:MAX_LISTED]],
-                "truth_tool_fault_list": [asdict(f) for f in self.truth_faults[:MAX_LISTED]]}
+                "truth_tool_fault_list": [asdict(f) for f in self.truth_faults[:MAX_LISTED]],
+                "known_limitation_list": [asdict(f) for f in self.known_limits[:MAX_LISTED]]}

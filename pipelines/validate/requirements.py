@@ -34,6 +34,12 @@ BUILT_IN = (
     Requirement("typing", "File typing", "libmagic MIME type of every regular file",
                 "file --mime-type on the whole content icat writes", "file(1) 5.44 (libmagic) on icat output",
                 "every MIME type equal"),
+    Requirement("answer-sheets", "Answer-sheet MD5s", "MD5 of every file an upstream answer sheet lists "
+                "(DFTT #6, #7, #8: allocated, deleted, fragmented, resident, alternate data streams)",
+                "the file MD5s in the test's answer sheet (upstream-expected/<test>/index.html)",
+                "the DFTT test images' author (Brian Carrier, 2004), by hand",
+                "every MD5 equal; an MD5 equal to the sheet's 'incorrect MD5' of a contiguous-cluster guess is "
+                "counted as the stated known limitation, not as agreed"),
     Requirement("exif", "EXIF", "make, model, serial, DateTimeOriginal (and UTC when an offset is recorded), "
                 "GPS latitude/longitude/altitude of each planted photo", "exiftool -j -n on the same photo",
                 "exiftool (Phil Harvey)", "every value equal (GPS within 1e-6 degrees / metres)"),
