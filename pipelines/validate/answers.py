@@ -39,7 +39,7 @@ class Sheet:
 
 def _cells(row: str) -> list[str]:
     return [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
-            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S | re.I)]
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL | re.IGNORECASE)]
 
 
 def _path(text: str) -> tuple[str, str]:
@@ -53,7 +53,7 @@ def read_sheet(path: Path) -> Sheet:
     answers: list[Answer] = []
     incorrect: dict[str, str] = {}
     in_archives = 0
-    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", path.read_text(encoding="latin-1"), re.S | re.I):
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", path.read_text(encoding="latin-1"), re.DOTALL | re.IGNORECASE):
         cells = _cells(row)
         at = next((i for i, c in enumerate(cells) if MD5.fullmatch(c)), None)
         if at is None or at == 0:
