@@ -92,6 +92,8 @@ class Validation:
                                       "media": len(ds.media), "filesystems": len(ds.filesystems)})
         for media in ds.media:
             self._media(ds, media)
+        for folder in ds.photo_folders:
+            self._photos(ds, folder)
         for label, why in ds.skipped:
             self.outcome.coverage.append(Coverage(label, False, 0, why))
 
@@ -127,6 +129,19 @@ class Validation:
         if ds.layout == "devicex" and media.stored.name == "ntfs.img":
             self._bundle(media, out)
         shutil.rmtree(out / "data" / "files", ignore_errors=True)  # exports checked: free the space
+
+    def _photos(self, ds: Dataset, folder: Path) -> None:
+        """A folder of photos read as a source (devicex's folder source), EXIF against exiftool."""
+        label = f"{ds.name}:{folder.name}/ (folder)"
+        self.progress(label)
+        out, _ = self.extract(folder, full_reason="validation", workers=2, export=False)
+        conn = sqlite3.connect(out / "data" / "case.db")
+        try:
+            self.outcome.coverage.append(Coverage(label, True, 0, "photos with exiftool truth, read as a folder"))
+            compare.exif_folder(label, folder / "truth", conn, self.tallies["exif"])
+            process_checks.custody_chain(label, out / "custody.jsonl", self.tallies["custody-chain"])
+        finally:
+            conn.close()
 
     def _filesystems(self, targets: list[Any], path: Path, conn: sqlite3.Connection) -> None:
         try:

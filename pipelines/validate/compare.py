@@ -170,6 +170,28 @@ def exif(truth: FsTruth, conn: sqlite3.Connection, tally: Tally) -> None:
                 tally.disagree(Finding(truth.label, item, "no EXIF record" if not row else repr(got), repr(expected)))
 
 
+def exif_folder(label: str, truth: Path, conn: sqlite3.Connection, tally: Tally) -> None:
+    """The EXIF records of a folder of photos read as a source, against ``truth/<name>.exiftool.json``
+    (exiftool -j -n on each photo)."""
+    for tfile in sorted(truth.glob("*.exiftool.json")):
+        name = tfile.name[: -len(".exiftool.json")]
+        tags = json.loads(tfile.read_text(encoding="utf-8"))[0]
+        if not any(k in tags for k in ("Make", "DateTimeOriginal", "GPSLatitude")):
+            continue
+        row = conn.execute("SELECT r.data FROM records r JOIN files f ON f.id = r.file_id WHERE f.path = ? "
+                           "AND r.parser = 'exif'", ("/" + name,)).fetchone()
+        record = json.loads(row[0]) if row else {}
+        for field, expected in _exif_expectations(tags):
+            got = record.get(field) if row else None
+            same = got == expected if not isinstance(expected, float) else \
+                isinstance(got, (int, float)) and abs(got - expected) <= 1e-6
+            if same:
+                tally.agree(label)
+            else:
+                tally.disagree(Finding(label, f"/{name} {field}", "no EXIF record" if not row else repr(got),
+                                       repr(expected)))
+
+
 def _exif_expectations(tags: dict[str, object]) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = [("make", tags.get("Make")), ("model", tags.get("Model")),
                                      ("taken_local", tags.get("DateTimeOriginal"))]

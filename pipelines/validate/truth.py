@@ -158,6 +158,7 @@ class Dataset:
     filesystems: list[FsTruth] = field(default_factory=list)
     media_hashes: dict[Media, Path] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (stored file, why it is not validated)
+    photo_folders: list[Path] = field(default_factory=list)  # folders of photos with exiftool truth, read as a source
 
     @property
     def media(self) -> list[Media]:
@@ -230,10 +231,16 @@ def _corpus_source(ds: Dataset, source: Path) -> None:
         if media is not None:
             ds.media_hashes[media] = hashes
     used = {m.stored for m in medias.values()}
-    for path in sorted(set(stored) - used):
+    photos = {p for p in stored if p.suffix.lower() in PHOTO_SUFFIXES and (truth / f"{p.name}.exiftool.json").exists()}
+    if photos:
+        ds.photo_folders.append(source)
+    for path in sorted(set(stored) - used - photos):
         if path.suffix in (".sh", ".md", ".txt"):
             continue  # the dataset's own scripts and notes
         ds.skipped.append((f"{ds.name}:{source.name}/{path.name}", _no_truth_reason(path)))
+
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff")
 
 
 def _no_truth_reason(path: Path) -> str:
