@@ -53,9 +53,9 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from devicex.errors import OutputBusy
 
@@ -116,17 +116,86 @@ CREATE TABLE IF NOT EXISTS exclusions (
   PRIMARY KEY (run_id, reason));
 """
 
-FILE_COLUMNS = (
-    "id", "run_id", "source_id", "fs_id", "volume", "path", "name", "name_hex", "stream", "address",
-    "inode", "kind", "alloc", "realloc", "size", "mtime", "atime", "ctime", "crtime", "fn_mtime",
-    "fn_atime", "fn_ctime", "fn_crtime", "uid", "gid", "mode", "link_target", "md5", "sha1", "sha256",
-    "bytes_read", "mime", "magic", "category", "extension", "ext_mismatch", "recovered", "status",
-    "export_path", "byte_runs", "content_guess", "locator", "stored_name", "mtime_local", "extra",
-    "utc_offsets",
-)
-RECORD_COLUMNS = ("file_id", "parser", "parser_version", "record_type", "timestamp", "data", "source_table",
-                  "source_rowid")
-ERROR_COLUMNS = ("run_id", "source_id", "volume", "file_id", "path", "stage", "severity", "message")
+class FileRow(NamedTuple):
+    """One ``files`` row, in column order."""
+
+    id: int
+    run_id: int
+    source_id: int
+    fs_id: int
+    volume: str
+    path: str
+    name: str
+    name_hex: str | None
+    stream: str | None
+    address: str | None
+    inode: int | None
+    kind: str
+    alloc: str
+    realloc: int
+    size: int
+    mtime: str | None
+    atime: str | None
+    ctime: str | None
+    crtime: str | None
+    fn_mtime: str | None
+    fn_atime: str | None
+    fn_ctime: str | None
+    fn_crtime: str | None
+    uid: int | None
+    gid: int | None
+    mode: int | None
+    link_target: str | None
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    bytes_read: int | None
+    mime: str | None
+    magic: str | None
+    category: str | None
+    extension: str | None
+    ext_mismatch: int | None
+    recovered: int
+    status: str
+    export_path: str | None
+    byte_runs: str | None
+    content_guess: str | None
+    locator: str | None
+    stored_name: str | None
+    mtime_local: str | None
+    extra: str | None
+    utc_offsets: str | None
+
+
+class RecordRow(NamedTuple):
+    """One ``records`` row."""
+
+    file_id: int
+    parser: str
+    parser_version: str
+    record_type: str
+    timestamp: str | None
+    data: str
+    source_table: str | None = None
+    source_rowid: int | None = None
+
+
+class ErrorRow(NamedTuple):
+    """One ``errors`` row: a problem of the run, of a volume or of one file."""
+
+    run_id: int
+    source_id: int | None
+    volume: str | None
+    file_id: int | None
+    path: str | None
+    stage: str
+    severity: str
+    message: str
+
+
+FILE_COLUMNS = FileRow._fields
+RECORD_COLUMNS = RecordRow._fields
+ERROR_COLUMNS = ErrorRow._fields
 
 
 _ADDED_COLUMNS = {"files": ("content_guess", "utc_offsets"), "volumes": ("recovery",),
@@ -165,9 +234,9 @@ class CaseDB:
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         self.conn.commit()
         self._batch = batch
-        self._files: list[Sequence[Any]] = []
-        self._records: list[Sequence[Any]] = []
-        self._errors: list[Sequence[Any]] = []
+        self._files: list[FileRow] = []
+        self._records: list[RecordRow] = []
+        self._errors: list[ErrorRow] = []
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
         self._next_file_id = int(row[0]) + 1
         self._lock_fd = -1
@@ -202,12 +271,12 @@ class CaseDB:
         self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), row_id))
         self.conn.commit()
 
-    def add_file(self, row: Sequence[Any]) -> None:
+    def add_file(self, row: FileRow) -> None:
         self._files.append(row)
         if len(self._files) >= self._batch:
             self.flush()
 
-    def add_records(self, rows: Iterable[Sequence[Any]]) -> None:
+    def add_records(self, rows: Iterable[RecordRow]) -> None:
         self._records.extend(rows)
         if len(self._records) >= self._batch * 5:
             self.flush()
@@ -216,25 +285,19 @@ class CaseDB:
         """A record type's declared schema (the first parser to produce it declares it)."""
         self.conn.execute("INSERT OR IGNORE INTO record_kinds VALUES (?, ?, ?)", (record_type, parser, schema))
 
-    def add_error(self, row: Sequence[Any]) -> None:
+    def add_error(self, row: ErrorRow) -> None:
         self._errors.append(row)
         if len(self._errors) >= self._batch:
             self.flush()
 
     def flush(self) -> None:
         with self.conn:
-            if self._files:
-                self.conn.executemany(
-                    f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})",
-                    self._files)
-            if self._records:
-                self.conn.executemany(
-                    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))})",
-                    self._records)
-            if self._errors:
-                self.conn.executemany(
-                    f"INSERT INTO errors ({', '.join(ERROR_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    self._errors)
+            pending = (("files", FILE_COLUMNS, self._files), ("records", RECORD_COLUMNS, self._records),
+                       ("errors", ERROR_COLUMNS, self._errors))
+            for table, columns, rows in pending:
+                if rows:
+                    self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                                          f"VALUES ({', '.join('?' * len(columns))})", rows)
         self._files.clear()
         self._records.clear()
         self._errors.clear()

@@ -12,37 +12,34 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import platform
-import signal
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import parsers
 from devicex import TOOL_NAME, __version__
-from devicex.casedb import CaseDB
+from devicex.casedb import CaseDB, ErrorRow
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyError, CustodyLog
-from devicex.entries import Entry
+from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import OutputBusy, OutputError, SourceError, output_problem
 from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
-from devicex.hashing import sha256_file
+from devicex.hashing import Digests, sha256_file
 from devicex.outdir import check_out
 from devicex.records import canonical_json
-from devicex.entries import BytesContent
-from devicex.sources import Source, open_source
+from devicex.sources import Source
+from devicex.sources.base import Layout
 from devicex.timeutil import iso, now_utc
 from pipelines import store
 from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
-from pipelines.lifetime import die_with_parent
-from pipelines.parallel import find_sibling, make_runner
+from pipelines.parallel import ProcessRunner, ThreadRunner, find_sibling, make_runner
+from pipelines.plan import Plan
 from pipelines.process import WorkerSettings, process, remove_staging
 from pipelines.recovery import close_dead_runs, reverify_unfinished
 from pipelines.select import FullSelector, Selector, scope_custody
@@ -137,7 +134,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         src = open_evidence(opts.source, custody)
     except SourceError as exc:
         summary.fatal = str(exc)
-        db.add_error((run_id, None, None, None, str(opts.source), "open", "error", exc.problem))
+        db.add_error(ErrorRow(run_id, None, None, None, str(opts.source), "open", "error", exc.problem))
         reporter.problem("error", str(exc))
         _finish(db, run_id, "failed")
         db.close()
@@ -214,225 +211,200 @@ def _close_failed(db: CaseDB, custody: CustodyLog, run_id: int, src: Source | No
     except (OSError, sqlite3.Error):
         db.drop_pending()  # rows that cannot be written; the entries are re-read by the next run
     try:
-        db.add_error((run_id, None, None, None, None, "output", "error", problem))
+        db.add_error(ErrorRow(run_id, None, None, None, None, "output", "error", problem))
         _finish(db, run_id, "failed")
     except (OSError, sqlite3.Error):
         db.drop_pending()  # the database cannot take it either; its row stays "running" and the next run closes it
 
 
+@dataclass
+class _Run:
+    """One extraction in progress: what its stages read and record into."""
+
+    opts: ExtractOptions
+    src: Source
+    db: CaseDB
+    custody: CustodyLog
+    run_id: int
+    reporter: Reporter
+    summary: Summary
+    source_id: int | None = None
+
+    def problem(self, stage: str, message: str, *, severity: str = "error", volume: str | None = None,
+                path: str | None = None, shown: str | None = None) -> None:
+        """A problem of the source or of a volume: in ``errors``, and on screen as ``shown`` if given."""
+        if shown is not None:
+            self.reporter.problem(severity, shown)
+        self.db.add_error(ErrorRow(self.run_id, self.source_id, volume, None, path, stage, severity, message))
+
+
 def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog, run_id: int,
              params: dict[str, Any], reporter: Reporter, summary: Summary) -> None:
-    bad: list[tuple[int, int, str]] = []
-    plan = _Plan(src.path, src.countable)  # counts what is to come (for the ETA) while the media is hashed
-    intake = hash_media(src, reporter, "intake hash", bad)
-    stored = check_stored(src, intake)
-    summary.stored_check = stored.verdict
-    source_id = db.insert("sources", {
-        "run_id": run_id, "path": str(src.path.resolve()), "name": src.label, "container": src.container,
-        "segments": canonical_json([p.name for p in src.segments]), "size": src.size,
-        "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
-        "stored_md5": src.stored_hashes.get("md5"), "stored_sha1": src.stored_hashes.get("sha1"),
-        "stored_sha256": src.stored_hashes.get("sha256"), "stored_check": stored.verdict,
-        "ewf_headers": canonical_json(src.ewf_headers) if src.ewf_headers else None})
-    reverify_unfinished(db, custody, src.path, src.size,
-                        {"md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256}, run_id)
-    custody.append("intake", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
-                   result="ok" if stored.verdict != "fail" else "stored-hash-mismatch",
-                   details={"container": src.container, "segments": [p.name for p in src.segments],
-                            "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
-                            "bytes_hashed": intake.size, "stored_hash_check": stored.verdict,
-                            "stored_hash_details": stored.details})
-    for offset, length, error in bad:
-        msg = f"media unreadable at bytes {offset}-{offset + length - 1} (hashed as zeros): {error}"
-        reporter.problem("error", f"{src.path}: {msg}")
-        db.add_error((run_id, source_id, None, None, str(src.path), "intake", "error", msg))
-    if stored.verdict == "fail":
-        msg = f"{src.path}: hashes stored in the image do not match its content"
-        reporter.problem("error", msg)
-        db.add_error((run_id, source_id, None, None, str(src.path), "intake", "error",
-                      "; ".join(f"{k}: {v}" for k, v in stored.details.items())))
+    run = _Run(opts, src, db, custody, run_id, reporter, summary)
+    plan = Plan(src.path, src.countable)  # counts what is to come (for the ETA) while the media is hashed
+    intake = _intake(run)
     custody.append("scope", **scope_custody(opts.out, opts.selector, opts.full_reason))
     custody.append("extraction-start", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
                    details={"tool": TOOL_NAME, "tool_version": __version__, "python": platform.python_version(),
                             "parameters": params, "settings_sha256": settings_digest(params)})
     layout = src.layout()
-    db.conn.execute("UPDATE sources SET partition_table = ? WHERE id = ?", (layout.table, source_id))
+    vol_ids = _record_layout(run, layout)
+    writer = _walk(run, layout, vol_ids, plan)
+    _close(run, layout, intake, writer)
+
+
+def _intake(run: _Run) -> Digests:
+    """Hash the whole media, check hashes stored in it, record the source (``sources``, custody ``intake``)."""
+    src, summary = run.src, run.summary
+    bad: list[tuple[int, int, str]] = []
+    intake = hash_media(src, run.reporter, "intake hash", bad)
+    stored = check_stored(src, intake)
+    summary.stored_check = stored.verdict
+    run.source_id = run.db.insert("sources", {
+        "run_id": run.run_id, "path": str(src.path.resolve()), "name": src.label, "container": src.container,
+        "segments": canonical_json([p.name for p in src.segments]), "size": src.size,
+        "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
+        "stored_md5": src.stored_hashes.get("md5"), "stored_sha1": src.stored_hashes.get("sha1"),
+        "stored_sha256": src.stored_hashes.get("sha256"), "stored_check": stored.verdict,
+        "ewf_headers": canonical_json(src.ewf_headers) if src.ewf_headers else None})
+    reverify_unfinished(run.db, run.custody, src.path, src.size,
+                        {"md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256}, run.run_id)
+    run.custody.append("intake", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
+                       result="ok" if stored.verdict != "fail" else "stored-hash-mismatch",
+                       details={"container": src.container, "segments": [p.name for p in src.segments],
+                                "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
+                                "bytes_hashed": intake.size, "stored_hash_check": stored.verdict,
+                                "stored_hash_details": stored.details})
+    for offset, length, error in bad:
+        msg = f"media unreadable at bytes {offset}-{offset + length - 1} (hashed as zeros): {error}"
+        run.problem("intake", msg, path=str(src.path), shown=f"{src.path}: {msg}")
+    if stored.verdict == "fail":
+        run.problem("intake", "; ".join(f"{k}: {v}" for k, v in stored.details.items()), path=str(src.path),
+                    shown=f"{src.path}: hashes stored in the image do not match its content")
+    return intake
+
+
+def _record_layout(run: _Run, layout: Layout) -> dict[str, int]:
+    """The partition table, volumes and their problems into case.db; the volumes' row ids by label."""
+    src = run.src
+    run.db.conn.execute("UPDATE sources SET partition_table = ? WHERE id = ?", (layout.table, run.source_id))
     vol_ids = {}
     for vol in layout.volumes:
-        vol_ids[vol.label] = db.insert("volumes", {
-            "source_id": source_id, "label": vol.label, "tbl": vol.table, "addr": vol.addr, "start": vol.start,
+        vol_ids[vol.label] = run.db.insert("volumes", {
+            "source_id": run.source_id, "label": vol.label, "tbl": vol.table, "addr": vol.addr, "start": vol.start,
             "length": vol.length, "sector_size": vol.sector_size, "description": vol.description,
             "allocated": int(vol.allocated), "past_end": int(vol.past_end)})
-    summary.volumes = len(layout.volumes)
+    run.summary.volumes = len(layout.volumes)
     for prob in layout.problems:
-        msg = f"{src.path}: volume {prob.volume.label} (offset {prob.volume.start}): {prob.message}"
-        reporter.problem("warning", msg)
-        db.add_error((run_id, source_id, prob.volume.label, None, None, "volume", "warning", prob.message))
+        run.problem("volume", prob.message, severity="warning", volume=prob.volume.label,
+                    shown=f"{src.path}: volume {prob.volume.label} (offset {prob.volume.start}): {prob.message}")
     if not layout.filesystems:
-        summary.fatal = f"{src.path}: no readable file system found"
-        reporter.problem("error", summary.fatal)
-        db.add_error((run_id, source_id, None, None, str(src.path), "volume", "error", "no readable file system"))
+        run.summary.fatal = f"{src.path}: no readable file system found"
+        run.problem("volume", "no readable file system", path=str(src.path), shown=run.summary.fatal)
+    return vol_ids
+
+
+def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> store.ResultWriter:
+    """Walk every file system; each entry is named, selected, processed and stored in walk order."""
+    opts = run.opts
     settings = WorkerSettings(opts.out / "data", opts.export and not opts.dry_run, opts.parse and not opts.dry_run,
                               opts.selector, _known_sparse, find_sibling, opts.region)
-    namer = ExportNamer()
-    writer = store.ResultWriter(db, run_id, source_id, summary, reporter, opts.selector)
-    reporter.stage("extract")  # totals (for the ETA) are shown once the counting process has them
+    assert run.source_id is not None  # recorded by _intake
+    writer = store.ResultWriter(run.db, run.run_id, run.source_id, run.summary, run.reporter, opts.selector)
+    run.reporter.stage("extract")  # totals (for the ETA) are shown once the counting process has them
     remove_staging(settings.data_dir)
-    runner = make_runner(max(1, opts.workers), src.path, settings)
+    runner = make_runner(max(1, opts.workers), run.src.path, settings)
+    taker = _Taker(run, settings, runner, writer)
     walked = 0
     try:
         for fs in layout.filesystems:
-            fs_id = db.insert("filesystems", {
+            writer.fs_id = run.db.insert("filesystems", {
                 "volume_id": vol_ids[fs.volume.label], "label": fs.label, "offset": fs.offset,
                 "fs_type": fs.fs_type, "block_size": fs.block_size, "block_count": fs.block_count,
                 "forced": int(fs.forced)})
-            writer.fs_id = fs_id
-            summary.filesystems += 1
-            for entry, reader in fs.entries(src.label):
+            run.summary.filesystems += 1
+            for entry, reader in fs.entries(run.src.label):
                 walked += 1
                 if walked % 256 == 1 and plan.ready():
-                    reporter.totals(*plan.totals())
+                    run.reporter.totals(*plan.totals())
                 if entry is None:
                     writer.walk_problem(fs.label, str(reader))
-                    continue
-                decision = opts.selector.decide(entry)
-                export_rel = None  # names are assigned for every entry: export paths do not depend on the scope
-                if entry.kind in ("dir", "virtual-dir"):
-                    namer.assign_dir(entry.volume, entry.path)
-                elif entry.has_content:
-                    export_rel = "files/" + namer.assign_file(entry.volume, entry.path, entry.stream)
-                if decision is not None and not decision.include:
-                    writer.exclude(entry, decision)
-                    continue
-                file_id = db.next_file_id()
-                if fs.streamed and reader is not None and not isinstance(reader, BytesContent):
-                    # a streamed member too big to carry: read here, now, after everything before it
-                    for result in runner.drain():
-                        writer.write(result)
-                    writer.write(process(entry, reader, file_id, export_rel, settings, decision))
-                    continue
-                for result in runner.submit(entry, reader, file_id, export_rel, decision):
-                    writer.write(result)
-            for result in runner.drain():
-                writer.write(result)
+                else:
+                    taker.take(entry, reader, fs.streamed)
+            taker.drain()
     finally:
         plan.stop()
         runner.close()
         remove_staging(settings.data_dir)
     writer.finish(parsers.registry())
+    return writer
+
+
+class _Taker:
+    """One walked entry at a time: its export name, the selector's decision on metadata, then processing
+    (on the runner, or here for a streamed member too big to hand over) and storing, in walk order."""
+
+    def __init__(self, run: _Run, settings: WorkerSettings, runner: ThreadRunner | ProcessRunner,
+                 writer: store.ResultWriter) -> None:
+        self.run, self.settings, self.runner, self.writer = run, settings, runner, writer
+        self.namer = ExportNamer()
+
+    def take(self, entry: Entry, reader: ContentReader | None, streamed: bool) -> None:
+        decision = self.run.opts.selector.decide(entry)
+        export_rel = None  # names are assigned for every entry: export paths do not depend on the scope
+        if entry.kind in ("dir", "virtual-dir"):
+            self.namer.assign_dir(entry.volume, entry.path)
+        elif entry.has_content:
+            export_rel = "files/" + self.namer.assign_file(entry.volume, entry.path, entry.stream)
+        if decision is not None and not decision.include:
+            self.writer.exclude(entry, decision)
+            return
+        file_id = self.run.db.next_file_id()
+        if streamed and reader is not None and not isinstance(reader, BytesContent):
+            # a streamed member too big to carry: read here, now, after everything before it
+            self.drain()
+            self.writer.write(process(entry, reader, file_id, export_rel, self.settings, decision))
+            return
+        for result in self.runner.submit(entry, reader, file_id, export_rel, decision):
+            self.writer.write(result)
+
+    def drain(self) -> None:
+        for result in self.runner.drain():
+            self.writer.write(result)
+
+
+def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWriter) -> None:
+    """Re-verify the media, close the run in case.db, and log it: ``parser-run``, ``source-reverify`` and
+    the closing ``extraction`` entry (case.db digest, export listing, the summary)."""
+    src, summary = run.src, run.summary
     if layout.filesystems and not summary.files and not summary.excluded:
         summary.fatal = f"{src.path}: nothing extracted: file systems were found but no entry could be read"
-        reporter.problem("error", summary.fatal)
-        db.add_error((run_id, source_id, None, None, str(src.path), "walk", "error",
-                      "nothing extracted: no entry could be read from any file system"))
-    verify = hash_media(src, reporter, "re-verify hash", [])
+        run.problem("walk", "nothing extracted: no entry could be read from any file system", path=str(src.path),
+                    shown=summary.fatal)
+    verify = hash_media(src, run.reporter, "re-verify hash", [])
     same = (verify.md5, verify.sha1, verify.sha256) == (intake.md5, intake.sha1, intake.sha256)
     summary.source_verified = "match" if same else "mismatch"
-    db.conn.execute("UPDATE sources SET verify_md5=?, verify_sha1=?, verify_sha256=?, verified=? WHERE id=?",
-                    (verify.md5, verify.sha1, verify.sha256, summary.source_verified, source_id))
+    run.db.conn.execute("UPDATE sources SET verify_md5=?, verify_sha1=?, verify_sha256=?, verified=? WHERE id=?",
+                        (verify.md5, verify.sha1, verify.sha256, summary.source_verified, run.source_id))
     if not same:
-        reporter.problem("error", f"{src.path}: source hashes changed during extraction")
-        db.add_error((run_id, source_id, None, None, str(src.path), "verify", "error",
-                      "source hashes after extraction differ from intake"))
+        run.problem("verify", "source hashes after extraction differ from intake", path=str(src.path),
+                    shown=f"{src.path}: source hashes changed during extraction")
     for outcome in writer.parser_summaries():
-        custody.append("parser-run", details=outcome)
-    db_path = opts.out / "data" / "case.db"
-    _finish(db, run_id, "failed" if summary.fatal and not summary.files else "completed")
-    custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],
-                   result="ok" if same else "mismatch",
-                   details={"md5": verify.md5, "sha1": verify.sha1, "sha256": verify.sha256,
-                            "intake_sha256": intake.sha256, "verdict": summary.source_verified})
-    db.flush()
-    db.conn.commit()
-    digest, db_size = sha256_file(db_path)
-    custody.append("extraction", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
-                   outputs=[Artefact("case-database", "data/case.db", digest, db_size),
-                            export_listing(db.conn, run_id)],
-                   result="ok" if not summary.fatal else "no-file-system",
-                   details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
-                       "by_category": dict(sorted(summary.by_category.items()))})
-
-
-class _Plan:
-    """Entries and declared content bytes to come (a metadata-only walk), for the progress bar's
-    totals and ETA. Counted in a forked process on its own read-only handle of the source, started
-    before the intake hash: on two cores it runs beside the hash threads (a thread would contend
-    with them for the GIL) and the extraction never waits for it; the totals are shown when they
-    arrive. Counting is optional: if it fails (the extraction's own walk reports the problem),
-    progress has no totals; a source that cannot be counted without reading it twice (a streamed
-    archive) is not counted."""
-
-    def __init__(self, source: Path, countable: bool = True) -> None:
-        self._totals: tuple[int | None, int | None] | None = None
-        if not countable:
-            self._totals = (None, None)
-            return
-        ctx = multiprocessing.get_context("fork")
-        self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_count_entries, args=(source, send, os.getpid()), name="devicex-plan", daemon=True)
-        # Ctrl-C is for the parent (it stops the run; this daemon process ends with it): the child ignores it,
-        # and SIGINT stays blocked across the fork so that none can land before the child says so.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            self._proc.start()  # forked before any thread of this run exists
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        send.close()
-
-    def ready(self) -> bool:
-        """True once, when the totals have arrived (never blocks)."""
-        if self._totals is not None or self._recv.closed or not self._recv.poll():
-            return False
-        self._receive()
-        return True
-
-    def totals(self) -> tuple[int | None, int | None]:
-        """(entries, content bytes), waiting for them if need be; (None, None) if they could not be counted."""
-        if self._totals is None:
-            self._receive()
-        assert self._totals is not None
-        return self._totals
-
-    def _receive(self) -> None:
-        try:
-            self._totals = self._recv.recv()
-        except EOFError:  # the counting process died
-            self._totals = (None, None)
-        self._recv.close()
-        self._proc.join()
-
-    def stop(self) -> None:
-        """The extraction is done: totals no longer matter; stop counting if still at it."""
-        if not hasattr(self, "_proc"):
-            return
-        if self._totals is None and self._proc.is_alive():
-            self._proc.terminate()
-        self._proc.join()
-        if not self._recv.closed:
-            self._recv.close()
-
-
-def _count_entries(source: Path, send: Connection, parent_pid: int) -> None:
-    die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    totals: tuple[int | None, int | None] = (None, None)
-    try:
-        src = open_source(source)
-        try:
-            files = nbytes = 0
-            for fs in src.layout().filesystems:
-                for entry, _ in fs.entries(src.label):
-                    if entry is not None:
-                        files += 1
-                        nbytes += entry.size if entry.has_content else 0
-            totals = (files, nbytes)
-        finally:
-            src.close()
-    except Exception:  # noqa: BLE001 - no ETA then; the extraction's own walk reports the problem
-        totals = (None, None)
-    send.send(totals)
-    send.close()
+        run.custody.append("parser-run", details=outcome)
+    _finish(run.db, run.run_id, "failed" if summary.fatal and not summary.files else "completed")
+    run.custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],
+                       result="ok" if same else "mismatch",
+                       details={"md5": verify.md5, "sha1": verify.sha1, "sha256": verify.sha256,
+                                "intake_sha256": intake.sha256, "verdict": summary.source_verified})
+    run.db.flush()
+    run.db.conn.commit()
+    digest, db_size = sha256_file(run.opts.out / "data" / "case.db")
+    run.custody.append("extraction", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
+                       outputs=[Artefact("case-database", "data/case.db", digest, db_size),
+                                export_listing(run.db.conn, run.run_id)],
+                       result="ok" if not summary.fatal else "no-file-system",
+                       details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
+                           "by_category": dict(sorted(summary.by_category.items()))})
 
 
 def _finish(db: CaseDB, run_id: int, status: str) -> None:

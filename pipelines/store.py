@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from devicex.casedb import CaseDB
+from devicex.casedb import CaseDB, ErrorRow, FileRow, RecordRow
 from devicex.entries import DELETED, KIND_DIR, KIND_VIRTUAL_DIR, ORPHAN, Entry
 from devicex.parsing import ParserSpec
 from devicex.records import canonical_json
@@ -57,7 +57,7 @@ class ResultWriter:
             message = "a folder could not be listed (its name is withheld: scoped extraction)"
         self.summary.warnings += 1
         self.reporter.problem("warning", f"{volume}: {message}")
-        self.db.add_error((self.run_id, self.source_id, volume, None, None, "walk", "warning", message))
+        self.db.add_error(ErrorRow(self.run_id, self.source_id, volume, None, None, "walk", "warning", message))
 
     def exclude(self, entry: Entry, decision: Decision, file_id: int | None = None) -> None:
         counts = self._exclusions.setdefault(decision.reason, [0, 0])
@@ -87,16 +87,20 @@ class ResultWriter:
 
     def _file_row(self, r: Result) -> None:
         e, d, t = r.entry, r.digests, r.ftype
-        self.db.add_file((
-            r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
-            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, iso(e.mtime), iso(e.atime), iso(e.ctime),
-            iso(e.crtime), iso(e.fn_mtime), iso(e.fn_atime), iso(e.fn_ctime), iso(e.fn_crtime), e.uid, e.gid, e.mode,
-            e.link_target, d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None,
-            d.size if d else None, t.mime if t else None, t.description if t else None,
-            t.category if t else None, e.extension, int(t.ext_mismatch) if t else None, int(r.recovered),
-            r.status, r.export_rel, canonical_json(r.byte_runs) if r.byte_runs else None, e.content_guess,
-            e.locator, e.stored_name, e.mtime_local, e.extra,
-            canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))
+        self.db.add_file(FileRow(
+            id=r.file_id, run_id=self.run_id, source_id=self.source_id, fs_id=self.fs_id, volume=e.volume,
+            path=e.path, name=e.name, name_hex=_name_hex(e), stream=e.stream, address=e.address, inode=e.inode,
+            kind=e.kind, alloc=e.alloc, realloc=int(e.realloc), size=e.size, mtime=iso(e.mtime), atime=iso(e.atime),
+            ctime=iso(e.ctime), crtime=iso(e.crtime), fn_mtime=iso(e.fn_mtime), fn_atime=iso(e.fn_atime),
+            fn_ctime=iso(e.fn_ctime), fn_crtime=iso(e.fn_crtime), uid=e.uid, gid=e.gid, mode=e.mode,
+            link_target=e.link_target, md5=d.md5 if d else None, sha1=d.sha1 if d else None,
+            sha256=d.sha256 if d else None, bytes_read=d.size if d else None, mime=t.mime if t else None,
+            magic=t.description if t else None, category=t.category if t else None, extension=e.extension,
+            ext_mismatch=int(t.ext_mismatch) if t else None, recovered=int(r.recovered), status=r.status,
+            export_path=r.export_rel, byte_runs=canonical_json(r.byte_runs) if r.byte_runs else None,
+            content_guess=e.content_guess, locator=e.locator, stored_name=e.stored_name, mtime_local=e.mtime_local,
+            extra=e.extra,
+            utc_offsets=canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))
 
     def _write(self, r: Result) -> None:
         e = r.entry
@@ -130,8 +134,8 @@ class ResultWriter:
             else:
                 s.errors += 1
             self.reporter.problem(p.severity, f"{e.volume}:{e.full_path}: {p.message}")
-            self.db.add_error((self.run_id, self.source_id, e.volume, r.file_id, e.full_path, p.stage,
-                               p.severity, p.message))
+            self.db.add_error(ErrorRow(self.run_id, self.source_id, e.volume, r.file_id, e.full_path, p.stage,
+                                       p.severity, p.message))
         self.reporter.advance(nbytes=e.size if e.has_content else 0, nfiles=1)  # declared sizes, as planned
 
     def _records(self, file_id: int, outcome: ParserOutcome) -> None:
@@ -142,12 +146,12 @@ class ResultWriter:
                 self._kinds.add(kind)
                 self.db.add_kind(kind, outcome.spec.name, schema)
         name, version = outcome.spec.name, outcome.spec.version
-        self.db.add_records([(file_id, name, version, *row) for row in outcome.rows])
+        self.db.add_records([RecordRow(file_id, name, version, *row) for row in outcome.rows])
         if outcome.spool is None:
             return
         try:
             for batch in spooled(outcome.spool):
-                self.db.add_records([(file_id, name, version, *row) for row in batch])
+                self.db.add_records([RecordRow(file_id, name, version, *row) for row in batch])
                 self.db.flush()
         finally:
             outcome.spool.unlink(missing_ok=True)

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from devicex.custody import check_chain
-from pipelines.extract import ExtractOptions, _Plan, run
+from pipelines.extract import ExtractOptions, run
+from pipelines.plan import Plan
 from tests.conftest import FIXTURES
 
 
 def test_planned_totals_equal_what_the_extraction_walked(tmp_path: Path) -> None:
     image = FIXTURES / "images" / "mbr2.img"  # two partitions, two file systems
-    planned = _Plan(image).totals()
+    planned = Plan(image).totals()
     summary = run(ExtractOptions(source=image, out=tmp_path / "out", full_reason="test"))
     assert summary.files and summary.fatal is None
     with sqlite3.connect(tmp_path / "out" / "data" / "case.db") as db:
@@ -31,14 +32,14 @@ def test_planned_totals_equal_what_the_extraction_walked(tmp_path: Path) -> None
 def test_a_source_that_cannot_be_counted_gives_no_totals(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     not_an_image = tmp_path / "notes.img"
     not_an_image.write_bytes(b"just some text, no partition table or file system\n" * 100)
-    assert _Plan(not_an_image).totals() == (0, 0)  # opens, finds nothing to walk
-    assert _Plan(tmp_path / "missing.img").totals() == (None, None)  # cannot open: no totals
+    assert Plan(not_an_image).totals() == (0, 0)  # opens, finds nothing to walk
+    assert Plan(tmp_path / "missing.img").totals() == (None, None)  # cannot open: no totals
     assert capfd.readouterr().err == ""  # and no traceback from the counting process
 
 
 def test_totals_arrive_once_without_blocking_and_stop_ends_the_count(tmp_path: Path) -> None:
     image = FIXTURES / "images" / "mbr2.img"
-    plan = _Plan(image)
+    plan = Plan(image)
     deadline = time.monotonic() + 60
     while not plan.ready():  # polled from the walk loop: never blocks
         assert time.monotonic() < deadline
@@ -47,7 +48,7 @@ def test_totals_arrive_once_without_blocking_and_stop_ends_the_count(tmp_path: P
     files, nbytes = plan.totals()
     assert files and nbytes
     plan.stop()
-    busy = _Plan(image)
+    busy = Plan(image)
     busy.stop()  # the extraction finished first: the count is abandoned, the process gone
     assert not busy._proc.is_alive()
 
@@ -55,7 +56,7 @@ def test_totals_arrive_once_without_blocking_and_stop_ends_the_count(tmp_path: P
 def test_ctrl_c_is_for_the_parent_the_counting_process_ignores_it(capfd: pytest.CaptureFixture[str]) -> None:
     """Ctrl-C reaches the whole process group: the parent stops the run (one line, exit 130, see
     tests/devicex/test_cli_bad_input.py); the counting process must not print a traceback."""
-    plan = _Plan(FIXTURES / "images" / "mbr2.img")
+    plan = Plan(FIXTURES / "images" / "mbr2.img")
     pid = plan._proc.pid
     assert pid is not None
     while plan._proc.is_alive():
