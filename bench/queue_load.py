@@ -33,9 +33,9 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines.queue.client import status, submit
-from pipelines.queue.config import load_config
-from pipelines.queue.jobs import JobSpec
+from pipelines.queue.client import status, submit  # noqa: E402 - after the sys.path line above
+from pipelines.queue.config import load_config  # noqa: E402 - after the sys.path line above
+from pipelines.queue.jobs import JobSpec  # noqa: E402 - after the sys.path line above
 
 PRIORITIES = ["urgent"] + ["high"] * 2 + ["normal"] * 7
 

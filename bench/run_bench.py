@@ -176,7 +176,7 @@ def floor(image: Path, chunk: int = 4 << 20) -> None:
             for fn in fns:
                 fn(data)
 
-    threads = [threading.Thread(target=worker, args=(q, fns)) for q, fns in zip(queues, jobs)]
+    threads = [threading.Thread(target=worker, args=(q, fns)) for q, fns in zip(queues, jobs, strict=False)]
     for t in threads:
         t.start()
     with open(image, "rb", buffering=0) as fh:
@@ -352,7 +352,7 @@ def compare(args: argparse.Namespace) -> dict:
         for other, target in targets.items():
             if other not in results:
                 continue
-            paired = [d["wall"] / o["wall"] for d, o in zip(results[dx], results[other])]
+            paired = [d["wall"] / o["wall"] for d, o in zip(results[dx], results[other], strict=False)]
             of_medians = median(results[dx], "wall") / median(results[other], "wall")
             ratios[f"{dx}/{other}"] = {"median_of_paired": statistics.median(paired), "of_medians": of_medians,
                                        "target": target}

@@ -12,9 +12,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from devicex.safetext import visible
-
 from devicex import __version__
+from devicex.safetext import visible
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -45,7 +44,7 @@ Exit codes:
 console = Console(stderr=True, highlight=False)
 
 
-def fail(message: str, code: int) -> "click.exceptions.Exit":
+def fail(message: str, code: int) -> click.exceptions.Exit:
     console.print(Text.assemble(("error:", "bold red"), " ", visible(message)), soft_wrap=True)
     return click.exceptions.Exit(code)
 
@@ -112,7 +111,8 @@ COMMANDS = {
 }
 
 
-@click.group(cls=DevicexGroup, lazy_commands=COMMANDS, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DevicexGroup, lazy_commands=COMMANDS, epilog=EXIT_CODES_HELP,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="devicex")
 def main() -> None:
     """devicex: read-only evidence extraction from device images, with hashes,

@@ -11,15 +11,26 @@ from typing import Any, TypeVar
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from devicex.bagit import BundleError
-from devicex.bundle import SealResult, seal as do_seal, write_zip
 from cli.base import EXIT_INTEGRITY, EXIT_OK, EXIT_USAGE, EXIT_VERIFY_FAILED, console, fail
 from cli.options import KEY_DEFAULT, examiner_options, key_options
+from devicex.bagit import BundleError
+from devicex.bundle import SealResult, write_zip
+from devicex.bundle import seal as do_seal
 from devicex.custody import Actor, CustodyError
-from devicex.handover import NotVerified, handover as do_handover
-from devicex.keys import (KeyFileError, default_key_path, fingerprint, format_fingerprint, init_keys,
-                          insecure_permissions, is_encrypted, load_private_key, load_public_pem,
-                          normalize_fingerprint)
+from devicex.handover import NotVerified
+from devicex.handover import handover as do_handover
+from devicex.keys import (
+    KeyFileError,
+    default_key_path,
+    fingerprint,
+    format_fingerprint,
+    init_keys,
+    insecure_permissions,
+    is_encrypted,
+    load_private_key,
+    load_public_pem,
+    normalize_fingerprint,
+)
 from devicex.safetext import visible
 from devicex.verify import VerifyResult, verify_bundle
 
@@ -232,7 +243,8 @@ def _print_report(r: VerifyResult) -> None:
     line of its own (a fake RESULT) or move the cursor."""
     v, info = visible, r.info
     click.echo(f"devicex verify: {v(r.bundle)}")
-    examiner = info.get("examiner") if isinstance(info.get("examiner"), dict) else {}
+    found = info.get("examiner")
+    examiner: dict[str, object] = found if isinstance(found, dict) else {}
     click.echo(f"  case {v(info.get('case_ref') or '-')}, exhibit {v(info.get('exhibit_ref') or '-')}; sealed "
                f"{v(info.get('sealed_at') or '?')} by {v(examiner.get('name', '?'))} ({v(info.get('action') or '?')})")
     click.echo(f"  payload: {info.get('payload_files', 0)} files, {info.get('payload_bytes', 0)} bytes; custody log: "

@@ -12,7 +12,7 @@ from cli.bundle import finish_seal, prepare_seal
 from cli.options import examiner_options, seal_options, timezone_option
 from cli.progress import RichReporter
 from cli.scope import load_scope, scope_from_options
-from devicex.bundle import STATEMENT
+from devicex.bagit import STATEMENT
 from devicex.errors import OutputError
 from devicex.outdir import OutputFolderError
 from devicex.safetext import visible

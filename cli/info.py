@@ -68,7 +68,8 @@ def _ls_line(e: Entry, long: bool) -> str:
     realloc = "(realloc)" if e.realloc else ""
     line = f"{kind}/{kind} {mark}{e.address}{realloc}:\t{visible(e.volume)}{visible(e.full_path)}"
     if long:
-        line += f"\t{e.size}\t{iso(e.mtime) or '-'}\t{iso(e.atime) or '-'}\t{iso(e.ctime) or '-'}\t{iso(e.crtime) or '-'}"
+        times = (iso(t) or "-" for t in (e.mtime, e.atime, e.ctime, e.crtime))
+        line += f"\t{e.size}\t" + "\t".join(times)
     return line
 
 

@@ -216,7 +216,7 @@ class _Verifier(EvidenceChecks):
                 self.fail("payload-missing", "listed in the manifest but not in the bundle", rel)
             elif sizes.get(rel) != self.r.files[rel]:  # compared before reading a byte of it
                 self.fail("payload-modified", f"{self.r.files[rel]} bytes, sealed "
-                          f"{sizes[rel] if rel in sizes else '(no size recorded)'}: not hashed", rel)
+                          f"{sizes.get(rel, '(no size recorded)')}: not hashed", rel)
             elif (actual := self.r.sha256(rel)) != expected:
                 self.fail("payload-modified", f"SHA-256 is {actual}, manifest says {expected}", rel)
         for rel in sorted(self.r.files):

@@ -10,6 +10,7 @@ re-hash the media and compare.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -200,12 +201,11 @@ def _close_failed(db: CaseDB, custody: CustodyLog, run_id: int, src: Source | No
         return
     summary.fatal = problem
     remove_staging(db.path.parent)
-    try:
+    # if the log cannot take it either, the one-line error is all that can be said
+    with contextlib.suppress(OSError, CustodyError):
         custody.append("extraction-failed", inputs=[Artefact("source", str(src.path), None, src.size)] if src else [],
                        result="output-unwritable", details={"run_id": run_id, "problem": problem,
                                                             "entries_recorded": summary.files})
-    except (OSError, CustodyError):
-        pass  # the log cannot take it either: the one-line error is all that can be said
     try:
         db.flush()
     except (OSError, sqlite3.Error):

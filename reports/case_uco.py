@@ -127,9 +127,10 @@ def graph(case: Case) -> dict[str, Any]:
         hashes = _hash_nodes(ids, iri, src)
         facet: dict[str, Any] = {"@id": ids("SourceFileFacet", src["id"]), "@type": "uco-observable:FileFacet",
                  "uco-observable:fileName": src["name"], "uco-observable:sizeInBytes": _t("integer", int(src["size"]))}
-        content: dict[str, Any] = {"@id": ids("SourceContentDataFacet", src["id"]), "@type": "uco-observable:ContentDataFacet",
-                   "uco-observable:sizeInBytes": _t("integer", int(src["size"])),
-                   "uco-observable:hash": [_ref(h["@id"]) for h in hashes]}
+        content: dict[str, Any] = {
+            "@id": ids("SourceContentDataFacet", src["id"]), "@type": "uco-observable:ContentDataFacet",
+            "uco-observable:sizeInBytes": _t("integer", int(src["size"])),
+            "uco-observable:hash": [_ref(h["@id"]) for h in hashes]}
         nodes.append({"@id": iri, "@type": "uco-observable:File", "uco-core:name": src["name"],
                       "uco-core:hasFacet": [_ref(facet["@id"]), _ref(content["@id"])]})
         nodes.extend([facet, content, *hashes])

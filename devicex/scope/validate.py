@@ -63,7 +63,8 @@ def _parse(text: str, sha256: str, source: str, name: str) -> Scope:
     v.keys(doc, _TOP_KEYS, None)
     version = doc.get("scope_version", SCOPE_VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version != SCOPE_VERSION:
-        raise ScopeError(source, "scope_version", f"unsupported version {version!r} (this devicex reads {SCOPE_VERSION})")
+        raise ScopeError(source, "scope_version",
+                         f"unsupported version {version!r} (this devicex reads {SCOPE_VERSION})")
     title = v.opt_str(doc, "title", None)
     if "authorisation" not in doc:
         raise ScopeError(source, "authorisation", "missing: a scope must record its authorisation "
@@ -306,10 +307,7 @@ class _Validator:
         if isinstance(value, str):
             text = value.strip()
             try:
-                if len(text) == 10:
-                    value = date.fromisoformat(text)
-                else:
-                    value = datetime.fromisoformat(text)
+                value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
             except ValueError:
                 raise self.fail(key, f"bad date {text!r} (use 2024-03-01 or 2024-03-01T09:30:00Z)") from None
         if isinstance(value, datetime):

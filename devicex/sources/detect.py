@@ -157,8 +157,8 @@ def _open_kind(p: Path, kind: str | None, head: bytes, tail: bytes, size: int, b
 
         vimg = open_virtual_disk(p, kind)
         return Source(p, kind, [p], vimg.get_size(), vimg)
-    src = open_image(p, head)
+    image = open_image(p, head)
     if block:
-        src.container = "block-device"
-        src.size = size
-    return src
+        image.container = "block-device"
+        image.size = size
+    return image

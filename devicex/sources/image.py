@@ -27,7 +27,7 @@ _SPLIT_RE = re.compile(r"^(?P<base>.*)\.(?P<num>\d{3})$")
 class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
     """A pytsk3 image backed by libewf, serialising reads across threads."""
 
-    def __init__(self, handle: "pyewf.handle") -> None:
+    def __init__(self, handle: pyewf.handle) -> None:
         self._handle = handle
         self._lock = threading.Lock()
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
@@ -140,13 +140,13 @@ def _open_ewf(path: Path) -> Source:
         names = pyewf.glob(str(path))
         handle = pyewf.handle()
         handle.open(names)
-    except (OSError, IOError, RuntimeError) as exc:
+    except (OSError, RuntimeError) as exc:
         raise SourceError(str(path), f"cannot open EWF image ({_first_line(exc)})") from None
     stored: dict[str, str] = {}
     for key, name in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
         try:
             value = handle.get_hash_value(key)
-        except (OSError, IOError):
+        except OSError:
             value = None
         if value:
             stored[name] = value.lower()
@@ -154,13 +154,13 @@ def _open_ewf(path: Path) -> Source:
     try:
         for key, value in sorted((handle.get_header_values() or {}).items()):
             headers[str(key)] = str(value)
-    except (OSError, IOError):
+    except OSError:
         pass  # header values are informative only; the image is still readable
     img = EwfImgInfo(handle)
     size = img.get_size()
     try:  # libewf opens a set with a missing segment and fails only on reads
         img.read(max(0, size - 512), min(512, size))
-    except (OSError, IOError) as exc:
+    except OSError as exc:
         found = ", ".join(sorted(Path(n).name for n in names))
         raise SourceError(str(path), f"EWF image incomplete: end of media unreadable (segments found: {found}): "
                                      f"{_first_line(exc)}") from None
@@ -187,6 +187,6 @@ def open_image(p: Path, head: bytes) -> Source:
         return Source(p, "split-raw", segments, img.get_size(), img)
     try:
         img = pytsk3.Img_Info(str(p))
-    except (OSError, IOError) as exc:
+    except OSError as exc:
         raise SourceError(str(p), f"cannot open as raw image ({_first_line(exc)})") from None
     return Source(p, "raw", [p], int(img.get_size()), img)

@@ -141,7 +141,7 @@ class TarView:
     def entries(self, source: str) -> Iterator[WalkItem]:
         with open(self.path, "rb") as fh:
             try:
-                archive = tarfile.open(fileobj=fh, mode="r|*")
+                archive = tarfile.open(fileobj=fh, mode="r|*")  # noqa: SIM115 - reads fh, closed by its with
             except _ERRORS as exc:
                 yield None, WalkIssue(f"not a readable tar archive: {one_line(exc)}")
                 return
@@ -158,7 +158,7 @@ class TarView:
                 return
             if member is None:
                 return
-            archive.members.clear()  # one pass: earlier headers are not needed again
+            archive.members.clear()  # type: ignore[attr-defined]  # one pass: earlier headers are not needed again
             index += 1
             first = seen.setdefault(member.name, index)
             notes = (f"duplicate member name: also member {first} of the archive",) if first != index else ()

@@ -35,7 +35,8 @@ _FORCED = {
     "EXFAT": pytsk3.TSK_FS_TYPE_EXFAT,
     "YAFFS2": pytsk3.TSK_FS_TYPE_YAFFS2_DETECT,
 }
-_AMBIGUOUS = re.compile(r"(?:Cannot determine file system type|Multiple file system types detected) \((?P<a>[^)]+?) or (?P<b>[^)]+?)\)")
+_AMBIGUOUS = re.compile(r"(?:Cannot determine file system type|Multiple file system types detected) "
+                        r"\((?P<a>[^)]+?) or (?P<b>[^)]+?)\)")
 
 
 class Media(Protocol):
@@ -63,7 +64,7 @@ def _open_fs(src: Media, vol: Volume) -> tuple[list[FileSystem], str | None]:
     try:
         fs = pytsk3.FS_Info(src.img, offset=vol.start)
         return [_wrap(src, vol, vol.label, fs, forced=False)], None
-    except (OSError, IOError) as exc:
+    except OSError as exc:
         message = _describe(exc)
     m = _AMBIGUOUS.search(message)
     if not m:
@@ -77,7 +78,7 @@ def _open_fs(src: Media, vol: Volume) -> tuple[list[FileSystem], str | None]:
             continue
         try:
             fs = pytsk3.FS_Info(src.img, offset=vol.start, type=ftype)
-        except (OSError, IOError) as exc:
+        except OSError as exc:
             errors.append(f"{name}: {_describe(exc)}")
             continue
         wrapped = _wrap(src, vol, "", fs, forced=True)
@@ -113,7 +114,7 @@ def discover(src: Media) -> Layout:
     table = "none"
     try:
         vs = pytsk3.Volume_Info(src.img)
-    except (OSError, IOError):
+    except OSError:
         vs = None
     if vs is not None:
         table = VS_TYPE_NAMES.get(int(vs.info.vstype), "unknown")

@@ -121,12 +121,12 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _fn_times(file: pytsk3.File, attrs: list) -> tuple[datetime | None, ...]:
+def _fn_times(file: pytsk3.File, attrs: list[Any]) -> tuple[datetime | None, ...]:
     for attr in attrs:
         if int(attr.info.type) == _ATTR_FNAME and int(attr.info.size) >= 40:
             try:
                 data = file.read_random(0, 40, _ATTR_FNAME, int(attr.info.id))
-            except (OSError, IOError):
+            except OSError:
                 return (None, None, None, None)
             if len(data) < 40:
                 return (None, None, None, None)
@@ -135,13 +135,13 @@ def _fn_times(file: pytsk3.File, attrs: list) -> tuple[datetime | None, ...]:
     return (None, None, None, None)
 
 
-def _streams(fs: FileSystem, file: pytsk3.File, kind: str) -> tuple[list, list]:
+def _streams(fs: FileSystem, file: pytsk3.File, kind: str) -> tuple[list[Any], list[Any]]:
     """(attributes list, [(attr_type, attr_id, stream_name|None, size)])."""
     if fs.fs_type != "ntfs" or file.info.meta is None:
         return [], []
     try:
         attrs = list(file)
-    except (OSError, IOError):
+    except OSError:
         return [], []
     out = []
     for attr in attrs:
@@ -171,7 +171,7 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
                 items: list[tuple[bytes, pytsk3.File | _DetachedName]] = [(f.info.name.name, f) for f in directory]
             else:
                 items = [(f.info.name.name, _DetachedName(f.info.name)) for f in directory]
-        except (OSError, IOError) as exc:
+        except OSError as exc:
             yield None, WalkIssue(f"cannot list directory {dir_path or '/'} (inode {dir_inode}): {exc}")  # type: ignore[misc]
             continue
         items.sort(key=lambda item: item[0])
@@ -292,7 +292,7 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, ra
     meta: Any
     if isinstance(f, _DetachedName):
         name: pytsk3.TSK_FS_NAME | _DetachedName = f
-        f, meta = _reopen(fs, f)  # type: ignore[assignment]
+        f, meta = _reopen(fs, f)
     else:
         name = f.info.name
         meta = f.info.meta
@@ -302,7 +302,7 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, ra
         try:  # deleted names: TSK does not load the metadata they point at
             f = fs.handle.open_meta(inode=addr)
             meta = f.info.meta
-        except (OSError, IOError):
+        except OSError:
             meta = None
     realloc = bool(name_unalloc and meta is not None and int(meta.flags) & _META_ALLOC)
     alloc = E.ORPHAN if in_orphans else (E.DELETED if name_unalloc else E.ALLOCATED)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from devicex import entries as E
 from devicex.entries import BytesContent, ContentReader, Entry
@@ -88,7 +89,7 @@ class ZipContent:
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         self._archive, self._info = archive, info
-        self._stream: zipfile.ZipExtFile | None = None
+        self._stream: IO[bytes] | None = None
         self._pos, self._crc = 0, 0
         self.damage: str | None = None
 
@@ -96,7 +97,7 @@ class ZipContent:
         try:
             if self._stream is None:
                 self._stream = self._archive.open(self._info)
-                self._stream._expected_crc = None  # checked here, so the last chunk read is not lost
+                self._stream._expected_crc = None  # type: ignore[attr-defined]  # checked here: the last chunk stays
             if offset != self._pos:
                 self._stream.seek(offset)
                 self._pos, self._crc = offset, -1
@@ -170,7 +171,8 @@ class ZipView:
             kind = E.KIND_LINK
         target = self._link_target(info) if kind == E.KIND_LINK else None
         no_utc = not any(times.values())
-        extra = {"dos_time": "%04d-%02d-%02dT%02d:%02d:%02d" % info.date_time, "compression": info.compress_type}
+        dos_time = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(*info.date_time)
+        extra: dict[str, object] = {"dos_time": dos_time, "compression": info.compress_type}
         if info.flag_bits & 1:
             extra["encrypted"] = True
         return Entry(
@@ -181,7 +183,7 @@ class ZipView:
             ctime=None, crtime=times.get("crtime"), uid=uid, gid=gid,
             mode=stat.S_IMODE(mode) if mode is not None else None, link_target=target,
             locator=f"member {index} at {info.header_offset}", stored_name=decode_name(raw),
-            mtime_local=extra["dos_time"] if no_utc else None, extra=json.dumps(extra, sort_keys=True),
+            mtime_local=dos_time if no_utc else None, extra=json.dumps(extra, sort_keys=True),
             notes=notes)
 
     def _link_target(self, info: zipfile.ZipInfo) -> str | None:
@@ -200,7 +202,7 @@ def _local_extra(raw: object, info: zipfile.ZipInfo) -> bytes:
             return b""
         name_len, extra_len = struct.unpack_from("<HH", head, 26)
         raw.seek(info.header_offset + _LOCAL_HEADER.size + name_len)  # type: ignore[attr-defined]
-        return raw.read(extra_len)  # type: ignore[attr-defined,no-any-return]
+        return raw.read(extra_len)  # type: ignore[attr-defined]
     except OSError:
         return b""
 

@@ -102,7 +102,7 @@ class JobStore:
             self.r.hset(self.key(job_id), mapping=mapping)
 
     def next_attempt(self, job_id: str) -> int:
-        return int(self.r.hincrby(self.key(job_id), "attempts", 1))  # type: ignore[arg-type]
+        return int(self.r.hincrby(self.key(job_id), "attempts", 1))
 
     def request_cancel(self, job_id: str, by: str) -> None:
         self.r.hset(self.key(job_id), mapping={"cancel_requested": by})
@@ -113,4 +113,4 @@ class JobStore:
 
     def ids(self, limit: int = 50) -> list[str]:
         """The most recently submitted jobs, oldest first."""
-        return [str(j) for j in self.r.zrange(f"{PREFIX}jobs", -limit, -1)]  # type: ignore[union-attr]
+        return [str(j) for j in self.r.zrange(f"{PREFIX}jobs", -limit, -1)]

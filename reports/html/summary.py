@@ -33,7 +33,8 @@ def _sources(case: Case) -> str:
         out.append(kv([
             ("Evidence file", s["name"]), ("Path at extraction", s["path"]), ("Container", s["container"]),
             ("Segments", segments), ("Size (bytes)", f"{int(s['size']):,}"),
-            ("MD5 (intake)", Raw(f"<code>{e(s['md5'])}</code>")), ("SHA-1 (intake)", Raw(f"<code>{e(s['sha1'])}</code>")),
+            ("MD5 (intake)", Raw(f"<code>{e(s['md5'])}</code>")),
+            ("SHA-1 (intake)", Raw(f"<code>{e(s['sha1'])}</code>")),
             ("SHA-256 (intake)", Raw(f"<code>{e(s['sha256'])}</code>")),
             ("Re-verification after extraction",
              Raw(f'<span class="{verify_class}">{e(VERDICT.get(s["verified"], s["verified"]))}</span>')),
@@ -128,7 +129,8 @@ def summary_body(case: Case, exports: list[str], act: dict[str, Any]) -> str:
         parts.append('<p class="warn">This report was written into a sealed bundle: the bundle must be re-sealed '
                      '(<code>devicex seal --accept-changes</code>) for its manifest to cover the report.</p>')
     parts.append('<section><h2>Case</h2>' + kv([
-        ("Case reference", run.get("case_ref") or "(none given)"), ("Exhibit reference", run.get("exhibit_ref") or "(none given)"),
+        ("Case reference", run.get("case_ref") or "(none given)"),
+        ("Exhibit reference", run.get("exhibit_ref") or "(none given)"),
         ("Examiner", run.get("examiner")), ("Report generated (UTC)", case.generated), ("Report tool", case.tool),
     ]) + _runs(case) + "</section>")
     parts.append(_activity(act))
@@ -154,7 +156,8 @@ def summary_body(case: Case, exports: list[str], act: dict[str, Any]) -> str:
                for p in case.parser_runs()]
     excl = [[x["reason"], x["count"], x["bytes"]] for x in case.exclusions()]
     parts.append("<section><h2>What was processed</h2>" + kv(processed)
-                 + "<h3>Parsers</h3>" + table(["Parser", "Version", "Files", "Records", "Warnings", "Failures"], parsers)
+                 + "<h3>Parsers</h3>"
+                 + table(["Parser", "Version", "Files", "Records", "Warnings", "Failures"], parsers)
                  + ("<h3>Left out by scope</h3>" + table(["Rule", "Entries", "Bytes"], excl) if excl else "")
                  + "</section>")
     per_app = comms.per_app(case)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps
+
 from devicex.errors import one_line
 
 SIZE = 240
@@ -67,7 +68,7 @@ def make_all(jobs: list[Job], out_dir: Path, workers: int | None = None) -> list
     for job in jobs:
         first.setdefault(job.sha256, job)
     with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
-        made = dict(zip(first, pool.map(lambda j: make(j, out_dir), first.values())))
+        made = dict(zip(first, pool.map(lambda j: make(j, out_dir), first.values()), strict=False))
     results = []
     for job in jobs:
         o = made[job.sha256]

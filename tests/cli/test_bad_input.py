@@ -60,7 +60,8 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_missing_split_segment(tmp_path: Path) -> None:
     for n in ("001", "003"):
         shutil.copy(IMAGES / f"split.raw.{n}", tmp_path / f"split.raw.{n}")
-    proc = _run("extract", tmp_path / "split.raw.001", "-o", tmp_path / "out", "-q", "--full-extraction-reason", REASON, cwd=tmp_path)
+    proc = _run("extract", tmp_path / "split.raw.001", "-o", tmp_path / "out", "-q", "--full-extraction-reason", REASON,
+                cwd=tmp_path)
     assert proc.returncode == 3
     _assert_clean_error(proc, "split.raw.001", "segment missing: split.raw.002")
 
@@ -109,7 +110,8 @@ def test_one_bad_partition_does_not_stop_the_run(tmp_path: Path) -> None:
         fh.seek(12288 * SECTOR + 1024)
         fh.write(bytes(1024))
     out = tmp_path / "out"
-    proc = _run("extract", img, "-o", out, "--full-extraction-reason", REASON, cwd=tmp_path)  # not quiet: the warning must be shown
+    # not quiet: the warning must be shown
+    proc = _run("extract", img, "-o", out, "--full-extraction-reason", REASON, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert any("offset 6291456" in ln and "no file system opened" in ln for ln in proc.stderr.splitlines())

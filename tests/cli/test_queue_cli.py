@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cli.queue_submit import submit_command
 from cli.extract import extract
+from cli.queue_submit import submit_command
 from tests.cli.test_lazy_imports import REPO, _loaded, _modules_after
 
 

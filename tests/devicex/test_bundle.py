@@ -13,17 +13,31 @@ import bagit
 import pytest
 from click.testing import CliRunner
 
-from tests.sealing_support import (CASE, EXAMINER, EXHIBIT, bundle, bundle_files, copy_of, extracted,  # noqa: E402,F401
-                             image, out_dir, primary_image, sealed, session_key, signing_key, snapshot, work_root)
-
+from cli import main  # noqa: E402
 from devicex.bagit import BAGIT_DECLARATION, BundleError, parse_bag_info, parse_manifest  # noqa: E402
 from devicex.bundle import seal, write_zip  # noqa: E402
-from devicex.handover import NotVerified, handover  # noqa: E402
-from cli import main  # noqa: E402
 from devicex.custody import Actor, Artefact, CustodyLog, read_chain  # noqa: E402
+from devicex.handover import NotVerified, handover  # noqa: E402
 from devicex.keys import fingerprint, init_keys, load_private_key  # noqa: E402
 from devicex.verify import verify_bundle  # noqa: E402
 from pipelines.extract import ExtractOptions, run  # noqa: E402
+from tests.sealing_support import (  # noqa: E402,F401
+    CASE,
+    EXAMINER,
+    EXHIBIT,
+    bundle,
+    bundle_files,
+    copy_of,
+    extracted,
+    image,
+    out_dir,
+    primary_image,
+    sealed,
+    session_key,
+    signing_key,
+    snapshot,
+    work_root,
+)
 
 OPENSSL = shutil.which("openssl")
 SHA256SUM = shutil.which("sha256sum")
@@ -236,7 +250,8 @@ def test_cli_extract_seal_verify_end_to_end(tmp_path: Path) -> None:
     fp = res.output.split("SHA-256 fingerprint: ")[1].split()[0]
     out = tmp_path / "OUT"
     res = runner.invoke(main, ["extract", str(src), "-o", str(out), "--case", "C-9", "--exhibit", "E-9",
-                               "--examiner", "CLI Examiner", "--full-extraction-reason", "suspect device", "-q", "--seal", "--passphrase-env", "DVX_PASS"], env=env)
+                               "--examiner", "CLI Examiner", "--full-extraction-reason", "suspect device", "-q",
+                               "--seal", "--passphrase-env", "DVX_PASS"], env=env)
     assert res.exit_code == 0, res.output
     assert fp in res.output and (out / "seal-signature.ed25519").is_file()
     before = snapshot(out)

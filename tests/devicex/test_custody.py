@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from devicex.custody import GENESIS, Actor, Artefact, CustodyError, CustodyLog, canonical, check_chain, head, read_chain
 from tests.sealing_support import extracted, primary_image, work_root  # noqa: E402,F401 - fixtures
-
-from devicex.custody import (GENESIS, Actor, Artefact, CustodyError, CustodyLog, canonical, check_chain, head,
-                             read_chain)
 
 ACTOR = Actor("X-9", "Unit Tester")
 

@@ -11,8 +11,18 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from devicex.keys import (KeyFileError, PassphraseNeeded, fingerprint, init_keys, is_encrypted, load_private_key,
-                          load_public_pem, normalize_fingerprint, sign, signature_valid)
+from devicex.keys import (
+    KeyFileError,
+    PassphraseNeeded,
+    fingerprint,
+    init_keys,
+    is_encrypted,
+    load_private_key,
+    load_public_pem,
+    normalize_fingerprint,
+    sign,
+    signature_valid,
+)
 
 OPENSSL = shutil.which("openssl")
 

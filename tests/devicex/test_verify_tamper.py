@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.sealing_support import (EXAMINER, bundle, bundle_files, other_key, signing_key, snapshot,  # noqa: E402,F401
-                             work_root)
-
 from devicex.bagit import BundleError  # noqa: E402
 from devicex.bundle import seal  # noqa: E402
 from devicex.custody import Actor, CustodyLog, canonical  # noqa: E402
 from devicex.keys import fingerprint, public_pem, sign  # noqa: E402
 from devicex.verify import CODES, verify_bundle  # noqa: E402
+from tests.sealing_support import EXAMINER, bundle, bundle_files, other_key, signing_key, snapshot, work_root  # noqa: E402,F401
 
 # file -> (expected code when changed, expected code when deleted); payload files: see _expected
 TAG_CODES = {

@@ -47,7 +47,7 @@ def _start(image: Path, out: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def _wait_for(proc: subprocess.Popen[bytes], ready: "callable[[], bool]", what: str) -> None:  # type: ignore[valid-type]
+def _wait_for(proc: subprocess.Popen[bytes], ready: callable[[], bool], what: str) -> None:  # type: ignore[valid-type]
     deadline = time.monotonic() + 60
     while not ready():
         assert proc.poll() is None, f"the run ended before {what}"

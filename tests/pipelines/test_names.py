@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _truth() -> dict[int, dict[str, str]]:
     lines = (TRUTH / "names.img" / "files.o0.tsv").read_bytes().decode("utf-8").splitlines()
     header = lines[0].lstrip("#").split("\t")
-    return {int(r["inode"]): r for r in (dict(zip(header, ln.split("\t"))) for ln in lines[1:])}
+    return {int(r["inode"]): r for r in (dict(zip(header, ln.split("\t"), strict=False)) for ln in lines[1:])}
 
 
 @pytest.fixture(scope="module")

@@ -273,7 +273,10 @@ def test_exclusion_reasons_counted_per_rule(tmp_path: Path) -> None:
     elsewhere = [p for p in FILES if not under(p, "DCIM") and p not in android]
     dcim_left = [p for p in FILES if under(p, "DCIM") and p not in expected]
     folders = [d for d in DIRS - ancestors(expected) if d not in android_dirs]
-    size = lambda paths: sum(FILES[p].size for p in paths)
+
+    def size(paths: list[str]) -> int:
+        return sum(FILES[p].size for p in paths)
+
     assert exclusions(out, 1) == {
         "excluded path Android/data/**": (len(android) + len(android_dirs), size(android)),
         "outside included paths": (len(elsewhere), size(elsewhere)),

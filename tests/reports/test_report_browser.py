@@ -20,7 +20,8 @@ XSS_PROBE = """() => ({
   injectedImgs: document.querySelectorAll('img[src="x"], img[onerror]').length,
   injectedSvg: document.querySelectorAll('svg[onload]').length,
   scripts: [...document.scripts].map(s => s.getAttribute('src')),
-  inlineHandlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+  inlineHandlers: [...document.querySelectorAll('*')]
+    .filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
 })"""
 
 
@@ -78,7 +79,8 @@ def test_gallery_shows_exif_text_literally_and_thumbnails(reported: Path, browse
     try:
         text = page.inner_text("#gallery-view")
         assert EXIF_MAKE in text and EXIF_MODEL in text and HOSTILE_JPG in text
-        sizes = page.eval_on_selector_all(".gallery img", "ims => ims.map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+        sizes = page.eval_on_selector_all(".gallery img",
+                                          "ims => ims.map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
         assert len(sizes) == 4 and all(w > 0 for _, w, _ in sizes), sizes
         rotated = next(s for s in sizes if s[0] == "rotated.jpg")
         assert rotated[2] > rotated[1], "EXIF orientation 6 (120x40) must give an upright portrait thumbnail"
@@ -149,7 +151,8 @@ def test_bidi_override_in_a_name_is_shown_not_obeyed(reported: Path, browser: An
         assert BIDI_NAME not in page.evaluate("document.body.innerText")
         # laid out left to right in stored order: 'innocent' starts left of 'gpj', and 'exe' is last
         order = page.evaluate("""() => {
-          const td = document.querySelector('#files-table tbody td.name'), t = td.firstChild, r = document.createRange();
+          const td = document.querySelector('#files-table tbody td.name'), t = td.firstChild;
+          const r = document.createRange();
           const x = s => { const i = t.data.indexOf(s); r.setStart(t, i); r.setEnd(t, i + s.length);
                            return r.getBoundingClientRect().left; };
           return [x('innocent'), x('gpj'), x('exe')];

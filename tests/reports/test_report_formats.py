@@ -46,7 +46,7 @@ def test_csv_parses_and_is_formula_safe(reported: Path) -> None:
     assert HOSTILE_JPG in names
     exif = _csv_rows(export / "exif.csv")
     header = exif[0]
-    gps = [dict(zip(header, r)) for r in exif[1:] if r[header.index("latitude")]]
+    gps = [dict(zip(header, r, strict=False)) for r in exif[1:] if r[header.index("latitude")]]
     assert len(gps) == 1 and abs(float(gps[0]["latitude"]) - GPS_LAT) < 1e-6
 
 

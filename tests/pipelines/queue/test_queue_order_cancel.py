@@ -31,7 +31,7 @@ def test_priorities_and_cancel(broker: str, workers: Workers, tmp_path: Path, sl
     assert cli(broker, "queue", "cancel", ids["x"]).stdout.strip() == f"{ids['x']}: cancelled"
     workers.start("solo@test", concurrency=1)
     final = wait_for(lambda: _all_finished(broker, list(ids.values())), 60, "all jobs finished")
-    by_name = {name: s for name, s in zip(ids, final)}
+    by_name = {name: s for name, s in zip(ids, final, strict=False)}
     assert by_name["x"]["state"] == "cancelled" and by_name["x"]["attempts"] == 0
     x_log = [e["action"] for e in custody_actions(tmp_path / "x")]
     assert x_log == ["job-queued", "job-cancelled"] and not (tmp_path / "x" / "data").exists()
