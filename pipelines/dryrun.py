@@ -14,15 +14,16 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeAlias, cast
 
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
-from devicex.sources import open_source
+from devicex.sources import View, open_source
 from pipelines.events import Reporter, SilentReporter
 from pipelines.extract import ExtractOptions
-from pipelines.select import FOLDER_REASON, Content, Decision
+from pipelines.select import FOLDER_REASON, Content, Decision, Selector
 
 
 @dataclass
@@ -54,16 +55,79 @@ class Preview:
                 "walk_problems": self.walk_problems, "fatal": self.fatal}
 
 
-def _decide(selector: object, entry: Entry, reader: ContentReader | None) -> tuple[Decision, int]:
+def _decide(selector: Selector, entry: Entry, reader: ContentReader | None) -> tuple[Decision, int]:
     content = Content(entry, reader, keep=0)
-    decision = selector.decide_content(entry, content)  # type: ignore[attr-defined]
+    decision = selector.decide_content(entry, content)
     return decision, content.bytes_read
+
+
+Outcome: TypeAlias = Future[tuple[Decision, int]] | Decision
+
+
+class _Tally:
+    """The dry run's writer: counts what would be taken and left, per reason; writes nothing."""
+
+    def __init__(self, preview: Preview, reporter: Reporter) -> None:
+        self.preview, self.reporter = preview, reporter
+        self.pending: dict[tuple[str, str], bool] = {}  # folder -> holds something taken
+
+    def settle(self, entry: Entry, outcome: Outcome) -> None:
+        preview = self.preview
+        if isinstance(outcome, Decision):
+            decision = outcome
+        else:
+            decision, nread = outcome.result()
+            preview.bytes_read_to_decide += nread
+        size = entry.size if entry.has_content else 0
+        if entry.kind in (KIND_DIR, KIND_VIRTUAL_DIR) and decision.include:
+            self.pending.setdefault((entry.volume, entry.path), False)
+        elif decision.include:
+            preview.taken_files += 1
+            preview.taken_bytes += size
+            parts = entry.path.split("/")
+            for n in range(2, len(parts)):
+                key = (entry.volume, "/".join(parts[:n]))
+                if key in self.pending:
+                    self.pending[key] = True
+        else:
+            counts = preview.excluded.setdefault(decision.reason, [0, 0])
+            counts[0] += 1
+            counts[1] += size
+        self.reporter.advance(nfiles=1)
+
+    def close_folders(self, defer: bool) -> None:
+        """Folders are kept when they hold something taken (or always, when folders are not deferred)."""
+        for held in self.pending.values():
+            if held or not defer:
+                self.preview.folders_kept += 1
+            else:
+                counts = self.preview.excluded.setdefault(FOLDER_REASON, [0, 0])
+                counts[0] += 1
+
+
+def _walk(fs: View, label: str, selector: Selector, pool: ThreadPoolExecutor, tally: _Tally, workers: int) -> None:
+    """Decide on every entry of one file system, content decisions on the pool, settled in walk order."""
+    window: deque[tuple[Entry, Outcome]] = deque()
+    for entry, item in fs.entries(label):
+        if entry is None:
+            tally.preview.walk_problems += 1
+            continue
+        reader = cast("ContentReader | None", item)  # with an entry, the walk gives its reader
+        decision = selector.decide(entry)
+        if decision is None and fs.streamed and reader is not None \
+                and not isinstance(reader, BytesContent):  # valid only until the walk moves on
+            decision, nread = _decide(selector, entry, reader)
+            tally.preview.bytes_read_to_decide += nread
+        window.append((entry, pool.submit(_decide, selector, entry, reader) if decision is None else decision))
+        while len(window) > max(8, workers * 32):
+            tally.settle(*window.popleft())
+    while window:
+        tally.settle(*window.popleft())
 
 
 def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
     reporter = reporter or SilentReporter()
     preview = Preview()
-    selector = opts.selector
     actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
     custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
     try:
@@ -72,67 +136,19 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
         preview.fatal = str(exc)
         reporter.problem("error", str(exc))
         return preview
-    pending: dict[tuple[str, str], bool] = {}  # folder -> holds something taken
+    tally = _Tally(preview, reporter)
     try:
         layout = src.layout()
         reporter.stage("dry run", total_bytes=None)
         with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="dvx-dry") as pool:
             for fs in layout.filesystems:
                 preview.filesystems += 1
-                window: deque[tuple[Entry, Future[tuple[Decision, int]] | Decision]] = deque()
-
-                def settle(item: tuple[Entry, Future[tuple[Decision, int]] | Decision]) -> None:
-                    entry, outcome = item
-                    if isinstance(outcome, Decision):
-                        decision = outcome
-                    else:
-                        decision, nread = outcome.result()
-                        preview.bytes_read_to_decide += nread
-                    size = entry.size if entry.has_content else 0
-                    if entry.kind in (KIND_DIR, KIND_VIRTUAL_DIR) and decision.include:
-                        pending.setdefault((entry.volume, entry.path), False)
-                    elif decision.include:
-                        preview.taken_files += 1
-                        preview.taken_bytes += size
-                        parts = entry.path.split("/")
-                        for n in range(2, len(parts)):
-                            key = (entry.volume, "/".join(parts[:n]))
-                            if key in pending:
-                                pending[key] = True
-                    else:
-                        counts = preview.excluded.setdefault(decision.reason, [0, 0])
-                        counts[0] += 1
-                        counts[1] += size
-                    reporter.advance(nfiles=1)
-
-                for entry, reader in fs.entries(src.label):
-                    if entry is None:
-                        preview.walk_problems += 1
-                        continue
-                    decision = selector.decide(entry)
-                    if decision is None and fs.streamed and reader is not None \
-                            and not isinstance(reader, BytesContent):  # valid only until the walk moves on
-                        decision, nread = _decide(selector, entry, reader)
-                        preview.bytes_read_to_decide += nread
-                    if decision is None:
-                        window.append((entry, pool.submit(_decide, selector, entry, reader)))
-                    else:
-                        window.append((entry, decision))
-                    while len(window) > max(8, opts.workers * 32):
-                        settle(window.popleft())
-                while window:
-                    settle(window.popleft())
+                _walk(fs, src.label, opts.selector, pool, tally, opts.workers)
         if not layout.filesystems:
             preview.fatal = f"{src.path}: no readable file system found"
             reporter.problem("error", preview.fatal)
-        defer = bool(getattr(selector, "defer_folders", False))
-        for held in pending.values():
-            if held or not defer:
-                preview.folders_kept += 1
-            else:
-                counts = preview.excluded.setdefault(FOLDER_REASON, [0, 0])
-                counts[0] += 1
-        scope = getattr(selector, "scope", None)
+        tally.close_folders(bool(getattr(opts.selector, "defer_folders", False)))
+        scope = getattr(opts.selector, "scope", None)
         custody.append("scope-dry-run", inputs=[Artefact("source", str(src.path), None, src.size)],
                        result="ok" if not preview.fatal else "no-file-system",
                        details={"scope_file": scope.name if scope else None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,18 +124,9 @@ def graph(case: Case) -> dict[str, Any]:
     person(run.get("examiner"))
     sources = []
     for src in case.sources():
-        iri = ids("Source", src["id"])
-        hashes = _hash_nodes(ids, iri, src)
-        facet: dict[str, Any] = {"@id": ids("SourceFileFacet", src["id"]), "@type": "uco-observable:FileFacet",
-                 "uco-observable:fileName": src["name"], "uco-observable:sizeInBytes": _t("integer", int(src["size"]))}
-        content: dict[str, Any] = {
-            "@id": ids("SourceContentDataFacet", src["id"]), "@type": "uco-observable:ContentDataFacet",
-            "uco-observable:sizeInBytes": _t("integer", int(src["size"])),
-            "uco-observable:hash": [_ref(h["@id"]) for h in hashes]}
-        nodes.append({"@id": iri, "@type": "uco-observable:File", "uco-core:name": src["name"],
-                      "uco-core:hasFacet": [_ref(facet["@id"]), _ref(content["@id"])]})
-        nodes.extend([facet, content, *hashes])
-        sources.append(iri)
+        source_nodes = _source_nodes(ids, src)
+        sources.append(source_nodes[0]["@id"])
+        nodes.extend(source_nodes)
     file_iris: list[str] = []
     for f in case.files():
         sub = _file_node(ids, f)
@@ -151,30 +143,11 @@ def graph(case: Case) -> dict[str, Any]:
     nodes.append(prov)
     actions: list[str] = []
     for entry in case.custody().entries:
-        seq = entry.get("seq", len(actions) + 1)
-        iri = ids("InvestigativeAction", seq)
-        action: dict[str, Any] = {
-            "@id": iri, "@type": "case-investigation:InvestigativeAction",
-            "uco-core:name": str(entry.get("action", "")),
-            "uco-core:description": json.dumps(entry.get("details", {}), sort_keys=True, ensure_ascii=False),
-            "uco-action:instrument": [_ref(tool)],
-            "uco-action:object": [_ref(s) for s in sources],
-        }
-        actor: dict[str, Any] = entry["actor"] if isinstance(entry.get("actor"), dict) else {}
-        action["uco-action:performer"] = _ref(person(actor.get("name") or run.get("examiner")))
-        if isinstance(entry.get("time"), str):
-            action["uco-action:startTime"] = _t("dateTime", entry["time"])
-            action["uco-action:endTime"] = _t("dateTime", entry["time"])
-        status = STATUS.get(str(entry.get("result")))
-        action["uco-action:actionStatus"] = status or "Error"
-        if entry.get("action") == "extraction":
-            action["uco-action:result"] = [_ref(record)]
-            if run.get("started"):
-                action["uco-action:startTime"] = _t("dateTime", run["started"])
+        action = _action(ids, entry, len(actions) + 1, run, person, [tool, record, *sources])
         if actions:
             action["case-investigation:wasInformedBy"] = _ref(actions[-1])
         nodes.append(action)
-        actions.append(iri)
+        actions.append(action["@id"])
     investigation = {"@id": ids("Investigation", run.get("case_ref") or ""),
                      "@type": "case-investigation:Investigation",
                      "uco-core:name": run.get("case_ref") or "devicex case",
@@ -184,6 +157,47 @@ def graph(case: Case) -> dict[str, Any]:
         investigation["uco-core:startTime"] = _t("dateTime", run["started"])
     nodes.insert(0, investigation)
     return {"@context": CONTEXT, "@graph": nodes}
+
+
+def _source_nodes(ids: _Ids, src: dict[str, Any]) -> list[dict[str, Any]]:
+    """The evidence container as a File with its file and content facets and hashes (the File first)."""
+    iri = ids("Source", src["id"])
+    hashes = _hash_nodes(ids, iri, src)
+    facet: dict[str, Any] = {
+        "@id": ids("SourceFileFacet", src["id"]), "@type": "uco-observable:FileFacet",
+        "uco-observable:fileName": src["name"], "uco-observable:sizeInBytes": _t("integer", int(src["size"]))}
+    content: dict[str, Any] = {
+        "@id": ids("SourceContentDataFacet", src["id"]), "@type": "uco-observable:ContentDataFacet",
+        "uco-observable:sizeInBytes": _t("integer", int(src["size"])),
+        "uco-observable:hash": [_ref(h["@id"]) for h in hashes]}
+    file = {"@id": iri, "@type": "uco-observable:File", "uco-core:name": src["name"],
+            "uco-core:hasFacet": [_ref(facet["@id"]), _ref(content["@id"])]}
+    return [file, facet, content, *hashes]
+
+
+def _action(ids: _Ids, entry: dict[str, Any], number: int, run: dict[str, Any], person: Callable[[str | None], str],
+            refs: list[str]) -> dict[str, Any]:
+    """One custody entry as an InvestigativeAction; ``refs``: the tool, the provenance record, the sources."""
+    tool, record, *sources = refs
+    action: dict[str, Any] = {
+        "@id": ids("InvestigativeAction", entry.get("seq", number)), "@type": "case-investigation:InvestigativeAction",
+        "uco-core:name": str(entry.get("action", "")),
+        "uco-core:description": json.dumps(entry.get("details", {}), sort_keys=True, ensure_ascii=False),
+        "uco-action:instrument": [_ref(tool)],
+        "uco-action:object": [_ref(s) for s in sources],
+    }
+    actor: dict[str, Any] = entry["actor"] if isinstance(entry.get("actor"), dict) else {}
+    action["uco-action:performer"] = _ref(person(actor.get("name") or run.get("examiner")))
+    if isinstance(entry.get("time"), str):
+        action["uco-action:startTime"] = _t("dateTime", entry["time"])
+        action["uco-action:endTime"] = _t("dateTime", entry["time"])
+    status = STATUS.get(str(entry.get("result")))
+    action["uco-action:actionStatus"] = status or "Error"
+    if entry.get("action") == "extraction":
+        action["uco-action:result"] = [_ref(record)]
+        if run.get("started"):
+            action["uco-action:startTime"] = _t("dateTime", run["started"])
+    return action
 
 
 def render(case: Case) -> list[Path]:

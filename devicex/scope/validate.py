@@ -199,61 +199,22 @@ class _Validator:
             kw["paths"] = tuple(compile_glob(p, self.source, f"{parent}.paths[{i}]")
                                 for i, p in enumerate(self.str_list(doc, "paths", parent), 1))
         if "extensions" in doc:
-            exts = set()
-            for i, e in enumerate(self.str_list(doc, "extensions", parent), 1):
-                e = e.lower().lstrip(".")
-                if not e or "/" in e or "\\" in e or any(c.isspace() for c in e):
-                    raise self.fail(f"{parent}.extensions[{i}]", f"bad extension {e!r} (write e.g. \"jpg\")")
-                exts.add(e)
-            kw["extensions"] = frozenset(exts)
+            kw["extensions"] = self.extensions(doc, parent)
         if "name_keywords" in doc:
             kw["name_keywords"] = tuple(self.str_list(doc, "name_keywords", parent))
         if "name_patterns" in doc:
             kw["name_patterns"] = tuple(self.regex(p, f"{parent}.name_patterns[{i}]")
                                         for i, p in enumerate(self.str_list(doc, "name_patterns", parent), 1))
         if "categories" in doc:
-            cats = set()
-            for i, c in enumerate(self.str_list(doc, "categories", parent), 1):
-                c = _CATEGORY_ALIASES.get(c.lower(), c.lower())
-                if c not in CATEGORIES:
-                    raise self.fail(f"{parent}.categories[{i}]",
-                                    f"unknown category {c!r} (known: {', '.join(CATEGORIES)})")
-                cats.add(c)
-            kw["categories"] = frozenset(cats)
+            kw["categories"] = self.categories(doc, parent)
         if "mime_types" in doc:
-            mimes = []
-            for i, m in enumerate(self.str_list(doc, "mime_types", parent), 1):
-                m = m.lower()
-                if not _MIME_RE.match(m):
-                    raise self.fail(f"{parent}.mime_types[{i}]",
-                                    f"bad MIME type {m!r} (write e.g. \"image/jpeg\" or \"video/*\")")
-                mimes.append(m)
-            kw["mime_types"] = tuple(mimes)
+            kw["mime_types"] = self.mime_types(doc, parent)
         if "windows" in doc:
             kw["windows"] = self.windows(doc["windows"], f"{parent}.windows")
         if "times" in doc:
-            if "windows" not in doc:
-                raise self.fail(f"{parent}.times", "only meaningful with windows (add windows or remove times)")
-            times = []
-            for i, t in enumerate(self.str_list(doc, "times", parent), 1):
-                if t not in TIME_KINDS:
-                    raise self.fail(f"{parent}.times[{i}]", f"unknown time {t!r} (known: {', '.join(TIME_KINDS)})")
-                if t not in times:
-                    times.append(t)
-            kw["times"] = tuple(times)
+            kw["times"] = self.times(doc, parent)
         if "exif_offset" in doc:
-            value = doc["exif_offset"]
-            om = _OFFSET_RE.match(value) if isinstance(value, str) else None
-            if not om:
-                raise self.fail(f"{parent}.exif_offset", f"bad UTC offset {value!r} (write e.g. \"+01:00\" or \"Z\")")
-            if value == "Z":
-                kw["exif_offset"] = UTC
-            else:
-                hours, minutes = int(om.group(2)), int(om.group(3))
-                if hours > 14 or minutes > 59:
-                    raise self.fail(f"{parent}.exif_offset", f"bad UTC offset {value!r}")
-                delta = timedelta(hours=hours, minutes=minutes)
-                kw["exif_offset"] = timezone(delta if value[0] == "+" else -delta)
+            kw["exif_offset"] = self.exif_offset(doc["exif_offset"], f"{parent}.exif_offset")
         if "content_keywords" in doc:
             kw["content_keywords"] = tuple(self.str_list(doc, "content_keywords", parent))
         if "content_patterns" in doc:
@@ -262,15 +223,69 @@ class _Validator:
                 for i, p in enumerate(self.str_list(doc, "content_patterns", parent), 1))
         for algo, digits in (("sha256", 64), ("md5", 32)):
             if algo in doc:
-                values = set()
-                for i, h in enumerate(self.str_list(doc, algo, parent), 1):
-                    h = h.lower()
-                    if len(h) != digits or not set(h) <= _HEX:
-                        raise self.fail(f"{parent}.{algo}[{i}]",
-                                        f"bad hash {h!r}: a {algo.upper()} is {digits} hexadecimal digits")
-                    values.add(h)
-                kw[algo] = frozenset(values)
+                kw[algo] = self.hashes(doc, parent, algo, digits)
         return Selection(**kw)
+
+    def extensions(self, doc: dict[str, Any], parent: str) -> frozenset[str]:
+        exts = set()
+        for i, e in enumerate(self.str_list(doc, "extensions", parent), 1):
+            e = e.lower().lstrip(".")
+            if not e or "/" in e or "\\" in e or any(c.isspace() for c in e):
+                raise self.fail(f"{parent}.extensions[{i}]", f"bad extension {e!r} (write e.g. \"jpg\")")
+            exts.add(e)
+        return frozenset(exts)
+
+    def categories(self, doc: dict[str, Any], parent: str) -> frozenset[str]:
+        cats = set()
+        for i, c in enumerate(self.str_list(doc, "categories", parent), 1):
+            c = _CATEGORY_ALIASES.get(c.lower(), c.lower())
+            if c not in CATEGORIES:
+                raise self.fail(f"{parent}.categories[{i}]", f"unknown category {c!r} (known: {', '.join(CATEGORIES)})")
+            cats.add(c)
+        return frozenset(cats)
+
+    def mime_types(self, doc: dict[str, Any], parent: str) -> tuple[str, ...]:
+        mimes = []
+        for i, m in enumerate(self.str_list(doc, "mime_types", parent), 1):
+            m = m.lower()
+            if not _MIME_RE.match(m):
+                raise self.fail(f"{parent}.mime_types[{i}]",
+                                f"bad MIME type {m!r} (write e.g. \"image/jpeg\" or \"video/*\")")
+            mimes.append(m)
+        return tuple(mimes)
+
+    def times(self, doc: dict[str, Any], parent: str) -> tuple[str, ...]:
+        if "windows" not in doc:
+            raise self.fail(f"{parent}.times", "only meaningful with windows (add windows or remove times)")
+        times: list[str] = []
+        for i, t in enumerate(self.str_list(doc, "times", parent), 1):
+            if t not in TIME_KINDS:
+                raise self.fail(f"{parent}.times[{i}]", f"unknown time {t!r} (known: {', '.join(TIME_KINDS)})")
+            if t not in times:
+                times.append(t)
+        return tuple(times)
+
+    def exif_offset(self, value: Any, key: str) -> timezone:
+        om = _OFFSET_RE.match(value) if isinstance(value, str) else None
+        if not om:
+            raise self.fail(key, f"bad UTC offset {value!r} (write e.g. \"+01:00\" or \"Z\")")
+        if value == "Z":
+            return UTC
+        hours, minutes = int(om.group(2)), int(om.group(3))
+        if hours > 14 or minutes > 59:
+            raise self.fail(key, f"bad UTC offset {value!r}")
+        delta = timedelta(hours=hours, minutes=minutes)
+        return timezone(delta if value[0] == "+" else -delta)
+
+    def hashes(self, doc: dict[str, Any], parent: str, algo: str, digits: int) -> frozenset[str]:
+        values = set()
+        for i, h in enumerate(self.str_list(doc, algo, parent), 1):
+            h = h.lower()
+            if len(h) != digits or not set(h) <= _HEX:
+                raise self.fail(f"{parent}.{algo}[{i}]",
+                                f"bad hash {h!r}: a {algo.upper()} is {digits} hexadecimal digits")
+            values.add(h)
+        return frozenset(values)
 
     def regex(self, pattern: str, key: str, binary: bool = False) -> Any:
         try:
