@@ -6,7 +6,7 @@ Every converter returns aware UTC or ``None`` (missing, zero, or outside
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 UTC = UTC
 

@@ -108,7 +108,7 @@ class Database:
             conn.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Database:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -86,7 +86,8 @@ def _sms(db: Database, ctx: ParserContext, threads: dict[int, list[str]]) -> Ite
 def _mms(db: Database, ctx: ParserContext, threads: dict[int, list[str]]) -> Iterator[Message]:
     addresses = _by_message(db, "addr", "msg_id", ("msg_id", "address", "type"))
     parts = _by_message(db, "part", "mid", PART_COLUMNS)
-    sql = f"SELECT _id, {db.columns('pdu', PDU_COLUMNS, optional=('date_sent', 'read', 'sub', 'm_type'))} FROM {{db}}.pdu"
+    columns = db.columns("pdu", PDU_COLUMNS, optional=("date_sent", "read", "sub", "m_type"))
+    sql = f"SELECT _id, {columns} FROM {{db}}.pdu"
     region = ctx.region
     for row, deleted in db.rows(sql):
         direction, status = SMS_BOX.get(row["msg_box"], (UNKNOWN, None))

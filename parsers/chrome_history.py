@@ -19,6 +19,8 @@ from devicex.parsing import ParserContext
 from devicex.records import Record
 from devicex.sqlitedb import Database, open_database
 
+DOWNLOAD_COLUMNS = ("mime_type", "received_bytes", "total_bytes", "start_time", "end_time", "state")
+
 NAME = "chrome_history"
 VERSION = "1.0"
 MIME_TYPES: frozenset[str] = frozenset()
@@ -78,7 +80,7 @@ def _downloads(db: Database, app: str) -> Iterator[Download]:
                 "LIMIT 1)" if db.has("downloads_url_chains") else "NULL"
         sql = (f"SELECT d.id AS id, {db.columns('downloads', ('target_path',), 'd')}, "
                f"COALESCE({chain}, {'d.tab_url' if 'tab_url' in cols else 'NULL'}) AS url, "
-               f"{db.columns('downloads', ('mime_type', 'received_bytes', 'total_bytes', 'start_time', 'end_time', 'state'), 'd', optional=('mime_type', 'end_time'))} "
+               f"{db.columns('downloads', DOWNLOAD_COLUMNS, 'd', optional=('mime_type', 'end_time'))} "
                "FROM {db}.downloads d")
         epoch = epochs.WEBKIT_US
     for row, deleted in db.rows(sql):

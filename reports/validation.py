@@ -54,7 +54,8 @@ def render(record: dict[str, Any]) -> str:
              "<h2>Known limitations</h2><ul>" + "".join(f"<li>{_e(x)}</li>" for x in record["limitations"]) + "</ul>"]
     for req in record["requirements"]:
         parts.append(f"<h2>{_e(req['title'])}: {_status(req['status'])}</h2>")
-        parts.append(_table(["", ""], [["test", req["test"]], ["truth", req["truth"]], ["truth made by", req["made_by"]],
+        parts.append(_table(["", ""], [["test", req["test"]], ["truth", req["truth"]],
+                                       ["truth made by", req["made_by"]],
                                        ["acceptance criterion", req["criterion"]],
                                        ["compared / agreed / disagreed", (f"{req['compared']} / {req['agreed']} / "
                                                                          f"{req['disagreed']}")],

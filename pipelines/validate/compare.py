@@ -223,7 +223,7 @@ def media_hashes(label: str, truth_file: Path, conn: sqlite3.Connection, tally: 
         return
     for t in rows[:1]:
         algos = [a for a in ("md5", "sha1", "sha256") if t.get(a)]
-        ours = dict(zip(("md5", "sha1", "sha256", "size", "verify_md5", "verify_sha256"), src))
+        ours = dict(zip(("md5", "sha1", "sha256", "size", "verify_md5", "verify_sha256"), src, strict=False))
         same = all(ours[a] == t[a] for a in algos) and str(ours["size"]) == t["size"] and \
             (ours["verify_md5"], ours["verify_sha256"]) == (ours["md5"], ours["sha256"])
         if same:

@@ -35,7 +35,7 @@ def _libmagic() -> str:
     try:
         import magic
 
-        version = int(magic.version())
+        version = int(magic.version())  # type: ignore[no-untyped-call]
         return f"{version // 100}.{version % 100:02d}"
     except (ImportError, AttributeError, OSError):
         return "unknown"

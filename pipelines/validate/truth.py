@@ -77,7 +77,7 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
                 header = line[1:].split("\t")
             continue
         if line and header is not None:
-            rows.append(dict(zip(header, line.split("\t"))))
+            rows.append(dict(zip(header, line.split("\t"), strict=False)))
     return rows
 
 

@@ -49,7 +49,9 @@ def test_chrome_59() -> None:
 
 
 def test_selected_for_browser_profiles_only() -> None:
-    names = lambda p: [s.name for s in parsers.for_type("application/x-sqlite3", "", p)]
+    def names(p: str) -> list[str]:
+        return [s.name for s in parsers.for_type("application/x-sqlite3", "", p)]
+
     assert "chrome_history" in names(PATH)
     assert "chrome_history" in names("/home/u/.config/google-chrome/Default/History")
     assert "chrome_history" not in names("/home/u/History")

@@ -3,7 +3,7 @@ by devicex) for the exif-py photos in the corpus and devicex's own fixtures."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest

@@ -9,7 +9,7 @@ import json
 import os
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -115,7 +115,7 @@ def test_exports_are_byte_exact_with_original_mtime(name: str, extracted: dict[s
         assert target.is_file() and not target.is_symlink()
         assert hashlib.sha256(target.read_bytes()).hexdigest() == r["sha256"]
         if r["mtime"]:
-            mtime = datetime.fromtimestamp(target.stat().st_mtime, timezone.utc)
+            mtime = datetime.fromtimestamp(target.stat().st_mtime, UTC)
             assert mtime.strftime("%Y-%m-%dT%H:%M:%S") == r["mtime"][:19]
     # Nothing but what the database lists was written (no temp files left).
     written = {p.relative_to(out / "data").as_posix() for p in root.rglob("*") if p.is_file()}
