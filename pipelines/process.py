@@ -136,12 +136,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     """Read, hash, type, (select), export and parse one stream."""
     result = Result(entry, file_id, export_rel, decision=decision)
     result.problems.extend(Problem("source", "warning", note) for note in entry.notes)
-    runs = getattr(reader, "byte_runs", None)
-    if callable(runs) and entry.has_content:
-        try:
-            result.byte_runs = runs(entry.fs_offset, entry.size)
-        except OSError as exc:  # damaged run list: the content may still be readable
-            result.problems.append(Problem("layout", "warning", f"block list unreadable: {one_line(exc)}"))
+    _byte_runs(entry, reader, result)
     if decision is None and entry.has_content:
         # The scope needs content: decide BEFORE exporting anything, reading only what the
         # rules ask for (see pipelines.select.Content); out-of-scope bytes never reach OUT.
@@ -156,60 +151,110 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         result.status = "no-content" if decision is None or decision.include else "excluded"
         result.export_rel = None  # nothing is written for it, so it names no file
         return result
-    size = entry.size
-    hasher = MultiHasher()
-    memory: bytearray | None = bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None
-    head = b""
-    ftype: FileType | None = None
-    wanted: list[ParserSpec] = []
     target = settings.data_dir / export_rel if settings.export and export_rel else None
     tmp = staging_dir(settings.data_dir) / f"{file_id}.part" if target else None
-    out = None
-    offset = 0
-    try:
-        if tmp is not None and target is not None:
-            out = _create(tmp, target)
-        while offset < size:
-            try:
-                data = reader.read(offset, min(CHUNK, size - offset))
-            except OSError as exc:
-                result.problems.append(Problem("read", "error", f"read failed at offset {offset}: {one_line(exc)}"))
-                break
-            if not data:
-                if not settings.known_sparse(entry):
-                    result.problems.append(Problem("read", "warning",
-                                                   f"short read: {offset} of {size} bytes available"))
-                break
-            if offset == 0:
-                head = data[:HEAD_SIZE]
-                # typed as soon as the head is in: streams no parser wants are not kept in memory
-                ftype = identify(head, entry.extension)
-                wanted = parsers.for_type(ftype.mime, entry.extension, entry.path) if settings.parse else []
-                if not wanted:
-                    memory = None
-            hasher.update(data)
-            if memory is not None:
-                memory += data
-            if out is not None:
-                write_sparse(out, data)
-            offset += len(data)
-    except OSError as exc:  # export target problems
-        if output_problem(exc):  # disk full, read-only: the run cannot go on
-            _discard(out, tmp)
-            raise OutputError(f"export {export_rel}: {output_problem(exc)}") from None
-        result.problems.append(Problem("export", "error", f"cannot write export: {one_line(exc)}"))
-        target = None
-    finally:
-        if out is not None:
-            _close_sparse(out, offset, result)
+    read = _read(entry, reader, settings, result, _Export(export_rel, target, tmp))
     damage = getattr(reader, "damage", None)  # found once the bytes were read (a checksum): they are kept
     if damage:
         result.problems.append(Problem("read", "error", damage))
     # nothing read of a non-empty stream: no content, so no hash (the empty-file hash would be a claim)
-    unread = offset == 0 and size > 0 and not settings.known_sparse(entry)
-    result.digests = None if unread else hasher.digests()
-    result.ftype = ftype if ftype is not None else identify(head, entry.extension)
-    read_all = offset >= size
+    unread = read.offset == 0 and entry.size > 0 and not settings.known_sparse(entry)
+    result.digests = None if unread else read.hasher.digests()
+    result.ftype = read.ftype if read.ftype is not None else identify(read.head, entry.extension)
+    _set_status(result, entry, read.offset, settings)
+    target = _place_export(result, entry, settings, _Export(export_rel, read.target, tmp))
+    if not (settings.export and target is not None):
+        result.export_rel = None
+    if result.ftype.mime in WHOLE_FILE_TYPES and read.offset > 0:
+        result.ftype = _retype_whole(result.ftype, read.memory, target, reader, read.offset, entry.extension)
+    if settings.parse and read.offset > 0 and read.wanted:
+        opener = _open_for_parsers(read.memory, target, reader, read.offset)
+        for spec in read.wanted:
+            result.parsed.append(_run_parser(spec, entry, opener, read.head, result.ftype.mime, read.offset, result,
+                                             settings))
+    return result
+
+
+def _byte_runs(entry: Entry, reader: ContentReader | None, result: Result) -> None:
+    """Where the content lies in the image, when the source can say (DFXML byte runs)."""
+    runs = getattr(reader, "byte_runs", None)
+    if callable(runs) and entry.has_content:
+        try:
+            result.byte_runs = runs(entry.fs_offset, entry.size)
+        except OSError as exc:  # damaged run list: the content may still be readable
+            result.problems.append(Problem("layout", "warning", f"block list unreadable: {one_line(exc)}"))
+
+
+@dataclass(frozen=True)
+class _Export:
+    """Where one stream's export goes: its name under data/, the final path and the staging file."""
+
+    rel: str | None
+    target: Path | None
+    tmp: Path | None
+
+
+@dataclass
+class _Pass:
+    """What the one read of a stream produced."""
+
+    hasher: MultiHasher
+    memory: bytearray | None
+    target: Path | None
+    offset: int = 0
+    head: bytes = b""
+    ftype: FileType | None = None
+    wanted: list[ParserSpec] = field(default_factory=list)
+
+
+def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result: Result, export: _Export) -> _Pass:
+    """Read the stream once in chunks: hash, type its head, keep it for parsers, write the staged export."""
+    size = entry.size
+    read = _Pass(MultiHasher(), bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None, export.target)
+    out = None
+    try:
+        if export.tmp is not None and export.target is not None:
+            out = _create(export.tmp, export.target)
+        while read.offset < size:
+            try:
+                data = reader.read(read.offset, min(CHUNK, size - read.offset))
+            except OSError as exc:
+                result.problems.append(Problem("read", "error",
+                                               f"read failed at offset {read.offset}: {one_line(exc)}"))
+                break
+            if not data:
+                if not settings.known_sparse(entry):
+                    result.problems.append(Problem("read", "warning",
+                                                   f"short read: {read.offset} of {size} bytes available"))
+                break
+            if read.offset == 0:
+                read.head = data[:HEAD_SIZE]
+                # typed as soon as the head is in: streams no parser wants are not kept in memory
+                read.ftype = identify(read.head, entry.extension)
+                read.wanted = (parsers.for_type(read.ftype.mime, entry.extension, entry.path)
+                               if settings.parse else [])
+                if not read.wanted:
+                    read.memory = None
+            read.hasher.update(data)
+            if read.memory is not None:
+                read.memory += data
+            if out is not None:
+                write_sparse(out, data)
+            read.offset += len(data)
+    except OSError as exc:  # export target problems
+        if output_problem(exc):  # disk full, read-only: the run cannot go on
+            _discard(out, export.tmp)
+            raise OutputError(f"export {export.rel}: {output_problem(exc)}") from None
+        result.problems.append(Problem("export", "error", f"cannot write export: {one_line(exc)}"))
+        read.target = None
+    finally:
+        if out is not None:
+            _close_sparse(out, read.offset, result)
+    return read
+
+
+def _set_status(result: Result, entry: Entry, offset: int, settings: WorkerSettings) -> None:
+    read_all = offset >= entry.size
     if read_all and entry.content_guess:
         result.status = GUESSED  # all bytes read, but whether they are this entry's is a guess
     elif read_all:
@@ -218,7 +263,13 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         result.status = "sparse"
     else:
         result.status = "partial" if offset else "unreadable"
-    result.recovered = entry.alloc in (DELETED, ORPHAN) and read_all and size > 0 and not entry.content_guess
+    result.recovered = (entry.alloc in (DELETED, ORPHAN) and read_all and entry.size > 0
+                        and not entry.content_guess)
+
+
+def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export: _Export) -> Path | None:
+    """Move the staged export to its name (or beside an earlier, different one); the final path or None."""
+    target, tmp = export.target, export.tmp
     if tmp is not None and target is not None and result.digests is not None:
         try:
             placed, result.export_reused = _place(tmp, target, result.digests)
@@ -230,23 +281,14 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         except OSError as exc:
             if output_problem(exc):
                 _discard(None, tmp)
-                raise OutputError(f"export {export_rel}: {output_problem(exc)}") from None
+                raise OutputError(f"export {export.rel}: {output_problem(exc)}") from None
             result.problems.append(Problem("export", "error", f"cannot finish export: {one_line(exc)}"))
             target = None
     else:
         target = None
         if tmp is not None and tmp.exists():
             tmp.unlink()
-    if not (settings.export and target is not None):
-        result.export_rel = None
-    if result.ftype.mime in WHOLE_FILE_TYPES and offset > 0:
-        result.ftype = _retype_whole(result.ftype, memory, target, reader, offset, entry.extension)
-    if settings.parse and offset > 0 and wanted:
-        opener = _open_for_parsers(memory, target, reader, offset)
-        for spec in wanted:
-            result.parsed.append(_run_parser(spec, entry, opener, head, result.ftype.mime, offset, result,
-                                             settings))
-    return result
+    return target
 
 
 def _discard(out: BinaryIO | None, tmp: Path | None) -> None:

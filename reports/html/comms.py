@@ -57,7 +57,8 @@ def write(case: Case, out: Path, page: Callable[[str, str, str], object]) -> dic
     for r in comms.records(case, comms.CONTACT):
         d = r["data"]
         writers["contacts"].add([d.get("name"), _texts(d.get("numbers")), _texts(d.get("number_ids")),
-                                 _texts(d.get("emails")), d.get("account"), d.get("app"), d.get("deleted"), r["file_id"],
+                                 _texts(d.get("emails")), d.get("account"), d.get("app"), d.get("deleted"),
+                                 r["file_id"],
                                  _source(r), d.get("time_utc"), d.get("organisation")])
     for kind, label in ((comms.VISIT, "visit"), (comms.DOWNLOAD, "download")):
         for r in comms.records(case, kind):
