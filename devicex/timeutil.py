@@ -1,7 +1,7 @@
 """Timestamps: always timezone-aware UTC; missing is ``None``."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)

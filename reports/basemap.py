@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 DATA = Path(__file__).parent / "geodata"
 ATTRIBUTION = ("Outlines: Natural Earth (public domain), 1:10m and 1:110m Admin 0 countries, as TopoJSON from "
@@ -32,7 +33,7 @@ class Topology:
     uses: list[int]                  # per arc: how many country rings use it
 
 
-def _decode(topo: dict) -> tuple[list[list[Point]], list[Box]]:
+def _decode(topo: dict[str, Any]) -> tuple[list[list[Point]], list[Box]]:
     (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
     arcs, boxes = [], []
     for arc in topo["arcs"]:
@@ -48,7 +49,7 @@ def _decode(topo: dict) -> tuple[list[list[Point]], list[Box]]:
     return arcs, boxes
 
 
-def _polygons(geom: dict) -> Iterator[list[list[int]]]:
+def _polygons(geom: dict[str, Any]) -> Iterator[list[list[int]]]:
     if geom.get("type") == "Polygon":
         yield geom["arcs"]
     elif geom.get("type") == "MultiPolygon":
@@ -110,7 +111,7 @@ def outlines(view: Box, xy: Callable[[float, float], Point]) -> dict[str, str]:
     margin = max(span * 0.05, 0.01)
     clamp = (s - margin, n + margin, w - margin, e + margin)
     land = []
-    for ring, box in zip(topo.rings, topo.ring_boxes):
+    for ring, box in zip(topo.rings, topo.ring_boxes, strict=True):
         if _meets(box, clamp):
             land.append(_path(_ring_points(topo, ring), xy, clamp, True))
     coast: list[str] = []

@@ -85,7 +85,7 @@ def sheet_for(stored: Path) -> Sheet | None:
 def _matches(sheet_path: str, ours: str) -> bool:
     """Equal paths, where a deleted FAT name's first character (0xE5 on disk, '_' from TSK) is unknown."""
     a, b = sheet_path.split("/"), ours.split("/")
-    return len(a) == len(b) and all(x == y or (y.startswith("_") and x[1:] == y[1:]) for x, y in zip(a, b))
+    return len(a) == len(b) and all(x == y or (y.startswith("_") and x[1:] == y[1:]) for x, y in zip(a, b, strict=True))
 
 
 def _find(conn: sqlite3.Connection, answer: Answer) -> list[sqlite3.Row]:

@@ -43,8 +43,8 @@ class Field:
 
     column: str
     record: str
-    convert: Callable[[str], Any] = str
-    mine: Callable[[Mapping[str, Any]], Any] | None = None  # the record's value, when not data[record]
+    convert: Callable[[Any], Any] = str  # "*" columns get the whole row
+    mine: Callable[[Any], Any] | None = None  # the record's value, when not data[record]
 
 
 @dataclass(frozen=True)

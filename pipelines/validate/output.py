@@ -26,7 +26,8 @@ def build(outcome: Outcome, examiner: dict[str, str | None]) -> dict[str, Any]:
     return {
         "format": FORMAT, "result": outcome.result, "examiner": examiner, "environment": describe(),
         "summary": [{k: r[k] for k in ("id", "title", "made_by", "compared", "agreed", "disagreed",
-                                       "truth_tool_faults", "known_limitation", "images", "criterion", "status")} for r in requirements],
+                                       "truth_tool_faults", "known_limitation", "images", "criterion", "status")}
+                    for r in requirements],
         "requirements": requirements, "datasets": outcome.datasets,
         "coverage": [asdict(c) for c in outcome.coverage], "limitations": outcome.limitations,
     }

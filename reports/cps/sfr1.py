@@ -2,8 +2,6 @@
 time basis stated once, and the limitations of this examination counted from the case."""
 from __future__ import annotations
 
-from typing import Any
-
 from devicex.tags import read_tags
 from reports.cps.blocks import Document, Heading, Para, Table, supply
 from reports.cps.facts import Facts

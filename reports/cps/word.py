@@ -8,10 +8,10 @@ from pathlib import Path
 
 from docx import Document as new_docx
 from docx.document import Document as WordDocument
-from docx.table import Table as WordTable
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.shared import Cm, Pt, RGBColor
+from docx.table import Table as WordTable
 
 from devicex.fsutil import write_atomic
 from reports.cps.blocks import Document, Heading, Para, Table

@@ -197,7 +197,6 @@ def places_case(places_image: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """The places image extracted (no --timezone: the zone is found on the device), every format rendered
     and the report recorded in the custody log."""
     import reports
-
     from devicex.custody import Actor
 
     out = extract(places_image, tmp_path_factory.mktemp("places-case") / "out")

@@ -91,7 +91,7 @@ def test_mg11_facts_equal_case_db_and_custody_log(drafted: dict) -> None:
     for reader, text in (("python-docx", _docx_text(bundle / "data" / "cps" / f"{MG11}.docx")),
                          ("libreoffice", drafted["lo_text"][MG11]), ("pdftotext", drafted["pdf_text"][MG11])):
         flat = _squeezed(text)
-        for name, size, *hashes, verified, smd5, ssha1, scheck in sources:
+        for _name, size, *hashes, verified, smd5, ssha1, scheck in sources:
             for h in (*hashes, smd5, ssha1):
                 assert h and h in flat, (reader, h)
             assert f"({size}bytes)" in flat and f"'{verified}'" in flat and f"'{scheck}'" in flat, reader

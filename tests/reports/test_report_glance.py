@@ -74,7 +74,7 @@ def test_chart_totals_equal_database_counts_per_day(fixture: str, request: pytes
             [s.key, s.days, s.hours.map(h => h.reduce((a, b) => a + b, 0))])""")
         for key, days, counts in data:
             if key in truth:
-                assert dict(zip(days, counts)) == dict(truth[key]), key
+                assert dict(zip(days, counts, strict=True)) == dict(truth[key]), key
         shot(page, shots_dir, f"glance-{fixture}-timeline")
         assert watch.problems() == []
     finally:
