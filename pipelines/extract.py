@@ -259,7 +259,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
         vol_ids[vol.label] = db.insert("volumes", {
             "source_id": source_id, "label": vol.label, "tbl": vol.table, "addr": vol.addr, "start": vol.start,
             "length": vol.length, "sector_size": vol.sector_size, "description": vol.description,
-            "allocated": int(vol.allocated), "past_end": int(vol.past_end)})
+            "allocated": int(vol.allocated), "past_end": int(vol.past_end),
+            "recovery": vol.recovery})
     summary.volumes = len(layout.volumes)
     for prob in layout.problems:
         msg = f"{src.path}: volume {prob.volume.label} (offset {prob.volume.start}): {prob.message}"
