@@ -93,6 +93,7 @@ class Summary:
     source_verified: str = "not-run"
     stored_check: str = "none"
     fatal: str | None = None
+    nothing_extracted: bool = False  # file systems opened, but no entry of them could be read
     by_category: dict[str, int] = field(default_factory=dict)
 
 
@@ -318,7 +319,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
         runner.close()
         remove_staging(settings.data_dir)
     writer.finish(parsers.registry())
-    if layout.filesystems and not summary.files and not summary.excluded:
+    if layout.filesystems and not summary.excluded and not _real_entries(db, run_id):
+        summary.nothing_extracted = True
         summary.fatal = f"{src.path}: nothing extracted: file systems were found but no entry could be read"
         reporter.problem("error", summary.fatal)
         db.add_error((run_id, source_id, None, None, str(src.path), "walk", "error",
@@ -335,7 +337,8 @@ def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog,
     for outcome in writer.parser_summaries():
         custody.append("parser-run", details=outcome)
     db_path = opts.out / "data" / "case.db"
-    _finish(db, run_id, "failed" if summary.fatal and not summary.files else "completed")
+    _finish(db, run_id, "failed" if summary.fatal and (not summary.files or summary.nothing_extracted)
+            else "completed")
     custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],
                    result="ok" if same else "mismatch",
                    details={"md5": verify.md5, "sha1": verify.sha1, "sha256": verify.sha256,
@@ -431,6 +434,14 @@ def _count_entries(source: Path, send: Connection, parent_pid: int) -> None:
         totals = (None, None)
     send.send(totals)
     send.close()
+
+
+def _real_entries(db: CaseDB, run_id: int) -> int:
+    """Entries of this run other than what TSK adds itself ($MBR, $FAT1, $OrphanFiles...)."""
+    db.flush()
+    row = db.conn.execute("SELECT COUNT(*) FROM files WHERE run_id = ? AND kind NOT IN ('virtual', 'virtual-dir')",
+                          (run_id,)).fetchone()
+    return int(row[0])
 
 
 def _finish(db: CaseDB, run_id: int, status: str) -> None:

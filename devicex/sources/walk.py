@@ -153,16 +153,37 @@ def _streams(fs: FileSystem, file: pytsk3.File, kind: str) -> tuple[list, list]:
     return attrs, out
 
 
+class WalkState:
+    """What a walk has reached: folders descended into and, once the root folder is found damaged, every
+    inode named (so that the inode scan that follows adds only what no name reaches)."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.seen_dirs: set[int] = {root}
+        self.root_damaged = False
+        self.seen_inodes: set[int] = set()
+
+
 def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | None]]:
     """Yield every entry of the file system, depth first in sorted name order.
 
     Directories that cannot be listed raise nothing: the issue is yielded as
-    a ``(None, WalkIssue)`` pair so the caller can record it and go on.
+    a ``(None, WalkIssue)`` pair so the caller can record it and go on. When
+    the root folder cannot be listed or lists nothing, the file system's
+    inodes are then scanned for what it still holds (:mod:`inode_scan`).
     """
+    state = WalkState(int(fs.handle.info.root_inum))
+    yield from walk_from(fs, source, [("", state.root, False)], state)
+    if state.root_damaged:
+        from devicex.sources.inode_scan import scan
+
+        yield from scan(fs, source, state)
+
+
+def walk_from(fs: FileSystem, source: str, stack: list[tuple[str, int, bool]],
+              state: WalkState) -> Iterator[tuple[E.Entry, TskContent | None]]:
+    """Depth-first walk from the (path, inode, in_orphans) folders on ``stack``."""
     handle = fs.handle
-    root = int(handle.info.root_inum)
-    seen_dirs: set[int] = {root}
-    stack: list[tuple[str, int, bool]] = [("", root, False)]
     while stack:
         dir_path, dir_inode, in_orphans = stack.pop()
         try:
@@ -173,7 +194,13 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
                 items = [(f.info.name.name, _DetachedName(f.info.name)) for f in directory]
         except (OSError, IOError) as exc:
             yield None, WalkIssue(f"cannot list directory {dir_path or '/'} (inode {dir_inode}): {exc}")  # type: ignore[misc]
+            if dir_inode == state.root and dir_path == "":
+                state.root_damaged = True
             continue
+        if dir_inode == state.root and dir_path == "" and _lists_nothing(fs, items):
+            state.root_damaged = True
+            yield None, WalkIssue("the root folder lists no entries (damaged or empty): the file system's "  # type: ignore[misc]
+                                  "inodes are scanned for files no name reaches")
         items.sort(key=lambda item: item[0])
         children: list[tuple[str, int, bool]] = []
         for raw, f in items:
@@ -182,9 +209,11 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
             path = f"{dir_path}/{E.path_component(raw)}"
             orphan = in_orphans or (dir_path == "" and raw == ORPHAN_DIR.encode())
             produced, dir_addr = _entries_for(fs, source, f, raw, path, in_orphans)
+            if state.root_damaged:
+                state.seen_inodes.update(e.inode for e, _ in produced)
             yield from produced
-            if dir_addr is not None and dir_addr not in seen_dirs:
-                seen_dirs.add(dir_addr)
+            if dir_addr is not None and dir_addr not in state.seen_dirs:
+                state.seen_dirs.add(dir_addr)
                 children.append((path, dir_addr, orphan))
         stack.extend(reversed(children))
 
@@ -217,6 +246,23 @@ def open_path(fs: FileSystem, path: str) -> tuple[TskContent, int] | None:
     if meta is None or int(meta.type) != int(pytsk3.TSK_FS_META_TYPE_REG):
         return None
     return TskContent(f, None, None), int(meta.size)
+
+
+_VIRTUAL_NAMES = frozenset({b".", b"..", ORPHAN_DIR.encode(), b"$MBR", b"$FAT1", b"$FAT2"})
+
+
+def _lists_nothing(fs: FileSystem, items: list[tuple[bytes, object]]) -> bool:
+    """True if a root listing holds no real name (only what TSK adds itself), or, on ext2/3/4 where every
+    folder holds "." and "..", lacks them: its blocks are gone or zeroed."""
+    names = {raw for raw, _ in items}
+    if fs.fs_type.startswith("ext") and b"." not in names:
+        return True
+    return all(raw in _VIRTUAL_NAMES or _is_volume_label(f) for raw, f in items)
+
+
+def _is_volume_label(f: object) -> bool:
+    meta = getattr(getattr(f, "info", None), "meta", None)
+    return meta is not None and int(meta.type) == int(pytsk3.TSK_FS_META_TYPE_VIRT)
 
 
 LEAN_DIR_NAMES = 4096  # a bigger directory keeps only its names while listed, not a pytsk3 File per name
@@ -261,7 +307,8 @@ def _content_guess(fs: FileSystem, meta: Any, alloc: str, realloc: bool) -> str 
         return None
     if realloc:
         return E.GUESS_REALLOCATED
-    if fs.fs_type.startswith(("fat", "exfat")) and int(meta.size) > fs.cluster_size > 0:
+    if (fs.fs_type.startswith(("fat", "exfat")) and not int(meta.flags) & _META_ALLOC
+            and int(meta.size) > fs.cluster_size > 0):
         return E.GUESS_NO_CHAIN
     return None
 
