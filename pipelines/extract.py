@@ -194,17 +194,18 @@ def _output_error(exc: BaseException, out: Path) -> BaseException:
 
 def _close_failed(db: CaseDB, custody: CustodyLog, run_id: int, src: Source | None, summary: Summary,
                   exc: BaseException) -> None:
-    """An output problem ended the run: free what space the temp files held, then close the run's record as
-    failed in case.db and the custody log, as far as the output still takes writes."""
+    """An output problem (or a defect) ended the run: free what space the temp files held, then close the run's
+    record as failed in case.db and the custody log, as far as the output still takes writes."""
     problem = output_problem(exc)
-    if problem is None:
-        return
+    result = "output-unwritable"
+    if problem is None:  # a defect: the one-line error and its log come from the CLI; the record says failed
+        problem, result = f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}", "internal-error"
     summary.fatal = problem
     remove_staging(db.path.parent)
     try:
         custody.append("extraction-failed", inputs=[Artefact("source", str(src.path), None, src.size)] if src else [],
-                       result="output-unwritable", details={"run_id": run_id, "problem": problem,
-                                                            "entries_recorded": summary.files})
+                       result=result, details={"run_id": run_id, "problem": problem,
+                                               "entries_recorded": summary.files})
     except (OSError, CustodyError):
         pass  # the log cannot take it either: the one-line error is all that can be said
     try:

@@ -28,6 +28,7 @@ GPT_PROTECTIVE = 0xEE
 MAX_EBRS = 256
 MAX_GPT_ENTRIES = 1024
 SCAN_CHUNK = 4 << 20
+MAX_BYTES = 1 << 62  # offsets beyond any real media (and beyond SQLite's 64-bit integers)
 
 Reader = Callable[[int, int], bytes]
 
@@ -159,7 +160,7 @@ def _gpt_entries(read: Reader, header: _Header, how: str) -> list[Candidate] | N
             continue
         first, last = struct.unpack_from("<QQ", raw, 32)
         name = raw[56:128].decode("utf-16-le", "replace").split("\0", 1)[0]
-        if last >= first:
+        if last >= first and (last + 1) * SECTOR < MAX_BYTES:  # a damaged entry can claim up to 2^64 sectors
             found.append(Candidate("gpt", i, first * SECTOR, (last - first + 1) * SECTOR,
                                    f"GPT entry {i}" + (f" ({name})" if name else ""), how))
     return found

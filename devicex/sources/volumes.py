@@ -12,7 +12,7 @@ import pytsk3
 
 from devicex.errors import one_line
 from devicex.sources.base import Layout, Problem, Volume
-from devicex.sources.partition_scan import Candidate, signature_scan, table_entries
+from devicex.sources.partition_scan import MAX_BYTES, Candidate, signature_scan, table_entries
 from devicex.sources.walk import FileSystem
 
 
@@ -121,7 +121,9 @@ def discover(src: Media) -> Layout:
         table = VS_TYPE_NAMES.get(int(vs.info.vstype), "unknown")
         bsize = int(vs.info.block_size)
         for part in vs:
-            start, length = int(part.start) * bsize, int(part.len) * bsize
+            start, length = int(part.start) * bsize, min(int(part.len) * bsize, MAX_BYTES)
+            if start >= MAX_BYTES:  # a damaged entry far beyond any media (and SQLite's integers)
+                continue
             alloc = bool(int(part.flags) & int(pytsk3.TSK_VS_PART_FLAG_ALLOC))
             desc = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
             volumes.append(Volume(len(volumes), f"p{int(part.addr):02d}_o{int(part.start)}", table,
