@@ -28,14 +28,13 @@ from devicex import TOOL_NAME, __version__
 from devicex.casedb import CaseDB
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyError, CustodyLog
-from devicex.entries import Entry
+from devicex.entries import BytesContent, Entry
 from devicex.errors import OutputBusy, OutputError, SourceError, output_problem
 from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
 from devicex.outdir import check_out
 from devicex.records import canonical_json
-from devicex.entries import BytesContent
 from devicex.sources import Source, open_source
 from devicex.timeutil import iso, now_utc
 from pipelines import store
@@ -127,7 +126,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         raise _output_error(exc, opts.out) from None
     try:
         run_id = _start_run(db, custody, opts, params)
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - the case is closed whatever stopped the start; re-raised
         db.close()
         raise _output_error(exc, opts.out) from None
     summary.run_id = run_id

@@ -41,14 +41,14 @@ class Limits:
     memory: int = 1 << 30  # growth of resident memory during one parse, bytes
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         """Defaults, or DEVICEX_PARSER_SECONDS / DEVICEX_PARSER_MEMORY_MB when set."""
         seconds = float(os.environ.get("DEVICEX_PARSER_SECONDS", cls.seconds))
         memory = int(float(os.environ.get("DEVICEX_PARSER_MEMORY_MB", cls.memory >> 20)) * (1 << 20))
         return cls(seconds, memory)
 
 
-class LimitExceeded(BaseException):  # noqa: N818 - raised into the parser; the name says what happened
+class LimitExceeded(BaseException):
     """A parser went past its time or memory budget (raised inside the parsing thread). A BaseException,
     like KeyboardInterrupt, so that a parser's own ``except Exception`` does not swallow it."""
 

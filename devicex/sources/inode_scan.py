@@ -15,7 +15,14 @@ import pytsk3
 
 from devicex import entries as E
 from devicex.sources.base import WalkIssue
-from devicex.sources.walk import FileSystem, TskContent, WalkState, _DetachedName, _entries_for, walk_from
+from devicex.sources.walk import (
+    FileSystem,
+    TskContent,
+    WalkState,
+    _DetachedName,
+    _entries_for,
+    walk_from,
+)
 
 SCAN_DIR = "/$InodeScan"
 EXT_FIRST_INODE = 11  # ext2/3/4: inodes 1-10 are reserved for the file system itself
@@ -59,7 +66,7 @@ def scan(fs: FileSystem, source: str, state: WalkState) -> Iterator[tuple[E.Entr
         produced, _ = _entries_for(fs, source, name, path.rsplit("/", 1)[1].encode(), path, True)
         yield from produced
         for entry, content in walk_from(fs, source, [(path, inum, True)], state):
-            if entry is not None:
+            if entry is not None and entry.inode is not None:
                 state.seen_inodes.add(entry.inode)
                 if entry.kind == E.KIND_DIR:
                     places.add(_first_block(handle, entry.inode) or -1)
@@ -79,7 +86,7 @@ def _first_block(handle: pytsk3.FS_Info, inum: int) -> int | None:
             for run in attr:
                 if int(run.len):
                     return int(run.addr)
-    except (OSError, IOError):
+    except OSError:
         return None
     return None
 
@@ -88,7 +95,7 @@ def _name_for(handle: pytsk3.FS_Info, inum: int) -> _DetachedName | None:
     """A stand-in directory name for a regular file or folder at ``inum``; None for anything else."""
     try:
         meta = handle.open_meta(inode=inum).info.meta
-    except (OSError, IOError):
+    except OSError:
         return None
     if meta is None or int(meta.type) not in _NAME_TYPES:
         return None

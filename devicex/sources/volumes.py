@@ -12,7 +12,12 @@ import pytsk3
 
 from devicex.errors import one_line
 from devicex.sources.base import Layout, Problem, Volume
-from devicex.sources.partition_scan import MAX_BYTES, Candidate, signature_scan, table_entries
+from devicex.sources.partition_scan import (
+    MAX_BYTES,
+    Candidate,
+    signature_scan,
+    table_entries,
+)
 from devicex.sources.walk import FileSystem
 
 

@@ -210,7 +210,7 @@ def walk_from(fs: FileSystem, source: str, stack: list[tuple[str, int, bool]],
             orphan = in_orphans or (dir_path == "" and raw == ORPHAN_DIR.encode())
             produced, dir_addr = _entries_for(fs, source, f, raw, path, in_orphans)
             if state.root_damaged:
-                state.seen_inodes.update(e.inode for e, _ in produced)
+                state.seen_inodes.update(e.inode for e, _ in produced if e.inode is not None)
             yield from produced
             if dir_addr is not None and dir_addr not in state.seen_dirs:
                 state.seen_dirs.add(dir_addr)
