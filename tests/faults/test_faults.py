@@ -2,23 +2,12 @@
 survived. `python3 tests/faults/harness.py --long` runs the long local set."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
-HERE = Path(__file__).resolve().parent
-
-
-def _harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("faults_harness", HERE / "harness.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.faults import harness
 
 
 def test_every_fault_is_survived(tmp_path: Path) -> None:
-    harness = _harness()
     report = harness.run_all(tmp_path, harness.CI_MUTATIONS, harness.CI_KILLS, seed=13)
     print(report.render())
     table = report.table()
