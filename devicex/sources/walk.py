@@ -17,7 +17,7 @@ import pytsk3
 
 from devicex import entries as E
 from devicex.entries import ContentReader
-from devicex.sources import exfat
+from devicex.sources import exfat, inode_scan
 from devicex.sources.base import Volume, WalkIssue
 from devicex.timeutil import from_filetime, from_unix
 
@@ -175,9 +175,35 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
     state = WalkState(int(fs.handle.info.root_inum))
     yield from walk_from(fs, source, [("", state.root, False)], state)
     if state.root_damaged:
-        from devicex.sources.inode_scan import scan
+        yield from _scan_unreached(fs, source, state)  # type: ignore[misc]
 
-        yield from scan(fs, source, state)
+
+def _scan_unreached(fs: FileSystem, source: str, state: WalkState) -> Iterator[tuple[E.Entry | None, Any]]:
+    """Entries for what no name reached (see :mod:`devicex.sources.inode_scan`)."""
+    found = inode_scan.unreached(fs.handle, fs.fs_type, state.root, state.seen_inodes)
+    if found.cut_short:
+        yield None, WalkIssue(found.cut_short)
+    places: set[int] = set()
+    for item in found.dirs:
+        if item.meta_addr in state.seen_dirs:  # reached from a folder walked before it
+            continue
+        place = inode_scan.first_block(fs.handle, item.meta_addr)
+        if place is None or place in places:
+            continue
+        places.add(place)
+        state.seen_dirs.add(item.meta_addr)
+        path = f"{inode_scan.SCAN_DIR}/OrphanDir-{item.meta_addr}"
+        yield from _entries_for(fs, source, item, path.rsplit("/", 1)[1].encode(), path, True)[0]
+        for entry, content in walk_from(fs, source, [(path, item.meta_addr, True)], state):
+            if entry is not None and entry.inode is not None:
+                state.seen_inodes.add(entry.inode)
+                if entry.kind == E.KIND_DIR:
+                    places.add(inode_scan.first_block(fs.handle, entry.inode) or -1)
+            yield entry, content
+    for item in found.files:
+        if item.meta_addr not in state.seen_inodes:
+            path = f"{inode_scan.SCAN_DIR}/OrphanFile-{item.meta_addr}"
+            yield from _entries_for(fs, source, item, path.rsplit("/", 1)[1].encode(), path, True)[0]
 
 
 def walk_from(fs: FileSystem, source: str, stack: list[tuple[str, int, bool]],
@@ -282,7 +308,7 @@ class _DetachedName:
         self.meta_seq = int(name.meta_seq)
 
 
-def _reopen(fs: FileSystem, name: _DetachedName) -> tuple[pytsk3.File | None, object | None]:
+def _reopen(fs: FileSystem, name: _DetachedName | inode_scan.Found) -> tuple[pytsk3.File | None, object | None]:
     """(File, meta) as TSK's directory listing gives them (tsk_fs_dir_get loads the
     metadata of the named address, dropping it when the sequence differs)."""
     if not (name.meta_addr or name.flags & _NAME_ALLOC):
@@ -333,12 +359,12 @@ def _apply_exfat_offsets(fs: FileSystem, entry: E.Entry) -> E.Entry:
     return replace(entry, **changes, utc_offsets=tuple(applied)) if applied else entry
 
 
-def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, raw: bytes, path: str,
-                 in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
+def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | inode_scan.Found, raw: bytes,
+                 path: str, in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
     """The entries for one name, and the inode to descend into if a directory."""
     meta: Any
-    if isinstance(f, _DetachedName):
-        name: pytsk3.TSK_FS_NAME | _DetachedName = f
+    if isinstance(f, (_DetachedName, inode_scan.Found)):
+        name: pytsk3.TSK_FS_NAME | _DetachedName | inode_scan.Found = f
         f, meta = _reopen(fs, f)  # type: ignore[assignment]
     else:
         name = f.info.name
