@@ -377,9 +377,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--work", type=Path, default=None, help="keep cases here (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON here")
+    parser.add_argument("--mutations", type=int, default=None, help="number of mutated images to try")
+    parser.add_argument("--kills", type=int, default=None, help="number of kill -9 cases to try")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else (random.randrange(1 << 30) if args.long else 13)
     mutations, kills = (3000, 40) if args.long else (CI_MUTATIONS, CI_KILLS)
+    mutations = args.mutations if args.mutations is not None else mutations
+    kills = args.kills if args.kills is not None else kills
     work = args.work or Path(tempfile.mkdtemp(prefix="devicex-faults-"))
     work.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
