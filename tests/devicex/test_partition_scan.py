@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import struct
 import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from devicex.sources.partition_scan import signature_scan, table_entries
 from pipelines.extract import ExtractOptions, run
-from tests.conftest import IMAGES
+from tests.conftest import IMAGES, REPO
 
 MBR2_FS = {2048: "fat16", 12288: "ext4"}  # fixtures/truth/mbr2.img/mmls.txt
 GPT_FS = {2048: "fat12", 6144: "ext4"}  # fixtures/truth/gpt.img/mmls.txt
@@ -118,3 +119,15 @@ def test_table_entries_follow_the_ebr_chain_and_the_scan_skips_what_was_opened()
     read = lambda o, n: two[o:o + n]
     assert [c.start for c in signature_scan(read, len(two))] == [4096, 4096 + 512 + 8192]
     assert [c.start for c in signature_scan(read, len(two), lambda off: off + 10000)] == [4096]
+
+
+def test_the_report_says_how_a_volume_was_found(tmp_path: Path) -> None:
+    image = tmp_path / "gpt.img"
+    shutil.copyfile(IMAGES / "gpt.img", image)
+    gpt_header_byte(image)
+    run(ExtractOptions(source=image, out=tmp_path / "out", workers=1, full_reason="test"))
+    done = subprocess.run([sys.executable, "-m", "devicex", "report", str(tmp_path / "out"), "-f", "html", "-q",
+                           "--no-custody"], check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "data" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Found by" in html and html.count("the backup GPT (primary damaged)") == 2
