@@ -97,7 +97,9 @@ def test_a_parser_that_never_ends_is_stopped_and_recorded(tmp_path: Path, with_p
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_parser_whose_memory_grows_without_bound_is_stopped(tmp_path: Path, with_parsers, workers: int) -> None:  # type: ignore[no-untyped-def]
+def test_a_parser_whose_memory_grows_without_bound_is_stopped(tmp_path: Path, with_parsers, workers: int,  # type: ignore[no-untyped-def]
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEVICEX_PARSER_SECONDS", "120")  # only the memory limit may stop it, however loaded the machine
     with_parsers(_spec("growing", _growing))
     run(ExtractOptions(source=IMAGES / "fat16.img", out=tmp_path / "out", workers=workers, full_reason="test"))
     messages = _errors(tmp_path / "out")["parse:growing"]
