@@ -166,9 +166,10 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     if not quiet:
         console.print(_summary_table(summary))
         console.print(f"case database: {out / 'data' / 'case.db'}", markup=False)
-    if signing_key is not None and not (summary.fatal and summary.files == 0):
+    nothing = bool(summary.fatal) and (summary.files == 0 or summary.nothing_extracted)
+    if signing_key is not None and not nothing:
         finish_seal(signing_key, out, examiner, examiner_id, organisation)
-    if summary.fatal and summary.files == 0:
+    if nothing:
         raise click.exceptions.Exit(EXIT_NOTHING_READ)
     if summary.source_verified == "mismatch" or summary.stored_check == "fail":
         raise click.exceptions.Exit(EXIT_INTEGRITY)

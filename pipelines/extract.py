@@ -92,6 +92,7 @@ class Summary:
     source_verified: str = "not-run"
     stored_check: str = "none"
     fatal: str | None = None
+    nothing_extracted: bool = False  # file systems opened, but no entry of them could be read
     by_category: dict[str, int] = field(default_factory=dict)
 
 
@@ -194,18 +195,19 @@ def _output_error(exc: BaseException, out: Path) -> BaseException:
 
 def _close_failed(db: CaseDB, custody: CustodyLog, run_id: int, src: Source | None, summary: Summary,
                   exc: BaseException) -> None:
-    """An output problem ended the run: free what space the temp files held, then close the run's record as
-    failed in case.db and the custody log, as far as the output still takes writes."""
+    """An output problem (or a defect) ended the run: free what space the temp files held, then close the run's
+    record as failed in case.db and the custody log, as far as the output still takes writes."""
     problem = output_problem(exc)
-    if problem is None:
-        return
+    result = "output-unwritable"
+    if problem is None:  # a defect: the one-line error and its log come from the CLI; the record says failed
+        problem, result = f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}", "internal-error"
     summary.fatal = problem
     remove_staging(db.path.parent)
     # if the log cannot take it either, the one-line error is all that can be said
     with contextlib.suppress(OSError, CustodyError):
         custody.append("extraction-failed", inputs=[Artefact("source", str(src.path), None, src.size)] if src else [],
-                       result="output-unwritable", details={"run_id": run_id, "problem": problem,
-                                                            "entries_recorded": summary.files})
+                       result=result, details={"run_id": run_id, "problem": problem,
+                                               "entries_recorded": summary.files})
     try:
         db.flush()
     except (OSError, sqlite3.Error):
@@ -293,7 +295,8 @@ def _record_layout(run: _Run, layout: Layout) -> dict[str, int]:
         vol_ids[vol.label] = run.db.insert("volumes", {
             "source_id": run.source_id, "label": vol.label, "tbl": vol.table, "addr": vol.addr, "start": vol.start,
             "length": vol.length, "sector_size": vol.sector_size, "description": vol.description,
-            "allocated": int(vol.allocated), "past_end": int(vol.past_end)})
+            "allocated": int(vol.allocated), "past_end": int(vol.past_end),
+            "recovery": vol.recovery})
     run.summary.volumes = len(layout.volumes)
     for prob in layout.problems:
         run.problem("volume", prob.message, severity="warning", volume=prob.volume.label,
@@ -377,7 +380,8 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
     """Re-verify the media, close the run in case.db, and log it: ``parser-run``, ``source-reverify`` and
     the closing ``extraction`` entry (case.db digest, export listing, the summary)."""
     src, summary = run.src, run.summary
-    if layout.filesystems and not summary.files and not summary.excluded:
+    if layout.filesystems and not summary.excluded and not _real_entries(run.db, run.run_id):
+        summary.nothing_extracted = True
         summary.fatal = f"{src.path}: nothing extracted: file systems were found but no entry could be read"
         run.problem("walk", "nothing extracted: no entry could be read from any file system", path=str(src.path),
                     shown=summary.fatal)
@@ -391,7 +395,8 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
                     shown=f"{src.path}: source hashes changed during extraction")
     for outcome in writer.parser_summaries():
         run.custody.append("parser-run", details=outcome)
-    _finish(run.db, run.run_id, "failed" if summary.fatal and not summary.files else "completed")
+    _finish(run.db, run.run_id, "failed" if summary.fatal and (not summary.files or summary.nothing_extracted)
+            else "completed")
     run.custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],
                        result="ok" if same else "mismatch",
                        details={"md5": verify.md5, "sha1": verify.sha1, "sha256": verify.sha256,
@@ -405,6 +410,14 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
                        result="ok" if not summary.fatal else "no-file-system",
                        details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
                            "by_category": dict(sorted(summary.by_category.items()))})
+
+
+def _real_entries(db: CaseDB, run_id: int) -> int:
+    """Entries of this run other than what TSK adds itself ($MBR, $FAT1, $OrphanFiles...)."""
+    db.flush()
+    row = db.conn.execute("SELECT COUNT(*) FROM files WHERE run_id = ? AND kind NOT IN ('virtual', 'virtual-dir')",
+                          (run_id,)).fetchone()
+    return int(row[0])
 
 
 def _finish(db: CaseDB, run_id: int, status: str) -> None:

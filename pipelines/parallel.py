@@ -35,6 +35,7 @@ from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
 from devicex.parsing import Sibling
 from pipelines.lifetime import die_with_parent
+from pipelines.limits import cap_process_memory
 from pipelines.process import Problem, Result, WorkerSettings, open_reader, process
 from pipelines.select import Decision
 
@@ -82,6 +83,7 @@ _Task = tuple[Entry, int, "str | None", "Decision | None", "bool | bytes"]  # la
 
 def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int) -> None:
     die_with_parent(parent_pid)
+    cap_process_memory(settings.limits)
     _worker["path"] = source_path
     _worker["settings"] = settings
 

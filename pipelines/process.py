@@ -24,6 +24,7 @@ from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.outdir import open_nofollow
 from devicex.parsing import ParserContext, ParserSpec, Sibling
 from pipelines.recordsink import RecordSink, Row
+from pipelines.limits import LimitExceeded, Limits, describe, limited
 from pipelines.select import Content, Decision, Selector
 
 KEEP_IN_MEMORY = 16 << 20  # streams up to this size are parsed from memory
@@ -75,6 +76,7 @@ class WorkerSettings:
     siblings: Callable[[str, str], Sibling | None] | None = None
     #: region in which national phone numbers are read (ISO 3166 code)
     region: str = "GB"
+    limits: Limits = field(default_factory=Limits.from_env)  # per parser and file
 
 
 class _ReaderIO(io.RawIOBase):
@@ -463,8 +465,13 @@ def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], 
                         scratch=work / "scratch")
     sink = RecordSink(work.with_suffix(".records"))
     try:
-        for record in spec.parse(entry, ctx):
-            sink.add(record)
+        with limited(settings.limits):
+            for record in spec.parse(entry, ctx):
+                sink.add(record)
+    except (LimitExceeded, MemoryError) as exc:  # a pathological file: a failure for it, and the run goes on
+        outcome.failed = True
+        result.problems.append(Problem(f"parse:{spec.name}", "error",
+                                       f"parser {spec.name} {describe(exc, settings.limits)}"))
     except NotMyFormat:
         pass  # tier 1: not this parser's format; nothing to record
     except Damage as exc:  # tier 2: recoverable damage, keep what was yielded

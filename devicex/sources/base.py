@@ -42,6 +42,7 @@ class Volume:
     description: str
     allocated: bool
     past_end: bool
+    recovery: str | None = None  # how it was found when the table is damaged (see partition_scan), else None
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,19 @@ ambiguous ones (two valid file systems in one partition) opened as each.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Protocol
 
 import pytsk3
 
 from devicex.errors import one_line
 from devicex.sources.base import Layout, Problem, Volume
+from devicex.sources.partition_scan import (
+    MAX_BYTES,
+    Candidate,
+    signature_scan,
+    table_entries,
+)
 from devicex.sources.walk import FileSystem
 
 
@@ -120,7 +127,9 @@ def discover(src: Media) -> Layout:
         table = VS_TYPE_NAMES.get(int(vs.info.vstype), "unknown")
         bsize = int(vs.info.block_size)
         for part in vs:
-            start, length = int(part.start) * bsize, int(part.len) * bsize
+            start, length = int(part.start) * bsize, min(int(part.len) * bsize, MAX_BYTES)
+            if start >= MAX_BYTES:  # a damaged entry far beyond any media (and SQLite's integers)
+                continue
             alloc = bool(int(part.flags) & int(pytsk3.TSK_VS_PART_FLAG_ALLOC))
             desc = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
             volumes.append(Volume(len(volumes), f"p{int(part.addr):02d}_o{int(part.start)}", table,
@@ -145,9 +154,59 @@ def discover(src: Media) -> Layout:
         whole = Volume(len(volumes), "whole", "none", None, 0, src.size, 512,
                        "whole media (no partition table)", True, False)
         found, error = _open_fs(src, whole)
-        if found or not volumes:
+        if found:
             volumes.append(whole)
             filesystems.extend(found)
+        elif not _recover(src, volumes, filesystems, problems) and not volumes:
+            volumes.append(whole)
             if error:
                 problems.append(Problem(whole, f"no file system opened: {error}"))
     return Layout(table, volumes, filesystems, problems)
+
+
+def _recover(src: Media, volumes: list[Volume], filesystems: list[FileSystem], problems: list[Problem]) -> bool:
+    """TSK found no file system: read the partition tables directly (listed entries, backup GPT), then scan
+    for file-system signatures. Volumes found so carry how in ``recovery``; True if any file system opened."""
+    entries, notes = table_entries(src.read, src.size)
+    why = "; ".join(notes) or "TSK did not read the partition table or found no file system in it"
+    for cand in entries:
+        _try_candidate(src, cand, volumes, filesystems, problems, why)
+    if filesystems:
+        return True
+    ends: dict[int, int] = {}
+
+    def skip(offset: int) -> int:
+        return ends.get(offset, offset)
+
+    for cand in signature_scan(src.read, src.size, skip):
+        fs = _try_candidate(src, cand, volumes, filesystems, problems, why)
+        if fs is not None:
+            ends[cand.start] = cand.start + fs.block_size * fs.block_count
+    return bool(filesystems)
+
+
+def _try_candidate(src: Media, cand: Candidate, volumes: list[Volume], filesystems: list[FileSystem],
+                   problems: list[Problem], why: str) -> FileSystem | None:
+    prefix = "s" if cand.how == "signature" else "r"
+    vol = Volume(len(volumes), f"{prefix}{len(volumes):02d}_o{cand.start // 512}", cand.table, cand.addr, cand.start,
+                 cand.length, 512, cand.description, True, cand.start + cand.length > src.size, cand.how)
+    if cand.start >= src.size:
+        volumes.append(vol)
+        problems.append(Problem(vol, f"{cand.description} starts beyond the end of the media"))
+        return None
+    found, _ = _open_fs(src, vol)
+    if not found:
+        if cand.how != "signature":  # a listed partition without a file system is worth saying; a stray match not
+            volumes.append(vol)
+            problems.append(Problem(vol, f"{cand.description}: no file system opened"))
+        return None
+    if cand.how == "signature":  # a signature gives no length: the file system's own size is the volume's
+        vol = replace(vol, length=min(found[0].block_size * found[0].block_count, src.size - cand.start))
+        for fs in found:
+            fs.volume = vol
+    volumes.append(vol)
+    filesystems.extend(found)
+    how = {"table-entry": "read from its partition table entry directly",
+           "backup-gpt": "read from the backup GPT", "signature": "found by a file-system signature scan"}[cand.how]
+    problems.append(Problem(vol, f"recovered volume: {how} ({why}); {found[0].fs_type} at byte {cand.start}"))
+    return found[0]

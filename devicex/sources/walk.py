@@ -17,7 +17,7 @@ import pytsk3
 
 from devicex import entries as E
 from devicex.entries import ContentReader
-from devicex.sources import exfat
+from devicex.sources import exfat, inode_scan
 from devicex.sources.base import Volume, WalkIssue
 from devicex.timeutil import from_filetime, from_unix
 
@@ -153,16 +153,63 @@ def _streams(fs: FileSystem, file: pytsk3.File, kind: str) -> tuple[list[Any], l
     return attrs, out
 
 
+class WalkState:
+    """What a walk has reached: folders descended into and, once the root folder is found damaged, every
+    inode named (so that the inode scan that follows adds only what no name reaches)."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.seen_dirs: set[int] = {root}
+        self.root_damaged = False
+        self.seen_inodes: set[int] = set()
+
+
 def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | None]]:
     """Yield every entry of the file system, depth first in sorted name order.
 
     Directories that cannot be listed raise nothing: the issue is yielded as
-    a ``(None, WalkIssue)`` pair so the caller can record it and go on.
+    a ``(None, WalkIssue)`` pair so the caller can record it and go on. When
+    the root folder cannot be listed or lists nothing, the file system's
+    inodes are then scanned for what it still holds (:mod:`inode_scan`).
     """
+    state = WalkState(int(fs.handle.info.root_inum))
+    yield from walk_from(fs, source, [("", state.root, False)], state)
+    if state.root_damaged:
+        yield from _scan_unreached(fs, source, state)  # type: ignore[misc]
+
+
+def _scan_unreached(fs: FileSystem, source: str, state: WalkState) -> Iterator[tuple[E.Entry | None, Any]]:
+    """Entries for what no name reached (see :mod:`devicex.sources.inode_scan`)."""
+    found = inode_scan.unreached(fs.handle, fs.fs_type, state.root, state.seen_inodes)
+    if found.cut_short:
+        yield None, WalkIssue(found.cut_short)
+    places: set[int] = set()
+    for item in found.dirs:
+        if item.meta_addr in state.seen_dirs:  # reached from a folder walked before it
+            continue
+        place = inode_scan.first_block(fs.handle, item.meta_addr)
+        if place is None or place in places:
+            continue
+        places.add(place)
+        state.seen_dirs.add(item.meta_addr)
+        path = f"{inode_scan.SCAN_DIR}/OrphanDir-{item.meta_addr}"
+        yield from _entries_for(fs, source, item, path.rsplit("/", 1)[1].encode(), path, True)[0]
+        for entry, content in walk_from(fs, source, [(path, item.meta_addr, True)], state):
+            if entry is not None and entry.inode is not None:
+                state.seen_inodes.add(entry.inode)
+                if entry.kind == E.KIND_DIR:
+                    places.add(inode_scan.first_block(fs.handle, entry.inode) or -1)
+            yield entry, content
+    for item in found.files:
+        if item.meta_addr not in state.seen_inodes:
+            path = f"{inode_scan.SCAN_DIR}/OrphanFile-{item.meta_addr}"
+            yield from _entries_for(fs, source, item, path.rsplit("/", 1)[1].encode(), path, True)[0]
+
+
+def walk_from(fs: FileSystem, source: str, stack: list[tuple[str, int, bool]],
+              state: WalkState) -> Iterator[tuple[E.Entry, TskContent | None]]:
+    """Depth-first walk from the (path, inode, in_orphans) folders on ``stack``."""
     handle = fs.handle
-    root = int(handle.info.root_inum)
-    seen_dirs: set[int] = {root}
-    stack: list[tuple[str, int, bool]] = [("", root, False)]
     while stack:
         dir_path, dir_inode, in_orphans = stack.pop()
         try:
@@ -173,7 +220,13 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
                 items = [(f.info.name.name, _DetachedName(f.info.name)) for f in directory]
         except OSError as exc:
             yield None, WalkIssue(f"cannot list directory {dir_path or '/'} (inode {dir_inode}): {exc}")  # type: ignore[misc]
+            if dir_inode == state.root and dir_path == "":
+                state.root_damaged = True
             continue
+        if dir_inode == state.root and dir_path == "" and _lists_nothing(fs, items):
+            state.root_damaged = True
+            yield None, WalkIssue("the root folder lists no entries (damaged or empty): the file system's "  # type: ignore[misc]
+                                  "inodes are scanned for files no name reaches")
         items.sort(key=lambda item: item[0])
         children: list[tuple[str, int, bool]] = []
         for raw, f in items:
@@ -182,9 +235,11 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
             path = f"{dir_path}/{E.path_component(raw)}"
             orphan = in_orphans or (dir_path == "" and raw == ORPHAN_DIR.encode())
             produced, dir_addr = _entries_for(fs, source, f, raw, path, in_orphans)
+            if state.root_damaged:
+                state.seen_inodes.update(e.inode for e, _ in produced if e.inode is not None)
             yield from produced
-            if dir_addr is not None and dir_addr not in seen_dirs:
-                seen_dirs.add(dir_addr)
+            if dir_addr is not None and dir_addr not in state.seen_dirs:
+                state.seen_dirs.add(dir_addr)
                 children.append((path, dir_addr, orphan))
         stack.extend(reversed(children))
 
@@ -219,6 +274,23 @@ def open_path(fs: FileSystem, path: str) -> tuple[TskContent, int] | None:
     return TskContent(f, None, None), int(meta.size)
 
 
+_VIRTUAL_NAMES = frozenset({b".", b"..", ORPHAN_DIR.encode(), b"$MBR", b"$FAT1", b"$FAT2"})
+
+
+def _lists_nothing(fs: FileSystem, items: list[tuple[bytes, object]]) -> bool:
+    """True if a root listing holds no real name (only what TSK adds itself), or, on ext2/3/4 where every
+    folder holds "." and "..", lacks them: its blocks are gone or zeroed."""
+    names = {raw for raw, _ in items}
+    if fs.fs_type.startswith("ext") and b"." not in names:
+        return True
+    return all(raw in _VIRTUAL_NAMES or _is_volume_label(f) for raw, f in items)
+
+
+def _is_volume_label(f: object) -> bool:
+    meta = getattr(getattr(f, "info", None), "meta", None)
+    return meta is not None and int(meta.type) == int(pytsk3.TSK_FS_META_TYPE_VIRT)
+
+
 LEAN_DIR_NAMES = 4096  # a bigger directory keeps only its names while listed, not a pytsk3 File per name
 
 
@@ -236,7 +308,7 @@ class _DetachedName:
         self.meta_seq = int(name.meta_seq)
 
 
-def _reopen(fs: FileSystem, name: _DetachedName) -> tuple[pytsk3.File | None, object | None]:
+def _reopen(fs: FileSystem, name: _DetachedName | inode_scan.Found) -> tuple[pytsk3.File | None, object | None]:
     """(File, meta) as TSK's directory listing gives them (tsk_fs_dir_get loads the
     metadata of the named address, dropping it when the sequence differs)."""
     if not (name.meta_addr or name.flags & _NAME_ALLOC):
@@ -261,7 +333,8 @@ def _content_guess(fs: FileSystem, meta: Any, alloc: str, realloc: bool) -> str 
         return None
     if realloc:
         return E.GUESS_REALLOCATED
-    if fs.fs_type.startswith(("fat", "exfat")) and int(meta.size) > fs.cluster_size > 0:
+    if (fs.fs_type.startswith(("fat", "exfat")) and not int(meta.flags) & _META_ALLOC
+            and int(meta.size) > fs.cluster_size > 0):
         return E.GUESS_NO_CHAIN
     return None
 
@@ -286,13 +359,13 @@ def _apply_exfat_offsets(fs: FileSystem, entry: E.Entry) -> E.Entry:
     return replace(entry, **changes, utc_offsets=tuple(applied)) if applied else entry
 
 
-def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName, raw: bytes, path: str,
-                 in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
+def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | inode_scan.Found, raw: bytes,
+                 path: str, in_orphans: bool) -> tuple[list[tuple[E.Entry, TskContent | None]], int | None]:
     """The entries for one name, and the inode to descend into if a directory."""
     meta: Any
-    if isinstance(f, _DetachedName):
-        name: pytsk3.TSK_FS_NAME | _DetachedName = f
-        f, meta = _reopen(fs, f)
+    if isinstance(f, (_DetachedName, inode_scan.Found)):
+        name: pytsk3.TSK_FS_NAME | _DetachedName | inode_scan.Found = f
+        f, meta = _reopen(fs, f)  # type: ignore[assignment]
     else:
         name = f.info.name
         meta = f.info.meta

@@ -13,6 +13,9 @@ VERDICT = {"match": "MATCH: the image was unchanged by the extraction", "mismatc
 STORED = {"none": "none stored in the image", "pass": "match", "match": "match", "fail": "MISMATCH"}
 
 
+RECOVERY = {"": "partition table", "table-entry": "its table entry, read directly (damaged table)",
+            "backup-gpt": "the backup GPT (primary damaged)", "signature": "file-system signature scan (no usable table)"}
+
 def _short(h: str | None) -> str:
     return h[:16] + "…" if h and len(h) > 16 else (h or "")
 
@@ -135,12 +138,12 @@ def summary_body(case: Case, exports: list[str], act: dict[str, Any]) -> str:
     ]) + _runs(case) + "</section>")
     parts.append(_activity(act))
     parts.append(f"<section><h2>Evidence source</h2>{_sources(case)}</section>")
-    vols = [[v["label"], v["tbl"], v["start"], v["length"], v["description"], "yes" if v["allocated"] else "no"]
-            for v in case.volumes()]
+    vols = [[v["label"], v["tbl"], v["start"], v["length"], v["description"], "yes" if v["allocated"] else "no",
+             RECOVERY.get(v.get("recovery") or "", v.get("recovery"))] for v in case.volumes()]
     fss = [[f["label"], f["offset"], f["fs_type"], f["block_size"], f["block_count"], "yes" if f["forced"] else "no"]
            for f in case.filesystems()]
     parts.append("<section><h2>Volumes and file systems</h2>"
-                 + table(["Volume", "Table", "Start (bytes)", "Length", "Description", "Allocated"], vols)
+                 + table(["Volume", "Table", "Start (bytes)", "Length", "Description", "Allocated", "Found by"], vols)
                  + table(["File system", "Offset", "Type", "Block size", "Blocks", "Type forced"], fss) + "</section>")
     processed = [
         ("Entries recorded (files, folders, streams)", c["entries"]), ("Folders", c["directories"]),

@@ -91,7 +91,7 @@ def test_dftt6_guess_is_shown_in_csv_and_report_counts(dftt6: tuple[sqlite3.Conn
 
 def test_reallocated_inodes_are_not_recovered(tmp_path: Path) -> None:
     fls = (CORPUS / "go-ext4" / "truth" / "hierarchy_64.ext4.fls.txt").read_text(encoding="utf-8")
-    realloc = {"/" + m for m in re.findall(r"^r/r \* \d+\(realloc\):\t([^\t]+)\t", fls, re.M)}
+    realloc = {"/" + m for m in re.findall(r"^r/r \* \d+\(realloc\):\t([^\t]+)\t", fls, re.MULTILINE)}
     assert realloc
     conn = _extract(CORPUS / "go-ext4" / "hierarchy_64.ext4", tmp_path / "out")
     rows = {r["path"]: r for r in conn.execute("SELECT * FROM files WHERE realloc = 1")}

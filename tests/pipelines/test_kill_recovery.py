@@ -101,7 +101,7 @@ def test_kill_9_then_rerun_closes_the_record_and_the_folder_verifies(tmp_path: P
     with closing(sqlite3.connect(out / "data" / "case.db")) as db:
         assert db.execute("SELECT status FROM runs").fetchall() == [("running",)]
 
-    rerun = subprocess.run([sys.executable, "-m", "devicex", "extract", str(slow_image), "-o", str(out), "-q",
+    rerun = subprocess.run(check=False, args=[sys.executable, "-m", "devicex", "extract", str(slow_image), "-o", str(out), "-q",
                             "--full-extraction-reason", "test"], cwd=REPO, env=ENV, capture_output=True, text=True,
                            timeout=300)
     assert rerun.returncode == 0, rerun.stderr
@@ -129,7 +129,7 @@ def test_a_second_run_into_an_out_in_use_is_refused(tmp_path: Path, slow_image: 
     proc = _start(slow_image, out)
     try:
         _wait_for(proc, lambda: _logged(out, "source-open"), "the first run's intake")
-        second = subprocess.run([sys.executable, "-m", "devicex", "extract", str(slow_image), "-o", str(out), "-q",
+        second = subprocess.run(check=False, args=[sys.executable, "-m", "devicex", "extract", str(slow_image), "-o", str(out), "-q",
                                  "--full-extraction-reason", "test"], cwd=REPO, env=ENV, capture_output=True,
                                 text=True, timeout=60)
         assert second.returncode == 6, second.stderr

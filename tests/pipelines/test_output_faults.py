@@ -20,7 +20,7 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def _extract(image: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "devicex", "extract", str(image), "-o", str(out), "-q",
+    return subprocess.run(check=False, args=[sys.executable, "-m", "devicex", "extract", str(image), "-o", str(out), "-q",
                            "--full-extraction-reason", "test"], cwd=REPO, env=ENV, capture_output=True, text=True,
                           timeout=120)
 
@@ -30,7 +30,7 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 400 KiB tmpfs: room for the case database, not for the NTFS fixture's exports (2.6 MiB)."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)], capture_output=True,
+    done = subprocess.run(check=False, args=["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)], capture_output=True,
                           text=True)
     assert done.returncode == 0, f"these tests need root to mount a tmpfs: {done.stderr.strip()}"
     try:

@@ -1,0 +1,194 @@
+"""Per-parser time and memory limits.
+
+A parser is third-party-grade code fed hostile input: one pathological file (a
+decompression bomb, a cyclic structure, a huge EXIF block) must become a
+failure recorded for that file, not a hung or exhausted extraction. Every
+parser call runs inside :func:`limited`, the same way in a worker process
+(``--workers`` >= 2) and in the worker thread (``--workers 1``), so any
+parser module gets the limits without doing anything:
+
+* a watchdog thread (one per process, started on first use, asleep unless a
+  parse is running) checks the running parse every ``POLL`` seconds; past
+  its time, or when the process's resident memory has grown by more than its
+  budget since the parse began, it raises :class:`LimitExceeded` inside the
+  parsing thread (``PyThreadState_SetAsyncExc``: delivered at the next Python
+  bytecode; a single long C call finishes first);
+* worker processes also get an address-space limit (``RLIMIT_AS``) set by
+  :func:`cap_process_memory`, so that one huge allocation inside C code fails
+  with ``MemoryError`` (recorded the same way) instead of exhausting the
+  machine.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+POLL = 0.05
+REFIRE = 1.0
+RSS_FRESH = 0.2  # a resident-memory sample younger than this is used as a parse's starting point
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@dataclass(frozen=True)
+class Limits:
+    seconds: float = 120.0  # wall time for one parser on one file
+    memory: int = 1 << 30  # growth of resident memory during one parse, bytes
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Defaults, or DEVICEX_PARSER_SECONDS / DEVICEX_PARSER_MEMORY_MB when set."""
+        seconds = float(os.environ.get("DEVICEX_PARSER_SECONDS", cls.seconds))
+        memory = int(float(os.environ.get("DEVICEX_PARSER_MEMORY_MB", cls.memory >> 20)) * (1 << 20))
+        return cls(seconds, memory)
+
+
+class LimitExceeded(BaseException):
+    """A parser went past its time or memory budget (raised inside the parsing thread). A BaseException,
+    like KeyboardInterrupt, so that a parser's own ``except Exception`` does not swallow it."""
+
+
+class TimeLimit(LimitExceeded):
+    pass
+
+
+class MemoryLimit(LimitExceeded):
+    pass
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+@dataclass
+class _Watch:
+    thread_id: int
+    deadline: float
+    rss_limit: int
+    fired: type[LimitExceeded] | None = None
+    fired_at: float = 0.0
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watches: dict[int, _Watch] = {}
+        self._wake = threading.Event()
+        self._pid = -1
+        self._idle = True
+        self._rss, self._rss_at = 0, -RSS_FRESH
+
+    def _ensure_thread(self) -> None:
+        if self._pid != os.getpid():  # first use in this process (or a forked child): start its watchdog
+            self._pid = os.getpid()
+            self._watches.clear()
+            self._idle, self._wake = False, threading.Event()
+            threading.Thread(target=self._run, name="devicex-parser-watchdog", daemon=True).start()
+
+    def start(self, limits: Limits) -> _Watch:
+        now = time.monotonic()
+        if now - self._rss_at > RSS_FRESH:  # the watchdog samples it while parses run; else read it now
+            self._rss, self._rss_at = _rss(), now
+        watch = _Watch(threading.get_ident(), now + limits.seconds, self._rss + limits.memory)
+        with self._lock:
+            self._ensure_thread()
+            self._watches[watch.thread_id] = watch
+            if self._idle:
+                self._idle = False
+                self._wake.set()
+        return watch
+
+    def stop(self, watch: _Watch) -> None:
+        with self._lock:
+            self._watches.pop(watch.thread_id, None)
+            if watch.fired is not None:  # fired but maybe not yet delivered: withdraw it
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(watch.thread_id), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._watches:
+                    self._idle = True
+                    self._wake.clear()
+            if self._idle:
+                self._wake.wait()
+                continue
+            time.sleep(POLL)
+            now, rss = time.monotonic(), _rss()
+            self._rss, self._rss_at = rss, now
+            with self._lock:
+                for watch in self._watches.values():
+                    if watch.fired is not None:
+                        if now - watch.fired_at < REFIRE:
+                            continue  # raised already; again only if the parser somehow went on
+                    elif now > watch.deadline:
+                        watch.fired = TimeLimit
+                    elif rss > watch.rss_limit:
+                        watch.fired = MemoryLimit
+                    else:
+                        continue
+                    watch.fired_at = now
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(watch.thread_id),
+                                                               ctypes.py_object(watch.fired))
+
+
+_watchdog = _Watchdog()
+
+
+def _after_fork_in_child() -> None:
+    _watchdog._lock = threading.Lock()  # the parent's watchdog thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@contextmanager
+def limited(limits: Limits) -> Iterator[None]:
+    """Run the body under ``limits``; it raises :class:`TimeLimit` / :class:`MemoryLimit` when exceeded."""
+    watch = _watchdog.start(limits)
+    try:
+        yield
+    finally:
+        _stop(watch)
+
+
+def _stop(watch: _Watch) -> None:
+    while True:
+        try:
+            _watchdog.stop(watch)
+            return
+        except LimitExceeded:  # delivered just as the parse ended: it did end, so nothing is lost
+            continue
+
+
+def describe(exc: BaseException, limits: Limits) -> str:
+    if isinstance(exc, TimeLimit):
+        return f"stopped after {limits.seconds:g} s (time limit per parser and file)"
+    if isinstance(exc, MemoryLimit):
+        return f"stopped: memory grew by more than {limits.memory >> 20} MiB (memory limit per parser and file)"
+    return "stopped: out of memory (address-space limit of the worker process)"
+
+
+def cap_process_memory(limits: Limits) -> None:
+    """In a worker process: an address-space limit of what it uses now plus four times the per-parse budget,
+    so that one huge allocation inside C code fails with MemoryError instead of exhausting the machine."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            vsize = int(fh.read().split()[0]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return
+    cap = vsize + 4 * limits.memory
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft == resource.RLIM_INFINITY or cap < soft:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
