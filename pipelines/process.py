@@ -23,8 +23,8 @@ from devicex.filetype import HEAD_SIZE, WHOLE_FILE_LIMIT, WHOLE_FILE_TYPES, File
 from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.outdir import open_nofollow
 from devicex.parsing import ParserContext, ParserSpec, Sibling
-from pipelines.recordsink import RecordSink, Row
 from pipelines.limits import LimitExceeded, Limits, describe, limited
+from pipelines.recordsink import RecordSink, Row
 from pipelines.select import Content, Decision, Selector
 
 KEEP_IN_MEMORY = 16 << 20  # streams up to this size are parsed from memory

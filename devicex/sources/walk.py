@@ -365,7 +365,7 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
     meta: Any
     if isinstance(f, (_DetachedName, inode_scan.Found)):
         name: pytsk3.TSK_FS_NAME | _DetachedName | inode_scan.Found = f
-        f, meta = _reopen(fs, f)  # type: ignore[assignment]
+        f, meta = _reopen(fs, f)
     else:
         name = f.info.name
         meta = f.info.meta

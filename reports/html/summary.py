@@ -14,7 +14,8 @@ STORED = {"none": "none stored in the image", "pass": "match", "match": "match",
 
 
 RECOVERY = {"": "partition table", "table-entry": "its table entry, read directly (damaged table)",
-            "backup-gpt": "the backup GPT (primary damaged)", "signature": "file-system signature scan (no usable table)"}
+            "backup-gpt": "the backup GPT (primary damaged)",
+            "signature": "file-system signature scan (no usable table)"}
 
 def _short(h: str | None) -> str:
     return h[:16] + "…" if h and len(h) > 16 else (h or "")

@@ -116,7 +116,8 @@ def test_table_entries_follow_the_ebr_chain_and_the_scan_skips_what_was_opened()
     assert notes == []
     fat = (IMAGES / "fat16.img").read_bytes()[:512]
     two = b"\0" * 4096 + fat + b"\0" * 8192 + fat + b"\0" * 4096
-    read = lambda o, n: two[o:o + n]
+    def read(o, n):
+        return two[o:o + n]
     assert [c.start for c in signature_scan(read, len(two))] == [4096, 4096 + 512 + 8192]
     assert [c.start for c in signature_scan(read, len(two), lambda off: off + 10000)] == [4096]
 

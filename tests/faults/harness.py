@@ -39,7 +39,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,10 +180,8 @@ def _cli(args: list[str], log: Path, limit: float) -> tuple[int | None, str]:
         if done:
             return os.waitstatus_to_exitcode(status), log.read_text(errors="replace")
         if time.monotonic() > deadline:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             os.waitpid(pid, 0)
             return None, log.read_text(errors="replace")
         time.sleep(0.01)
@@ -306,10 +304,8 @@ def run_kill(work: Path, image: Path, delay: float, key: object, n: int) -> Outc
     if any(_alive(c) for c in children):
         outcome.problems.append("workers outlived the killed main process")
         for c in children:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(c, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     before = _digest([image])
     code, text = _cli(args[3:], case_dir / "log.txt", TIME_LIMIT)
     outcome.exit_code = code
