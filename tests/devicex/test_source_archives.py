@@ -59,23 +59,39 @@ def test_truncated_tar_keeps_what_was_read_and_names_the_member(tmp_path: Path) 
     assert summary.source_verified == "match"
 
 
-def test_corrupt_gzip_stream_names_the_member_and_goes_on(tmp_path: Path) -> None:
+def _gzip_tar(tmp_path: Path) -> bytes:
     tree = _tree(tmp_path / "t")
     tar = tmp_path / "x.tar"
-    subprocess.run(["tar", "--sort=name", "-cf", tar, "-C", tree, "a/first.txt", "a/middle.bin", "a/last.txt"],
-                   check=True, env=ENV)
-    gz = tmp_path / "x.tar.gz"
-    gz.write_bytes(subprocess.run(["gzip", "-n", "-c", tar], check=True, capture_output=True).stdout)
-    data = bytearray(gz.read_bytes())
-    for i in range(len(data) // 2, len(data) // 2 + 64):
-        data[i] ^= 0x5A
-    gz.write_bytes(bytes(data))
+    subprocess.run(["tar", "--sort=name", "--mtime=@1700000000", "--owner=0", "--group=0", "--numeric-owner",
+                    "-cf", tar, "-C", tree, "a/first.txt", "a/middle.bin", "a/last.txt"], check=True, env=ENV)
+    return subprocess.run(["gzip", "-n", "-c", tar], check=True, capture_output=True).stdout
+
+
+def test_cut_gzip_stream_names_the_member_and_keeps_what_was_read(tmp_path: Path) -> None:
+    data = _gzip_tar(tmp_path)
+    gz = tmp_path / "cut.tar.gz"
+    gz.write_bytes(data[: len(data) // 2])
     assert subprocess.run(["gzip", "-t", gz], capture_output=True).returncode != 0
     summary, conn = _extract(gz, tmp_path / "out")
     rows = {r["path"]: r for r in conn.execute("SELECT * FROM files")}
-    assert rows["/a/first.txt"]["status"] == "ok"
+    assert rows["/a/first.txt"]["status"] == "ok" and "/a/last.txt" not in rows
     walk = [r["message"] for r in conn.execute("SELECT message FROM errors WHERE stage = 'walk'")]
-    assert len(walk) == 1 and "member" in walk[0] and "nothing after it is read" in walk[0]
+    assert len(walk) == 1 and "member 2 (a/middle.bin)" in walk[0] and "nothing after it is read" in walk[0]
+    assert summary.fatal is None and summary.source_verified == "match"
+
+
+def test_gzip_checksum_mismatch_is_reported(tmp_path: Path) -> None:
+    data = bytearray(_gzip_tar(tmp_path))
+    for i in range(len(data) // 2, len(data) // 2 + 64):
+        data[i] ^= 0x5A
+    gz = tmp_path / "flipped.tar.gz"
+    gz.write_bytes(bytes(data))
+    assert "crc error" in subprocess.run(["gzip", "-t", gz], capture_output=True, text=True).stderr
+    summary, conn = _extract(gz, tmp_path / "out")
+    assert conn.execute("SELECT status FROM files WHERE path = '/a/first.txt'").fetchone()[0] == "ok"
+    walk = [r["message"] for r in conn.execute("SELECT message FROM errors WHERE stage = 'walk'")]
+    assert len(walk) == 1 and walk[0].startswith("compressed stream damaged (CRC check failed 0x")
+    assert walk[0].endswith("): members read from it may hold wrong bytes")
     assert summary.fatal is None
 
 
