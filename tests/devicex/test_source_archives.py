@@ -227,3 +227,20 @@ def test_corpus_formats_not_read_are_named(name: str, message: str) -> None:
     with pytest.raises(SourceError) as info:
         open_source(CORPUS / "dfvfs" / name)
     assert str(info.value) == f"{CORPUS / 'dfvfs' / name}: {message}"
+
+
+def test_zip64_members_read_like_any(tmp_path: Path) -> None:
+    tree = _tree(tmp_path / "t")
+    archive = tmp_path / "z64.zip"
+    subprocess.run(["zip", "-q", "-fz", archive, "a/first.txt", "a/middle.bin", "a/last.txt"], check=True,
+                   cwd=tree, env=ENV)
+    assert "version required to extract:   4.5" in subprocess.run(
+        ["zipinfo", "-v", archive], check=True, capture_output=True, text=True).stdout  # 4.5: zip64
+    expected = {}
+    for name in ("a/first.txt", "a/middle.bin", "a/last.txt"):
+        body = subprocess.run(["unzip", "-p", archive, name], check=True, capture_output=True).stdout
+        expected["/" + name] = subprocess.run(["sha256sum"], input=body, check=True,
+                                              capture_output=True).stdout.split()[0].decode()
+    summary, conn = _extract(archive, tmp_path / "out")
+    assert {r[0]: r[1] for r in conn.execute("SELECT path, sha256 FROM files WHERE kind = 'file'")} == expected
+    assert summary.errors == 0
