@@ -28,14 +28,13 @@ from devicex import TOOL_NAME, __version__
 from devicex.casedb import CaseDB
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyError, CustodyLog
-from devicex.entries import Entry
+from devicex.entries import BytesContent, Entry
 from devicex.errors import OutputBusy, OutputError, SourceError, output_problem
 from devicex.evidence import export_listing
 from devicex.exportpath import ExportNamer
 from devicex.hashing import sha256_file
 from devicex.outdir import check_out
 from devicex.records import canonical_json
-from devicex.entries import BytesContent
 from devicex.sources import Source, open_source
 from devicex.timeutil import iso, now_utc
 from pipelines import store

@@ -156,6 +156,6 @@ def open_virtual_disk(path: Path, kind: str) -> LibyalImgInfo:
     """The virtual disk as an image TSK reads; SourceError with the library's reason if it cannot be opened."""
     try:
         return LibyalImgInfo(OPENERS[kind](path))
-    except (OSError, IOError, RuntimeError) as exc:
+    except (OSError, RuntimeError) as exc:
         reason = " ".join(str(exc).split()).split(". ")[-1].rstrip(".")
         raise SourceError(str(path), f"cannot open {kind.upper()} image ({reason})") from None

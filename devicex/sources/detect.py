@@ -136,13 +136,13 @@ def _open_kind(p: Path, kind: str | None, head: bytes, tail: bytes, size: int, b
     if kind == "zip":
         from devicex.sources.zip import ZipSource
 
-        src = ZipSource(p, "zip", size)
+        archive = ZipSource(p, "zip", size)
         try:
-            src.check()
+            archive.check()
         except SourceError:
-            src.close()
+            archive.close()
             raise
-        return src
+        return archive
     what = _not_read(head, tail)
     if what is not None:
         raise SourceError(str(p), f"{what}: a format devicex does not read")

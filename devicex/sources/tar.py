@@ -21,7 +21,7 @@ import json
 import lzma
 import tarfile
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -53,15 +53,15 @@ _KINDS = {tarfile.REGTYPE: E.KIND_FILE, tarfile.AREGTYPE: E.KIND_FILE, tarfile.C
 _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
 
 
-def _plain(raw: IO[bytes]) -> IO[bytes]:
+def _decompressed(raw: IO[bytes], container: str) -> IO[bytes]:
+    """The archive's bytes through the compression module's own reader (which checks CRC and length)."""
+    if container == "tar.gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if container == "tar.bz2":
+        return bz2.BZ2File(raw)  # type: ignore[return-value]
+    if container == "tar.xz":
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
     return raw
-
-
-_DECOMPRESSORS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
-    "tar.gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),  # type: ignore[dict-item]
-    "tar.bz2": lambda raw: bz2.BZ2File(raw),  # type: ignore[dict-item]
-    "tar.xz": lambda raw: lzma.LZMAFile(raw),  # type: ignore[dict-item]
-}
 
 
 def is_tar(head: bytes) -> bool:
@@ -155,9 +155,9 @@ class TarView:
 
     def entries(self, source: str) -> Iterator[WalkItem]:
         # the compression modules' own readers, not tarfile's: they check the stream's CRC and length
-        with open(self.path, "rb") as raw, _DECOMPRESSORS.get(self.compression, _plain)(raw) as fh:
+        with open(self.path, "rb") as raw, _decompressed(raw, self.compression) as fh:
             try:
-                archive = tarfile.open(fileobj=fh, mode="r|")
+                archive = tarfile.open(fileobj=fh, mode="r|")  # noqa: SIM115 - fh is closed by the with
             except _ERRORS as exc:
                 yield None, WalkIssue(f"not a readable tar archive: {one_line(exc)}")
                 return
@@ -177,7 +177,7 @@ class TarView:
                 return True
             if member is None:
                 return False
-            archive.members.clear()  # one pass: earlier headers are not needed again
+            archive.members.clear()  # type: ignore[attr-defined]  # one pass: earlier headers are not needed again
             index += 1
             first = seen.setdefault(member.name, index)
             notes = (f"duplicate member name: also member {first} of the archive",) if first != index else ()

@@ -24,11 +24,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from devicex import entries as E
 from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import SourceError, one_line
-from devicex.sources.base import FileSource, Layout, Volume, WalkIssue, WalkItem, decode_name, member_path, whole_volume
+from devicex.sources.base import (
+    FileSource,
+    Layout,
+    Volume,
+    WalkIssue,
+    WalkItem,
+    decode_name,
+    member_path,
+    whole_volume,
+)
 from devicex.timeutil import from_filetime, from_unix
 
 _ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError, ValueError)
@@ -88,7 +98,7 @@ class ZipContent:
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         self._archive, self._info = archive, info
-        self._stream: zipfile.ZipExtFile | None = None
+        self._stream: Any = None  # a zipfile.ZipExtFile once opened
         self._pos, self._crc = 0, 0
         self.damage: str | None = None
 
@@ -170,7 +180,9 @@ class ZipView:
             kind = E.KIND_LINK
         target = self._link_target(info) if kind == E.KIND_LINK else None
         no_utc = not any(times.values())
-        extra = {"dos_time": "%04d-%02d-%02dT%02d:%02d:%02d" % info.date_time, "compression": info.compress_type}
+        year, month, day, hour, minute, second = info.date_time
+        dos_time = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+        extra: dict[str, object] = {"dos_time": dos_time, "compression": info.compress_type}
         if info.flag_bits & 1:
             extra["encrypted"] = True
         return Entry(
@@ -181,7 +193,7 @@ class ZipView:
             ctime=None, crtime=times.get("crtime"), uid=uid, gid=gid,
             mode=stat.S_IMODE(mode) if mode is not None else None, link_target=target,
             locator=f"member {index} at {info.header_offset}", stored_name=decode_name(raw),
-            mtime_local=extra["dos_time"] if no_utc else None, extra=json.dumps(extra, sort_keys=True),
+            mtime_local=dos_time if no_utc else None, extra=json.dumps(extra, sort_keys=True),
             notes=notes)
 
     def _link_target(self, info: zipfile.ZipInfo) -> str | None:

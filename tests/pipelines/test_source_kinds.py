@@ -17,7 +17,7 @@ import shutil
 import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -110,7 +110,7 @@ def _raw(kit: Path, kind: str) -> Path:
 
 
 def _epoch(text: str, fmt: str) -> int:
-    return int(datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp())
 
 
 _truths: dict[str, dict[str, tuple[str, int | None, str | None]]] = {}
@@ -163,7 +163,7 @@ def _truth(kit: Path, kind: str) -> dict[str, tuple[str, int | None, str | None]
 
 
 def _iso_epoch(text: str | None) -> int | None:
-    return None if text is None else int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    return None if text is None else int(datetime.fromisoformat(text).timestamp())
 
 
 @pytest.mark.parametrize("kind", KINDS)
