@@ -41,8 +41,8 @@ class FileContent:
 
     __slots__ = ("_fd", "_rel", "_root")
 
-    def __init__(self, root: Path, rel: bytes) -> None:
-        self._root, self._rel, self._fd = root, rel, -1
+    def __init__(self, root: Path, rel: bytes, fd: int = -1) -> None:
+        self._root, self._rel, self._fd = root, rel, fd
 
     def read(self, offset: int, size: int) -> bytes:
         if self._fd < 0:
@@ -105,7 +105,7 @@ class FolderView:
             fd = open_inside(self.root, rel)
         except OSError:
             return None
-        return FileContent(fd), os.fstat(fd).st_size
+        return FileContent(self.root, rel, fd), os.fstat(fd).st_size
 
     def _reader(self, rel: bytes, entry: Entry) -> ContentReader | None:
         if entry.kind == E.KIND_LINK:
