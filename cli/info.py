@@ -16,7 +16,7 @@ from devicex.safetext import visible
 from devicex.timeutil import iso
 from pipelines import sourceinfo
 
-_KIND_CHAR = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-"}
+_KIND_CHAR = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-", "hardlink": "h"}
 
 
 @click.command()
@@ -49,7 +49,7 @@ def info(source: Path, no_hash: bool, as_json: bool) -> None:
     ft = Table("file system", "offset", "type", "block size", "blocks")
     for f in data["filesystems"]:
         ft.add_row(_cell(f["label"]), str(f["offset"]), f["type"] + (" (forced)" if f["forced_type"] else ""),
-                   str(f["block_size"]), str(f["block_count"]))
+                   str(f["block_size"] or "-"), str(f["block_count"] or "-"))
     out.print(ft)
     for p in data["problems"]:
         out.print(f"problem: volume {visible(p['volume'])}: {visible(p['message'])}", markup=False)
@@ -66,7 +66,8 @@ def _ls_line(e: Entry, long: bool) -> str:
     kind = _KIND_CHAR.get(e.kind, "-")
     mark = "" if e.alloc == ALLOCATED else "* "
     realloc = "(realloc)" if e.realloc else ""
-    line = f"{kind}/{kind} {mark}{e.address}{realloc}:\t{visible(e.volume)}{visible(e.full_path)}"
+    where = e.address or visible(e.locator or "")  # TSK's address; an archive member's or folder entry's locator
+    line = f"{kind}/{kind} {mark}{where}{realloc}:\t{visible(e.volume)}{visible(e.full_path)}"
     if long:
         times = (iso(t) or "-" for t in (e.mtime, e.atime, e.ctime, e.crtime))
         line += f"\t{e.size}\t" + "\t".join(times)

@@ -16,6 +16,7 @@ from devicex.errors import SourceError
 
 HEAD = 4096
 _DECOMPRESS: dict[str, Any] = {"tar.gz": gzip.GzipFile, "tar.bz2": bz2.BZ2File, "tar.xz": lzma.LZMAFile}
+_COMPRESSOR = {"tar.gz": "gzip", "tar.bz2": "bzip2", "tar.xz": "xz"}
 # (offset from the start, magic, what it is): formats recognised but not read
 NOT_READ = (
     (0, b"AFF10\r\n\x00", "AFF (Advanced Forensic Format) image"),
@@ -88,11 +89,11 @@ def _check_compressed_tar(path: Path, kind: str) -> None:
         with _DECOMPRESS[kind](path) as fh:
             first = fh.read(512)
     except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-        raise SourceError(str(path), f"{kind[4:]} stream unreadable at its start ({exc})") from None
+        raise SourceError(str(path), f"{_COMPRESSOR[kind]} stream unreadable at its start ({exc})") from None
     from devicex.sources.tar import is_tar
 
     if not is_tar(first.ljust(512, b"\0")):
-        raise SourceError(str(path), f"{kind[4:]}-compressed file that is not a tar archive: decompress it first")
+        raise SourceError(str(path), f"{_COMPRESSOR[kind]}-compressed file that is not a tar archive: decompress it first")
 
 
 def open_source(path: str | os.PathLike[str]) -> Any:
@@ -135,13 +136,13 @@ def _open_kind(p: Path, kind: str | None, head: bytes, tail: bytes, size: int, b
     if kind == "zip":
         from devicex.sources.zip import ZipSource
 
-        src = ZipSource(p, "zip", size)
+        archive = ZipSource(p, "zip", size)
         try:
-            src.check()
+            archive.check()
         except SourceError:
-            src.close()
+            archive.close()
             raise
-        return src
+        return archive
     what = _not_read(head, tail)
     if what is not None:
         raise SourceError(str(p), f"{what}: a format devicex does not read")

@@ -36,18 +36,22 @@ def _time(ns: int) -> object:
 
 
 class FileContent:
-    """One regular file of the folder, opened read-only without following links."""
+    """One regular file of the folder, opened read-only without following links on its first read
+    (a walk that only lists, or whose entries a worker reopens, opens nothing)."""
 
-    __slots__ = ("_fd",)
+    __slots__ = ("_fd", "_rel", "_root")
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    def __init__(self, root: Path, rel: bytes, fd: int = -1) -> None:
+        self._root, self._rel, self._fd = root, rel, fd
 
     def read(self, offset: int, size: int) -> bytes:
+        if self._fd < 0:
+            self._fd = open_inside(self._root, self._rel)
         return os.pread(self._fd, size, offset)
 
     def __del__(self) -> None:
-        os.close(self._fd)
+        if self._fd >= 0:
+            os.close(self._fd)
 
 
 def open_inside(root: Path, rel: bytes) -> int:
@@ -101,14 +105,14 @@ class FolderView:
             fd = open_inside(self.root, rel)
         except OSError:
             return None
-        return FileContent(fd), os.fstat(fd).st_size
+        return FileContent(self.root, rel, fd), os.fstat(fd).st_size
 
     def _reader(self, rel: bytes, entry: Entry) -> ContentReader | None:
         if entry.kind == E.KIND_LINK:
             return BytesContent(os.fsencode(entry.link_target or ""))
         if entry.kind != E.KIND_FILE:
             return None
-        return FileContent(open_inside(self.root, rel))
+        return FileContent(self.root, rel)
 
     def _entry(self, source: str, rel: bytes, st: os.stat_result) -> Entry:
         name_raw = rel.rsplit(b"/", 1)[-1]

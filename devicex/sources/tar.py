@@ -15,10 +15,13 @@ naming the member; what was read is kept; nothing after it can be read.
 """
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -42,12 +45,23 @@ from devicex.timeutil import from_unix
 
 CHUNK = 1 << 20
 _SMALL_CHUNK = 64 << 10  # a damaged member loses at most this much of what could be read before the damage
-_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
+_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError)
 COMPRESSION = {b"\x1f\x8b": "tar.gz", b"BZh": "tar.bz2", b"\xfd7zXZ\x00": "tar.xz"}
 _KINDS = {tarfile.REGTYPE: E.KIND_FILE, tarfile.AREGTYPE: E.KIND_FILE, tarfile.CONTTYPE: E.KIND_FILE,
           tarfile.GNUTYPE_SPARSE: E.KIND_FILE, tarfile.DIRTYPE: E.KIND_DIR, tarfile.SYMTYPE: E.KIND_LINK,
           tarfile.LNKTYPE: E.KIND_HARDLINK}
 _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
+
+
+def _decompressed(raw: IO[bytes], container: str) -> IO[bytes]:
+    """The archive's bytes through the compression module's own reader (which checks CRC and length)."""
+    if container == "tar.gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if container == "tar.bz2":
+        return bz2.BZ2File(raw)  # type: ignore[return-value]
+    if container == "tar.xz":
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+    return raw
 
 
 def is_tar(head: bytes) -> bool:
@@ -137,17 +151,22 @@ class TarView:
     block_count: int | None = None
     forced: bool = False
     streamed: bool = True
+    compression: str = "tar"
 
     def entries(self, source: str) -> Iterator[WalkItem]:
-        with open(self.path, "rb") as fh:
+        # the compression modules' own readers, not tarfile's: they check the stream's CRC and length
+        with open(self.path, "rb") as raw, _decompressed(raw, self.compression) as fh:
             try:
-                archive = tarfile.open(fileobj=fh, mode="r|*")  # noqa: SIM115 - reads fh, closed by its with
+                archive = tarfile.open(fileobj=fh, mode="r|")  # noqa: SIM115 - fh is closed by the with
             except _ERRORS as exc:
                 yield None, WalkIssue(f"not a readable tar archive: {one_line(exc)}")
                 return
-            yield from self._members(archive, source)
+            if not (yield from self._members(archive, source)):
+                yield from _check_to_end(fh)
 
-    def _members(self, archive: tarfile.TarFile, source: str) -> Iterator[WalkItem]:
+
+    def _members(self, archive: tarfile.TarFile, source: str) -> Generator[WalkItem, None, bool]:
+        """The members in archive order; returns True if damage stopped the pass."""
         seen: dict[str, int] = {}
         index, last = 0, "(the first member)"
         while True:
@@ -155,9 +174,9 @@ class TarView:
                 member = archive.next()
             except _ERRORS as exc:
                 yield None, WalkIssue(f"archive unreadable after {last}: {one_line(exc)}; nothing after it is read")
-                return
+                return True
             if member is None:
-                return
+                return False
             archive.members.clear()  # type: ignore[attr-defined]  # one pass: earlier headers are not needed again
             index += 1
             first = seen.setdefault(member.name, index)
@@ -178,17 +197,28 @@ class TarView:
                     yield entry, reader
                     if reader.failure:
                         yield None, WalkIssue(f"{last}: {reader.failure}; nothing after it is read")
-                        return
+                        return True
                     continue
                 data, failure = _read_all(stream, entry.size)
                 yield entry, BytesContent(data)
                 if failure:
                     yield None, WalkIssue(f"{last}: {failure} (read {len(data)} of {entry.size} bytes, kept); "
                                           "nothing after it is read")
-                    return
+                    return True
 
     def reopen(self, entry: Entry) -> ContentReader | None:
         raise OSError("a streamed archive member is read only as the archive is read")
+
+
+def _check_to_end(fh: IO[bytes]) -> Iterator[WalkItem]:
+    """Read what follows the end-of-archive marker: only at the end of a compressed stream are its
+    checksum and length checked, and a mismatch means bytes read before may be wrong."""
+    try:
+        while fh.read(CHUNK):
+            pass
+    except _ERRORS as exc:
+        yield None, WalkIssue(f"compressed stream damaged ({one_line(exc)}): members read from it may hold "
+                              "wrong bytes")
 
 
 def _read_all(stream: IO[bytes], size: int) -> tuple[bytes, str | None]:
@@ -209,4 +239,4 @@ class TarSource(FileSource):
 
     def layout(self) -> Layout:
         volume = whole_volume(self.size, f"{self.container} archive")
-        return Layout("none", [volume], [TarView(volume, self.path)], [])
+        return Layout("none", [volume], [TarView(volume, self.path, compression=self.container)], [])

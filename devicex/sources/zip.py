@@ -24,12 +24,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from devicex import entries as E
 from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import SourceError, one_line
-from devicex.sources.base import FileSource, Layout, Volume, WalkIssue, WalkItem, decode_name, member_path, whole_volume
+from devicex.sources.base import (
+    FileSource,
+    Layout,
+    Volume,
+    WalkIssue,
+    WalkItem,
+    decode_name,
+    member_path,
+    whole_volume,
+)
 from devicex.timeutil import from_filetime, from_unix
 
 _ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError, ValueError)
@@ -89,7 +98,7 @@ class ZipContent:
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         self._archive, self._info = archive, info
-        self._stream: IO[bytes] | None = None
+        self._stream: Any = None  # a zipfile.ZipExtFile once opened
         self._pos, self._crc = 0, 0
         self.damage: str | None = None
 
@@ -97,7 +106,7 @@ class ZipContent:
         try:
             if self._stream is None:
                 self._stream = self._archive.open(self._info)
-                self._stream._expected_crc = None  # type: ignore[attr-defined]  # checked here: the last chunk stays
+                self._stream._expected_crc = None  # checked here, so the last chunk read is not lost
             if offset != self._pos:
                 self._stream.seek(offset)
                 self._pos, self._crc = offset, -1
@@ -171,7 +180,8 @@ class ZipView:
             kind = E.KIND_LINK
         target = self._link_target(info) if kind == E.KIND_LINK else None
         no_utc = not any(times.values())
-        dos_time = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(*info.date_time)
+        year, month, day, hour, minute, second = info.date_time
+        dos_time = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
         extra: dict[str, object] = {"dos_time": dos_time, "compression": info.compress_type}
         if info.flag_bits & 1:
             extra["encrypted"] = True
@@ -202,7 +212,7 @@ def _local_extra(raw: object, info: zipfile.ZipInfo) -> bytes:
             return b""
         name_len, extra_len = struct.unpack_from("<HH", head, 26)
         raw.seek(info.header_offset + _LOCAL_HEADER.size + name_len)  # type: ignore[attr-defined]
-        return raw.read(extra_len)  # type: ignore[attr-defined]
+        return raw.read(extra_len)  # type: ignore[attr-defined,no-any-return]
     except OSError:
         return b""
 
