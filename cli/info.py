@@ -16,7 +16,8 @@ from devicex.safetext import visible
 from devicex.timeutil import iso
 from pipelines import sourceinfo
 
-_KIND_CHAR = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-", "hardlink": "h"}
+_KIND_CHAR = {"file": "r", "dir": "d", "symlink": "l", "virtual": "v", "virtual-dir": "V", "other": "-",
+              "hardlink": "h"}
 
 
 @click.command()

@@ -93,7 +93,8 @@ def _check_compressed_tar(path: Path, kind: str) -> None:
     from devicex.sources.tar import is_tar
 
     if not is_tar(first.ljust(512, b"\0")):
-        raise SourceError(str(path), f"{_COMPRESSOR[kind]}-compressed file that is not a tar archive: decompress it first")
+        raise SourceError(str(path),
+                          f"{_COMPRESSOR[kind]}-compressed file that is not a tar archive: decompress it first")
 
 
 def open_source(path: str | os.PathLike[str]) -> Any:

@@ -58,9 +58,9 @@ def _decompressed(raw: IO[bytes], container: str) -> IO[bytes]:
     if container == "tar.gz":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if container == "tar.bz2":
-        return bz2.BZ2File(raw)  # type: ignore[return-value]
+        return bz2.BZ2File(raw)
     if container == "tar.xz":
-        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+        return lzma.LZMAFile(raw)
     return raw
 
 

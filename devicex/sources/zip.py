@@ -212,7 +212,7 @@ def _local_extra(raw: object, info: zipfile.ZipInfo) -> bytes:
             return b""
         name_len, extra_len = struct.unpack_from("<HH", head, 26)
         raw.seek(info.header_offset + _LOCAL_HEADER.size + name_len)  # type: ignore[attr-defined]
-        return raw.read(extra_len)  # type: ignore[attr-defined,no-any-return]
+        return raw.read(extra_len)  # type: ignore[attr-defined]
     except OSError:
         return b""
 
