@@ -216,7 +216,7 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
     out = None
     try:
         if export.tmp is not None and export.target is not None:
-            out = _create(export.tmp, export.target)
+            out = _create(export.tmp)
         while read.offset < size:
             try:
                 data = reader.read(read.offset, min(CHUNK, size - read.offset))
@@ -274,7 +274,14 @@ def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export
     target, tmp = export.target, export.tmp
     if tmp is not None and target is not None and result.digests is not None:
         try:
-            placed, result.export_reused = _place(tmp, target, result.digests)
+            # the target's folder is made only now: an export that never completes leaves no empty folder
+            # (seal refuses folders no extraction recorded)
+            _make_dir(target.parent)
+            try:
+                placed, result.export_reused = _place(tmp, target, result.digests)
+            except FileNotFoundError:  # the folder went away since (another run into a recreated OUT)
+                _make_dir(target.parent, again=True)
+                placed, result.export_reused = _place(tmp, target, result.digests)
             if placed is not target:  # moved aside to name~vN
                 result.export_rel = placed.relative_to(settings.data_dir).as_posix()
             target = placed
@@ -377,15 +384,13 @@ def _make_dir(folder: Path, again: bool = False) -> None:
         _made_dirs.add(key)
 
 
-def _create(tmp: Path, target: Path) -> BinaryIO:
-    """Open a new export temp file, making its folder and the target's once per process."""
+def _create(tmp: Path) -> BinaryIO:
+    """Open a new export temp file, making its (staging) folder once per process."""
     _make_dir(tmp.parent)
-    _make_dir(target.parent)
     try:
         return _open_new(tmp)
     except FileNotFoundError:  # a folder went away since (another run into a recreated OUT)
         _make_dir(tmp.parent, again=True)
-        _make_dir(target.parent, again=True)
         return _open_new(tmp)
 
 

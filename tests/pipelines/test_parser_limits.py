@@ -58,7 +58,7 @@ def with_parsers(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
     def install(*extra: ParserSpec) -> None:
         specs = tuple(sorted((*parsers.registry(), *extra), key=lambda s: s.name))
         monkeypatch.setattr(parsers, "registry", lambda: specs)
-        monkeypatch.setattr(parsers, "for_type", lambda mime, ext: [s for s in specs if s.wants(mime, ext)])
+        monkeypatch.setattr(parsers, "for_type", lambda mime, ext, path="": [s for s in specs if s.wants(mime, ext, path)])
     monkeypatch.setenv("DEVICEX_PARSER_SECONDS", "0.5")
     monkeypatch.setenv("DEVICEX_PARSER_MEMORY_MB", "64")
     return install
