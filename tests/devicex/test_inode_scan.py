@@ -51,10 +51,11 @@ def _truth(image: str, by_inode: bool) -> dict[str, str]:
     folder (``by_inode``: where the inode still holds them, unlike FAT's directory entries) by
     ``OrphanFile-<inode>``."""
     out = {}
-    for line in (TRUTH / image / "files.o0.tsv").read_text(encoding="utf-8", errors="backslashreplace").splitlines():
-        if line.startswith("#"):
-            continue
-        md5, _, _, size, inode, alloc, path = line.split("\t")
+    lines = (TRUTH / image / "files.o0.tsv").read_text(encoding="utf-8", errors="backslashreplace").splitlines()
+    columns = lines[0].lstrip("#").split("\t")
+    for line in lines[1:]:
+        row = dict(zip(columns, line.split("\t"), strict=False))
+        md5, size, inode, alloc, path = row["md5"], row["size"], row["inode"], row["alloc"], row["path"]
         if alloc != "allocated" or int(size) == 0 or path.startswith("$"):
             continue
         if "/" in path:
