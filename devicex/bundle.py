@@ -92,20 +92,10 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
     prev = previous_seal(bundle, chain, fp, previous_fingerprint)
     entries = [e.entry for e in chain.entries]
     old, _ = parse_manifest((bundle / MANIFEST).read_bytes()) if prev else ({}, [])
-    if reuse_manifest:
-        hashes = old
-        sizes = {p: (bundle / p).stat().st_size for p in hashes}
-    else:
-        hashes, sizes = {}, {}
-        for rel in payload_files(bundle):
-            hashes[rel], sizes[rel] = sha256_file(str(bundle / rel))
+    hashes, sizes = _payload(bundle, old if reuse_manifest else None)
     check_exports(bundle, chain, hashes)
     changes = _diff(old, hashes) if prev else {}
-    changed = sorted(p for kind in ("added", "changed", "removed") for p in changes.get(kind, []))
-    if changed and not accept_changes:
-        raise BundleError(f"{bundle}: payload changed since it was sealed ({len(changed)} file(s): "
-                          f"{', '.join(changed[:5])}); re-seal only with --accept-changes REASON "
-                          "(custody entries written since the seal cannot approve changes)")
+    changed = _refuse_unaccepted(bundle, changes, accept_changes)
     manifest = format_manifest(hashes)
     write_atomic(bundle / MANIFEST, manifest)
     write_atomic(bundle / SIZES, format_sizes(sizes))
@@ -128,8 +118,39 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
         action, inputs=[Artefact("payload-manifest", MANIFEST, _sha(manifest), len(manifest))],
         outputs=[Artefact("public-key", PUBLIC_KEY, _sha(public_pem(pub)), len(public_pem(pub))), *changed_outputs],
         details={**(action_details or {}), "seal": seal_details})
-    chain = read_chain(log_path)
+    return _write_seal(bundle, key, actor, organisation, action, manifest, oxum, len(hashes), sum(sizes.values()),
+                       changes)
+
+
+def _payload(bundle: Path, listed: dict[str, str] | None) -> tuple[dict[str, str], dict[str, int]]:
+    """SHA-256 and size of every payload file; with ``listed`` (a manifest reused as it is), only the sizes
+    are read."""
+    if listed is not None:
+        return listed, {p: (bundle / p).stat().st_size for p in listed}
+    hashes: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for rel in payload_files(bundle):
+        hashes[rel], sizes[rel] = sha256_file(str(bundle / rel))
+    return hashes, sizes
+
+
+def _refuse_unaccepted(bundle: Path, changes: dict[str, list[str]], accept_changes: str | None) -> list[str]:
+    """The payload files changed since the previous seal; refused unless the examiner gave a reason."""
+    changed = sorted(p for kind in ("added", "changed", "removed") for p in changes.get(kind, []))
+    if changed and not accept_changes:
+        raise BundleError(f"{bundle}: payload changed since it was sealed ({len(changed)} file(s): "
+                          f"{', '.join(changed[:5])}); re-seal only with --accept-changes REASON "
+                          "(custody entries written since the seal cannot approve changes)")
+    return changed
+
+
+def _write_seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, organisation: str | None, action: str,
+                manifest: bytes, oxum: str, files: int, nbytes: int, changes: dict[str, list[str]]) -> SealResult:
+    """After the seal's custody entry: the BagIt tag files, the tag manifest and the signed statement."""
+    fp = fingerprint(key.public_key())
+    chain = read_chain(bundle / CUSTODY_FILE)
     entries = [e.entry for e in chain.entries]
+    case_ref, exhibit_ref = refs_from_log(entries)
     sealed_at = entries[-1]["time"]
     write_atomic(bundle / BAGIT_TXT, BAGIT_DECLARATION)
     write_atomic(bundle / BAG_INFO, format_bag_info(bag_info_fields(
@@ -146,8 +167,7 @@ def seal(bundle: Path, key: Ed25519PrivateKey, actor: Actor, *, organisation: st
     statement_bytes = canonical(statement) + b"\n"
     write_atomic(bundle / STATEMENT, statement_bytes)
     write_atomic(bundle / SIGNATURE, sign(key, statement_bytes))
-    return SealResult(bundle, fp, len(hashes), sum(sizes.values()), chain.lines, chain.head, _sha(tagmanifest),
-                      changes)
+    return SealResult(bundle, fp, files, nbytes, chain.lines, chain.head, _sha(tagmanifest), changes)
 
 
 def bag_info_fields(entries: list[dict[str, Any]], actor: Actor, organisation: str | None, sealed_at: str,

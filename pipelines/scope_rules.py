@@ -135,6 +135,16 @@ _FS_TIMES = {"modified": "mtime", "accessed": "atime", "changed": "ctime", "crea
 
 def rules_for(sel: Selection, needs: ContentNeeds) -> list[Rule]:
     """The selection's rules, cheapest first."""
+    rules = [*_name_rules(sel), *_type_rules(sel)]
+    if sel.windows:
+        rules.append(_window_rule(sel))
+    rules.extend(_content_rules(sel, needs))
+    rules.sort(key=lambda r: r.cost)  # stable: metadata rules first, then head, then whole stream
+    return rules
+
+
+def _name_rules(sel: Selection) -> list[Rule]:
+    """Rules on the path and name alone (they read nothing)."""
     rules: list[Rule] = []
     if sel.paths:
         globs = sel.paths
@@ -151,6 +161,12 @@ def rules_for(sel: Selection, needs: ContentNeeds) -> list[Rule]:
         pats = sel.name_patterns
         rules.append(Rule("name_patterns", "name patterns not matched", 1,
                            lambda e, f: any(p.search(e.name) for p in pats)))
+    return rules
+
+
+def _type_rules(sel: Selection) -> list[Rule]:
+    """Rules on the file's signature (they read its head), and the message stores known by name."""
+    rules: list[Rule] = []
     if sel.categories:
         messages = "messages" in sel.categories
         wanted = frozenset(CATEGORIES[c] for c in sel.categories if CATEGORIES[c] is not None)
@@ -175,8 +191,12 @@ def rules_for(sel: Selection, needs: ContentNeeds) -> list[Rule]:
             return any(m == w or (w.endswith("/*") and m.startswith(w[:-1])) for w in mimes)
 
         rules.append(Rule("mime_types", "MIME type not selected", 2, mime))
-    if sel.windows:
-        rules.append(_window_rule(sel))
+    return rules
+
+
+def _content_rules(sel: Selection, needs: ContentNeeds) -> list[Rule]:
+    """Rules on the whole stream: keywords, patterns, hashes."""
+    rules: list[Rule] = []
     if sel.content_keywords:
         kws_c = sel.content_keywords
         rules.append(Rule("content_keywords", "content keywords not found", 3,
@@ -195,7 +215,6 @@ def rules_for(sel: Selection, needs: ContentNeeds) -> list[Rule]:
             return (s.sha256 in sha) or (s.md5 in md5)
 
         rules.append(Rule("hashes", "hash not in list", 3, hashes))
-    rules.sort(key=lambda r: r.cost)  # stable: metadata rules first, then head, then whole stream
     return rules
 
 

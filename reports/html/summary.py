@@ -139,13 +139,34 @@ def summary_body(case: Case, exports: list[str], act: dict[str, Any]) -> str:
     ]) + _runs(case) + "</section>")
     parts.append(_activity(act))
     parts.append(f"<section><h2>Evidence source</h2>{_sources(case)}</section>")
+    parts.append(_layout(case))
+    parts.append(_processed(case, c))
+    if comms_section := _comms(case):
+        parts.append(comms_section)
+    parts.append(_counts(c))
+    problems = case.rows("SELECT severity, stage, count(*) AS n FROM errors GROUP BY 1, 2 ORDER BY 1, 2")
+    parts.append("<section><h2>Errors and skipped items</h2>"
+                 + (table(["Severity", "Stage", "Count"], [[p["severity"], p["stage"], p["n"]] for p in problems])
+                    if problems else "<p>None recorded.</p>")
+                 + '<p><a href="problems.html">Full list of what could not be read, and why</a></p></section>')
+    if exports:
+        links = "".join(f'<li><a href="../export/{e(x)}">{e(x)}</a></li>' for x in exports)
+        parts.append(f'<section><h2>Machine-readable exports</h2><ul class="exports">{links}</ul></section>')
+    parts.append(f"<section><h2>Chain of custody</h2>{_custody(case.custody())}</section>")
+    return "\n".join(parts)
+
+
+def _layout(case: Case) -> str:
     vols = [[v["label"], v["tbl"], v["start"], v["length"], v["description"], "yes" if v["allocated"] else "no",
              RECOVERY.get(v.get("recovery") or "", v.get("recovery"))] for v in case.volumes()]
     fss = [[f["label"], f["offset"], f["fs_type"], f["block_size"], f["block_count"], "yes" if f["forced"] else "no"]
            for f in case.filesystems()]
-    parts.append("<section><h2>Volumes and file systems</h2>"
-                 + table(["Volume", "Table", "Start (bytes)", "Length", "Description", "Allocated", "Found by"], vols)
-                 + table(["File system", "Offset", "Type", "Block size", "Blocks", "Type forced"], fss) + "</section>")
+    return ("<section><h2>Volumes and file systems</h2>"
+            + table(["Volume", "Table", "Start (bytes)", "Length", "Description", "Allocated", "Found by"], vols)
+            + table(["File system", "Offset", "Type", "Block size", "Blocks", "Type forced"], fss) + "</section>")
+
+
+def _processed(case: Case, c: dict[str, Any]) -> str:
     processed = [
         ("Entries recorded (files, folders, streams)", c["entries"]), ("Folders", c["directories"]),
         ("Contents read and hashed", c["streams_read"]), ("Bytes read", f"{c['bytes_read']:,}"),
@@ -159,33 +180,30 @@ def summary_body(case: Case, exports: list[str], act: dict[str, Any]) -> str:
     parsers = [[p["parser"], p["version"], p["files"], p["records"], p["warnings"], p["failures"]]
                for p in case.parser_runs()]
     excl = [[x["reason"], x["count"], x["bytes"]] for x in case.exclusions()]
-    parts.append("<section><h2>What was processed</h2>" + kv(processed)
-                 + "<h3>Parsers</h3>"
-                 + table(["Parser", "Version", "Files", "Records", "Warnings", "Failures"], parsers)
-                 + ("<h3>Left out by scope</h3>" + table(["Rule", "Entries", "Bytes"], excl) if excl else "")
-                 + "</section>")
+    return ("<section><h2>What was processed</h2>" + kv(processed)
+            + "<h3>Parsers</h3>"
+            + table(["Parser", "Version", "Files", "Records", "Warnings", "Failures"], parsers)
+            + ("<h3>Left out by scope</h3>" + table(["Rule", "Entries", "Bytes"], excl) if excl else "")
+            + "</section>")
+
+
+def _comms(case: Case) -> str:
     per_app = comms.per_app(case)
-    if per_app:
-        parts.append("<section><h2>Communications</h2>" + table(
-            ["Kind", "App", "Records"], [[KIND_WORDS.get(k, k), app, n] for k, app, n in per_app])
-            + '<p><a href="conversations.html">Conversations</a> · <a href="calls.html">Calls</a> · '
-              '<a href="contacts.html">Contacts</a> · <a href="web.html">Web history</a></p></section>')
+    if not per_app:
+        return ""
+    return ("<section><h2>Communications</h2>" + table(
+        ["Kind", "App", "Records"], [[KIND_WORDS.get(k, k), app, n] for k, app, n in per_app])
+        + '<p><a href="conversations.html">Conversations</a> · <a href="calls.html">Calls</a> · '
+          '<a href="contacts.html">Contacts</a> · <a href="web.html">Web history</a></p></section>')
+
+
+def _counts(c: dict[str, Any]) -> str:
     cats = [[cat, n] for cat, n in c["by_category"].items()]
     alloc = [[a, n] for a, n in c["by_alloc"].items()]
     status = [[s, n] for s, n in c["by_status"].items()]
-    parts.append('<section><h2>Counts</h2><div class="cols">'
-                 + table(["Category (by content)", "Files"], cats) + table(["Allocation", "Entries"], alloc)
-                 + table(["Read status", "Entries"], status) + "</div></section>")
-    problems = case.rows("SELECT severity, stage, count(*) AS n FROM errors GROUP BY 1, 2 ORDER BY 1, 2")
-    parts.append("<section><h2>Errors and skipped items</h2>"
-                 + (table(["Severity", "Stage", "Count"], [[p["severity"], p["stage"], p["n"]] for p in problems])
-                    if problems else "<p>None recorded.</p>")
-                 + '<p><a href="problems.html">Full list of what could not be read, and why</a></p></section>')
-    if exports:
-        links = "".join(f'<li><a href="../export/{e(x)}">{e(x)}</a></li>' for x in exports)
-        parts.append(f'<section><h2>Machine-readable exports</h2><ul class="exports">{links}</ul></section>')
-    parts.append(f"<section><h2>Chain of custody</h2>{_custody(case.custody())}</section>")
-    return "\n".join(parts)
+    return ('<section><h2>Counts</h2><div class="cols">'
+            + table(["Category (by content)", "Files"], cats) + table(["Allocation", "Entries"], alloc)
+            + table(["Read status", "Entries"], status) + "</div></section>")
 
 
 KIND_WORDS = {comms.MESSAGE: "Messages", comms.CALL: "Calls", comms.CONTACT: "Contacts",
