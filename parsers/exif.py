@@ -1,6 +1,13 @@
 """EXIF from JPEG, TIFF and HEIC via exifread: camera, serial, time taken
 (with its UTC offset when recorded) and GPS position in decimal degrees.
 
+The serial is EXIF BodySerialNumber, else a Nikon maker note's SerialNumber. A Nikon
+"type 3" maker note (``Nikon\0\x02..`` then a TIFF header) is a TIFF structure of its
+own, with its own byte order and offsets from its own header; exifread 3.5 reads it in
+the byte order of the enclosing EXIF, so when the two differ (a little-endian EXIF with
+a big-endian note, as on the Nikon D3100) every maker-note value it gives is wrong.
+The note is therefore handed back to exifread as the TIFF it is.
+
 EXIF DateTimeOriginal is the camera's local clock. It becomes an aware UTC
 time only when OffsetTimeOriginal is recorded; otherwise ``taken_utc`` is
 ``None`` and the local text is kept as ``taken_local``. GPS date+time stamps
@@ -17,6 +24,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, BinaryIO, ClassVar
 
 import exifread
+from exifread.tags.makernote import nikon
 
 from devicex.entries import Entry
 from devicex.errors import Damage, NotMyFormat
@@ -25,12 +33,15 @@ from devicex.records import Provenance, Record
 from devicex.timeutil import clock_to_utc
 
 NAME = "exif"
-VERSION = "1.0"
+VERSION = "1.1"
 MIME_TYPES = frozenset({"image/jpeg", "image/tiff", "image/heic", "image/heif", "image/x-canon-cr2",
                         "image/x-nikon-nef", "image/webp"})
 EXTENSIONS: frozenset[str] = frozenset()
 
 _OFFSET_RE = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+_NIKON_SERIAL = next(tag for tag, entry in nikon.TAGS_NEW.items() if entry[0] == "SerialNumber")
+_NIKON_TYPE3 = b"Nikon\x00\x02"  # then the version's 2nd byte, 2 zero bytes and a TIFF header (10 bytes in)
+_EXIFREAD_ERRORS = (ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, EOFError, struct.error)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,21 +172,61 @@ def _exif_segment(fh: BinaryIO) -> bytes | None:
             return body[6:]
 
 
+def _process(fh: BinaryIO, details: bool) -> dict[str, Any]:
+    """exifread's tags (maker notes decoded when ``details``), from wherever the EXIF segment is."""
+    tags: dict[str, Any] = exifread.process_file(fh, details=details, extract_thumbnail=False)
+    if not tags:
+        blob = _exif_segment(fh)
+        if blob:
+            tags = exifread.process_file(io.BytesIO(blob), details=details, extract_thumbnail=False)
+    return tags
+
+
 def _read_tags(fh: BinaryIO) -> dict[str, Any]:
     try:
-        tags = exifread.process_file(fh, details=False)
-        if not tags:
-            blob = _exif_segment(fh)
-            if blob:
-                tags = exifread.process_file(io.BytesIO(blob), details=False)
-    except (ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, EOFError, struct.error) as exc:
+        tags = _process(fh, details=False)
+    except _EXIFREAD_ERRORS as exc:
         raise Damage(f"EXIF unreadable: {type(exc).__name__}: {exc}") from None
     return tags
+
+
+def _note_bytes(note: Any) -> bytes | None:
+    values = getattr(note, "values", None)
+    if not isinstance(values, list) or not all(isinstance(v, int) and 0 <= v < 256 for v in values):
+        return None
+    return bytes(values)
+
+
+def _nikon_serial(fh: BinaryIO) -> str | None:
+    """SerialNumber of a Nikon maker note (``Damage`` if exifread cannot read it)."""
+    try:
+        full = _process(fh, details=True)
+        note = _note_bytes(full.get("EXIF MakerNote"))
+        if note is None or not note.startswith(_NIKON_TYPE3):
+            return _text(full, "MakerNote SerialNumber")  # types 1 and 2 use the EXIF's byte order and offsets
+        inner = exifread.process_file(io.BytesIO(note[10:]), details=False, extract_thumbnail=False)
+    except _EXIFREAD_ERRORS as exc:
+        raise Damage(f"Nikon maker note unreadable: {type(exc).__name__}: {exc}") from None
+    found = next((tag for key, tag in inner.items()
+                  if key.startswith("Image ") and getattr(tag, "tag", None) == _NIKON_SERIAL), None)
+    return None if found is None else _text({"serial": found}, "serial")
+
+
+def _serial(fh: BinaryIO, tags: dict[str, Any], ctx: ParserContext) -> str | None:
+    serial = _text(tags, "EXIF BodySerialNumber")
+    if serial is not None or "NIKON" not in (_text(tags, "Image Make") or "").upper():
+        return serial
+    try:
+        return _nikon_serial(fh)
+    except Damage as exc:
+        ctx.warn(str(exc))
+        return None
 
 
 def parse(entry: Entry, ctx: ParserContext) -> Iterator[ExifRecord]:
     with ctx.open() as fh:
         tags = _read_tags(fh)
+        serial = _serial(fh, tags, ctx) if tags else None
     if not tags:
         raise NotMyFormat("no EXIF data")
     local = _text(tags, "EXIF DateTimeOriginal")
@@ -195,7 +246,7 @@ def parse(entry: Entry, ctx: ParserContext) -> Iterator[ExifRecord]:
         provenance=Provenance.from_entry(entry),
         make=_text(tags, "Image Make"),
         model=_text(tags, "Image Model"),
-        serial=_text(tags, "EXIF BodySerialNumber", "MakerNote SerialNumber", "EXIF SerialNumber"),
+        serial=serial,
         software=_text(tags, "Image Software"),
         orientation=_int(tags, "Image Orientation"),
         taken_local=local,
