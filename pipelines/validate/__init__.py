@@ -17,7 +17,7 @@ from devicex.errors import SourceError
 from devicex.sources import open_source
 from pipelines.extract import ExtractOptions, run
 from pipelines.select import ScopeSelector
-from pipelines.validate import answers, compare, process_checks
+from pipelines.validate import answers, compare, plaso_compare, process_checks
 from pipelines.validate.record import FAIL, NOT_TESTED, PASS, Tally
 from pipelines.validate.requirements import BUILT_IN, check_modules, parser_requirement
 from pipelines.validate.truth import Dataset, Media, load_dataset
@@ -78,6 +78,7 @@ class Validation:
         self.progress = progress
         self.tallies = {r.id: Tally(r) for r in BUILT_IN}
         self.outcome = Outcome(self.tallies, limitations=list(LIMITATIONS))
+        self.plaso_folders: list[tuple[str, Path]] = []
         self._n = 0
 
     def extract(self, source: Path, **kw: Any) -> tuple[Path, Any]:
@@ -94,7 +95,11 @@ class Validation:
             self._media(ds, media)
         for folder in ds.photo_folders:
             self._photos(ds, folder)
+        self.plaso_folders += [(f"{ds.name}:{folder.relative_to(ds.root)}", folder) for folder in ds.plaso_folders]
         for label, why in ds.skipped:
+            if label in ds.untested_media:  # say whether this devicex opens it
+                refused = unsupported(ds.untested_media[label])
+                why += f"; devicex: {refused}" if refused else "; devicex opens it (nothing to compare)"
             self.outcome.coverage.append(Coverage(label, False, 0, why))
 
     def _media(self, ds: Dataset, media: Media) -> None:
@@ -198,6 +203,11 @@ class Validation:
                                                  "check module).")
             else:
                 plugin.check(self, tally)
+        for name, folder in self.plaso_folders:
+            self.progress(f"{name} (plaso's test databases)")
+            placed = plaso_compare.run(self, self.tallies, name, folder)
+            self.outcome.coverage.append(Coverage(f"{name}/ (folder)", True, 0, f"{placed} test database(s) placed "
+                                                  "at device paths, compared with plaso's test expectations"))
 
     def finish(self) -> Outcome:
         for coverage in self.outcome.coverage:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.validate.plaso_sheet import read_sheet, sheet_in
+
 FLS_LINE = re.compile(r"^(?P<type>\S+) (?P<del>\* )?(?P<addr>[\d-]+)(?P<realloc>\(realloc\))?:\t(?P<rest>.*)$")
 _CORPUS_TRUTH = re.compile(r"^(?P<prefix>.+?)(?:\.o(?P<offset>\d+))?(?:\.as-(?P<as>\w+))?\.fls\.txt$")
 FS_FAMILY = {"ext": "ext", "ntfs": "ntfs", "ufs": "ffs", "fat": "fat", "iso9660": "iso9660"}
@@ -159,6 +161,8 @@ class Dataset:
     media_hashes: dict[Media, Path] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (stored file, why it is not validated)
     photo_folders: list[Path] = field(default_factory=list)  # folders of photos with exiftool truth, read as a source
+    plaso_folders: list[Path] = field(default_factory=list)  # test databases with plaso's expectations sheet
+    untested_media: dict[str, Path] = field(default_factory=dict)  # label -> media no truth tool read
 
     @property
     def media(self) -> list[Media]:
@@ -199,6 +203,8 @@ def _devicex_dataset(root: Path) -> Dataset:
             off = int(fls.name.split(".")[1][1:])
             tables = tuple(sorted(tdir.glob(f"files.o{off}.tsv")))
             ds.filesystems.append(FsTruth(media, off * SECTOR, None, fls, tables, exif if exif.exists() else None))
+    if sheet_in(root / "comms" / "plaso") is not None:
+        ds.plaso_folders.append(root / "comms" / "plaso")
     return ds
 
 
@@ -234,13 +240,21 @@ def _corpus_source(ds: Dataset, source: Path) -> None:
     photos = {p for p in stored if p.suffix.lower() in PHOTO_SUFFIXES and (truth / f"{p.name}.exiftool.json").exists()}
     if photos:
         ds.photo_folders.append(source)
-    for path in sorted(set(stored) - used - photos):
+    sheet = sheet_in(source)
+    databases = {source / row.file for row in read_sheet(sheet)} if sheet is not None else set()
+    if databases:
+        ds.plaso_folders.append(source)
+    for path in sorted(set(stored) - used - photos - databases):
         if path.suffix in (".sh", ".md", ".txt"):
             continue  # the dataset's own scripts and notes
-        ds.skipped.append((f"{ds.name}:{source.name}/{path.name}", _no_truth_reason(path)))
+        why = _no_truth_reason(path)
+        ds.skipped.append((f"{ds.name}:{source.name}/{path.name}", why))
+        if why == NO_TRUTH:
+            ds.untested_media[f"{ds.name}:{source.name}/{path.name}"] = path
 
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff")
+NO_TRUTH = "no file-system or whole-media truth for it (the truth tools could not read it either)"
 
 
 def _no_truth_reason(path: Path) -> str:
@@ -250,5 +264,5 @@ def _no_truth_reason(path: Path) -> str:
     if name.endswith((".jpg", ".jpeg", ".tif", ".tiff")):
         return "a stand-alone photo, not a device image: its exiftool truth is not compared"
     if ".db" in name or name.endswith((".sqlite", "-wal")) or "history" in name:
-        return "a database for parser validation: compared only by a parser's check module"
-    return "no file-system or whole-media truth for it (the truth tools could not read it either)"
+        return "a database no parser check compares (not in the folder's plaso expectations sheet)"
+    return NO_TRUTH

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.validate import Validation
 from pipelines.validate.truth import load_dataset
-from tests.conftest import FIXTURES, IMAGES, REPO
+from tests.conftest import CORPUS, FIXTURES, IMAGES, REPO, needs_corpus
 
 
 def _devicex(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -45,6 +45,9 @@ def test_validate_on_the_shipped_data_passes_and_is_signed(record: tuple[Path, P
         assert statuses[rid] == "pass", rid
     parsers = {r["id"]: r for r in data["requirements"] if r["id"].startswith("parser:")}
     assert len(parsers) == 12 and all(r["status"] == "pass" and r["compared"] > 0 for r in parsers.values())
+    for name in ("android_sms", "android_calls", "ios_sms", "safari_history", "firefox_places", "chrome_history"):
+        assert "plaso-test-expectations.md" in parsers[f"parser:{name}"]["truth"], name
+    assert any(c["media"] == "fixtures:comms/plaso/ (folder)" and c["read"] for c in data["coverage"])
     for key in ("devicex", "devicex_commit", "python", "tsk", "libewf", "libmagic", "exifread", "os", "machine",
                 "date"):
         assert data["environment"][key], key
@@ -110,3 +113,15 @@ def test_a_wrong_truth_value_is_a_listed_disagreement(tmp_path: Path) -> None:
 def test_a_folder_that_is_not_a_dataset_is_one_line(tmp_path: Path) -> None:
     proc = _devicex("validate", "-o", str(tmp_path / "r"), "--no-seal", "--dataset", str(tmp_path))
     assert proc.returncode == 2 and "not a validation dataset" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@needs_corpus
+def test_media_no_truth_tool_read_say_what_devicex_makes_of_them(tmp_path: Path) -> None:
+    ds = load_dataset(CORPUS)
+    ds.filesystems, ds.media_hashes, ds.photo_folders = [], {}, []
+    v = Validation(tmp_path, lambda _: [], lambda _: None)
+    v.dataset(ds)
+    notes = {c.media: c.note for c in v.outcome.coverage if not c.read}
+    assert notes["corpus:dfvfs/image-differential.vhd"].endswith("devicex: differencing VHD: needs its parent image "
+                                                                  "(image.vhd), not read")
+    assert notes["corpus:sleuthkit/bogus.E01"].endswith("devicex: empty file (0 bytes), not a device image")
