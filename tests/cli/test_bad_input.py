@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IMAGES
+from tests.conftest import IMAGES, REPO
 
 SECTOR = 512
 REASON = "test: suspect device, full extraction authorised"
@@ -19,7 +19,7 @@ REASON = "test: suspect device, full extraction authorised"
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "devicex", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+                          cwd=cwd, timeout=300, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
 
 
 def _errors(out: Path) -> list[sqlite3.Row]:

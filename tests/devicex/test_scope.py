@@ -355,7 +355,7 @@ def test_exif_taken_time() -> None:
 
 def _cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "devicex", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+                          cwd=cwd, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
 
 
 def test_cli_scope_check(tmp_path: Path) -> None:

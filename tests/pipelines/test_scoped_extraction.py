@@ -20,7 +20,7 @@ import pytest
 from devicex.scope import parse_text
 from pipelines.extract import ExtractOptions, Summary, run
 from pipelines.select import ScopeSelector
-from tests.conftest import IMAGES, TRUTH
+from tests.conftest import IMAGES, REPO, TRUTH
 
 PHONE = IMAGES / "phone.img"
 PHONE_TRUTH = TRUTH / "phone.img"
@@ -289,7 +289,7 @@ def test_exclusion_reasons_counted_per_rule(tmp_path: Path) -> None:
 
 def _cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "devicex", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+                          cwd=cwd, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
 
 
 def test_dry_run_exports_nothing_and_counts_like_the_extraction(tmp_path: Path) -> None:
