@@ -38,6 +38,8 @@ LIMITATIONS = (
     "another file it is the new file's content."),
     ("File types are libmagic's (file(1)); a file the magic database does not know is typed by its content "
     "class only (data, text)."),
+    ("Web history is page visits (and Chrome downloads): bookmarks, bookmark folders and annotations (Firefox "
+    "moz_bookmarks) are not reported, so plaso's Firefox record count is larger than devicex's."),
 )
 
 
