@@ -46,7 +46,9 @@ Schema (times are ISO 8601 UTC text ending in ``Z``; NULL means unknown):
 * ``errors`` -- everything that went wrong, by stage and severity
   (warning = recoverable damage, error = failure for that item).
 * ``parser_runs`` -- per run and parser: files seen, records, warnings, failures.
-* ``exclusions`` -- per run and scope rule: count and bytes left in the image.
+* ``exclusions`` -- per run and scope rule: count and bytes left in the image; rows with a
+  ``record_type`` count records a communications selection left behind (``reason`` is
+  ``"<record type>: <rule>"``, ``bytes`` 0): never their content.
 """
 from __future__ import annotations
 
@@ -113,7 +115,7 @@ CREATE TABLE IF NOT EXISTS parser_runs (
   PRIMARY KEY (run_id, parser));
 CREATE TABLE IF NOT EXISTS exclusions (
   run_id INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL,
-  PRIMARY KEY (run_id, reason));
+  record_type TEXT, PRIMARY KEY (run_id, reason));
 """
 
 class FileRow(NamedTuple):
@@ -199,7 +201,7 @@ ERROR_COLUMNS = ErrorRow._fields
 
 
 _ADDED_COLUMNS = {"files": ("content_guess", "utc_offsets"), "volumes": ("recovery",),
-                  "records": ("source_table", "source_rowid INTEGER")}
+                  "records": ("source_table", "source_rowid INTEGER"), "exclusions": ("record_type",)}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -125,6 +125,7 @@ class ParserSpec:
     extensions: frozenset[str]
     parse: Callable[[Entry, ParserContext], Iterator[Record]]
     paths: tuple[str, ...] = ()
+    kinds: frozenset[str] = frozenset()  # record types it yields (its module's Record classes)
 
     def wants(self, mime: str, extension: str, path: str = "") -> bool:
         if mime in self.mime_types or extension in self.extensions:

@@ -10,6 +10,7 @@ import pkgutil
 from functools import lru_cache
 
 from devicex.parsing import ParserSpec
+from devicex.records import Record
 
 
 @lru_cache(maxsize=1)
@@ -24,11 +25,17 @@ def registry() -> tuple[ParserSpec, ...]:
             continue
         specs.append(ParserSpec(module.NAME, module.VERSION, frozenset(module.MIME_TYPES),
                                 frozenset(getattr(module, "EXTENSIONS", ())), module.parse,
-                                tuple(getattr(module, "PATHS", ()))))
+                                tuple(getattr(module, "PATHS", ())), _kinds(module)))
     names = [s.name for s in specs]
     if len(names) != len(set(names)):
         raise RuntimeError(f"duplicate parser names: {names}")
     return tuple(specs)
+
+
+def _kinds(module: object) -> frozenset[str]:
+    """The record types a parser module yields: those of the Record classes it defines or imports."""
+    return frozenset(v.record_type for v in vars(module).values()
+                     if isinstance(v, type) and issubclass(v, Record) and v is not Record)
 
 
 def for_type(mime: str, extension: str, path: str = "") -> list[ParserSpec]:

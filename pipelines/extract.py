@@ -36,7 +36,7 @@ from devicex.records import canonical_json
 from devicex.sources import Source
 from devicex.sources.base import Layout
 from devicex.timeutil import iso, now_utc
-from pipelines import store
+from pipelines import attachments, record_custody, store
 from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
 from pipelines.parallel import ProcessRunner, ThreadRunner, find_sibling, make_runner
@@ -319,12 +319,14 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
     runner = make_runner(max(1, opts.workers), run.src.path, settings)
     taker = _Taker(run, settings, runner, writer)
     walked = 0
+    views = []
     try:
         for fs in layout.filesystems:
             writer.fs_id = run.db.insert("filesystems", {
                 "volume_id": vol_ids[fs.volume.label], "label": fs.label, "offset": fs.offset,
                 "fs_type": fs.fs_type, "block_size": fs.block_size, "block_count": fs.block_count,
                 "forced": int(fs.forced)})
+            views.append((writer.fs_id, fs))
             run.summary.filesystems += 1
             for entry, reader in fs.entries(run.src.label):
                 walked += 1
@@ -335,6 +337,9 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
                 else:
                     taker.take(entry, reader, fs.streamed)
             taker.drain()
+        if writer.attachments:  # attachments of the messages a communications selection took
+            writer.attachments_taken = attachments.take(views, run.src.label, writer.attachments, opts.selector, writer,
+                             lambda e, r, rel, d: process(e, r, run.db.next_file_id(), rel, settings, d))
     finally:
         plan.stop()
         runner.close()
@@ -395,6 +400,10 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
                     shown=f"{src.path}: source hashes changed during extraction")
     for outcome in writer.parser_summaries():
         run.custody.append("parser-run", details=outcome)
+    scope = getattr(run.opts.selector, "scope", None)
+    if getattr(run.opts.selector, "records", None) is not None:
+        run.custody.append("record-scope", details=record_custody.details(
+            run.db, run.run_id, scope, writer.left, writer.attachments_taken, writer.record_sources))
     _finish(run.db, run.run_id, "failed" if summary.fatal and (not summary.files or summary.nothing_extracted)
             else "completed")
     run.custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],

@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
 from devicex.outdir import open_nofollow
 from devicex.parsing import ParserContext, ParserSpec, Sibling
 from pipelines.limits import LimitExceeded, Limits, describe, limited
+from pipelines.record_scope import RecordScope, attachment_paths
 from pipelines.recordsink import RecordSink, Row
 from pipelines.select import Content, Decision, Selector
 
@@ -47,6 +49,7 @@ class ParserOutcome:
     kinds: dict[str, str] = field(default_factory=dict)  # record type -> declared schema (JSON)
     warnings: int = 0
     failed: bool = False
+    left: dict[str, int] = field(default_factory=dict)  # records a record-level scope left: reason -> count
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Result:
     decision: Decision | None = None
     export_reused: bool = False  # identical content was already exported by an earlier run
     byte_runs: list[dict[str, int]] | None = None  # where the content lies in the image (DFXML)
+    attachments: list[str] = field(default_factory=list)  # paths of the taken messages' attachments
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,9 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         result.status = "no-content" if decision is None or decision.include else "excluded"
         result.export_rel = None  # nothing is written for it, so it names no file
         return result
+    records = _record_scope(settings, decision)
+    if records is not None:  # a communications database: parsed for its selected records, never exported
+        export_rel = result.export_rel = None
     target = settings.data_dir / export_rel if settings.export and export_rel else None
     tmp = staging_dir(settings.data_dir) / f"{file_id}.part" if target else None
     read = _read(entry, reader, settings, result, _Export(export_rel, target, tmp))
@@ -169,12 +176,21 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         result.export_rel = None
     if result.ftype.mime in WHOLE_FILE_TYPES and read.offset > 0:
         result.ftype = _retype_whole(result.ftype, read.memory, target, reader, read.offset, entry.extension)
-    if settings.parse and read.offset > 0 and read.wanted:
+    wanted = [s for s in read.wanted if records is None or records.wants(s)]
+    if settings.parse and read.offset > 0 and wanted:
         opener = _open_for_parsers(read.memory, target, reader, read.offset)
-        for spec in read.wanted:
+        for spec in wanted:
             result.parsed.append(_run_parser(spec, entry, opener, read.head, result.ftype.mime, read.offset, result,
-                                             settings))
+                                             settings, records))
     return result
+
+
+def _record_scope(settings: WorkerSettings, decision: Decision | None) -> RecordScope | None:
+    """The record-level scope to apply to this stream's records (None: keep them all)."""
+    if decision is None or not decision.records_only:
+        return None
+    records: RecordScope | None = getattr(settings.selector, "records", None)
+    return records
 
 
 def _byte_runs(entry: Entry, reader: ContentReader | None, result: Result) -> None:
@@ -461,17 +477,27 @@ def _same_content(path: Path, digests: Digests) -> bool:
 
 
 def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,
-                size: int, result: Result, settings: WorkerSettings) -> ParserOutcome:
+                size: int, result: Result, settings: WorkerSettings,
+                records: RecordScope | None = None) -> ParserOutcome:
     outcome = ParserOutcome(spec)
     work = staging_dir(settings.data_dir) / f"{result.file_id}-{spec.name}"
     finder = settings.siblings
+    # a database read for selected records only is copied to scratch OUTSIDE the output folder:
+    # the records left behind never reach OUT, not even in a temporary copy
+    scratch = work / "scratch" if records is None else Path(tempfile.mkdtemp(prefix="devicex-records-"))
     ctx = ParserContext(opener, head, mime, size, path=entry.path, region=settings.region,
                         siblings=(lambda path: finder(entry.volume, path)) if finder else None,
-                        scratch=work / "scratch")
+                        scratch=scratch)
     sink = RecordSink(work.with_suffix(".records"))
     try:
         with limited(settings.limits):
             for record in spec.parse(entry, ctx):
+                if records is not None:
+                    reason = records.judge(record)
+                    if reason is not None:  # left behind: only counted
+                        outcome.left[reason] = outcome.left.get(reason, 0) + 1
+                        continue
+                    result.attachments.extend(attachment_paths(record))
                 sink.add(record)
     except (LimitExceeded, MemoryError) as exc:  # a pathological file: a failure for it, and the run goes on
         outcome.failed = True
@@ -486,7 +512,7 @@ def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], 
         result.problems.append(Problem(f"parse:{spec.name}", "error",
                                        f"parser {spec.name} failed: {type(exc).__name__}: {one_line(exc)}"))
     finally:
-        shutil.rmtree(work / "scratch", ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         try:
             sink.close()
         except OSError as exc:  # the spool could not be written: what is in memory is kept

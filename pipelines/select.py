@@ -26,20 +26,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import parsers
 from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, Entry
 from devicex.fsutil import write_atomic
 from devicex.scope import Scope, Selection
 from pipelines.content import Content
+from pipelines.record_scope import RecordScope
 from pipelines.scope_rules import ContentNeeds, Facts, Rule, rules_for
 
 FOLDER_REASON = "folder with nothing in scope"
 UNREADABLE_REASON = "content unreadable (needed by the scope)"
+NOT_COMMS_REASON = "not a communications database (only records are selected)"
+COMMS_REASON = "communications database: selected records only, not exported"
 
 
 @dataclass(frozen=True)
 class Decision:
     include: bool
     reason: str  # the rule that decided (recorded per run as an exclusion count)
+    records_only: bool = False  # a communications database: read and parsed, only selected records kept
 
 
 class Selector(Protocol):
@@ -94,7 +99,9 @@ class ScopeSelector:
         self.list_excluded = scope.list_excluded_metadata
         self.defer_folders = not scope.list_excluded_metadata
         self.needs = ContentNeeds.of(scope)
-        self._rules = [(s, rules_for(s, self.needs)) for s in scope.selections]
+        self._rules = [(s, rules_for(s, self.needs)) for s in scope.file_selections]
+        #: the communications selections (records, not files), if any
+        self.records = RecordScope(scope, parsers.registry()) if scope.comms_selections else None
 
     def describe(self) -> dict[str, object]:
         return self.scope.as_dict()
@@ -153,10 +160,14 @@ class ScopeSelector:
             pending = still
             if not pending:
                 break
+        if self.records is not None and self.records.source(entry):
+            return Decision(True, COMMS_REASON, records_only=True)
         return Decision(False, self._reason(failed))
 
     def _reason(self, failed: dict[int, str]) -> str:
-        if len(self.scope.selections) == 1:
+        if not failed:
+            return NOT_COMMS_REASON
+        if len(failed) == 1 and len(self._rules) == 1:
             return next(iter(failed.values()))
         return "no selection matched (" + "; ".join(f"{i}: {failed[i]}" for i in sorted(failed)) + ")"
 
@@ -190,6 +201,7 @@ def scope_custody(out: Path, selector: Any, full_reason: str | None) -> dict[str
 
 
 __all__ = [
+    "COMMS_REASON",
     "FOLDER_REASON",
     "INCLUDE_ALL",
     "UNREADABLE_REASON",

@@ -50,6 +50,10 @@ class ResultWriter:
         self._scoped = bool(getattr(selector, "scoped", False))
         self._pending: dict[tuple[int, str, str], Result] = {}
         self._kinds: set[str] = set()
+        self.left: dict[str, int] = {}  # records a record-level scope left behind: "kind: reason" -> count
+        self.attachments: set[tuple[str, str]] = set()  # (volume, path) of the taken messages' attachments
+        self.record_sources: list[int] = []  # file ids of the databases read for selected records only
+        self.attachments_taken = 0
 
     def walk_problem(self, volume: str, message: str) -> None:
         if self._scoped and not self._list_excluded:
@@ -69,8 +73,23 @@ class ResultWriter:
         if self._list_excluded:  # the scope asked for excluded metadata: name and times, nothing read
             self._file_row(Result(entry, file_id or self.db.next_file_id(), None, status="excluded"))
 
+    def untake(self, reason: str, nbytes: int) -> None:
+        """An entry counted as excluded under ``reason`` is taken after all (an attachment of a taken message)."""
+        counts = self._exclusions.get(reason)
+        if counts is not None:
+            counts[0] -= 1
+            counts[1] -= nbytes
+            if counts[0] <= 0:
+                del self._exclusions[reason]
+        self.summary.excluded -= 1
+        self.summary.excluded_bytes -= nbytes
+
     def write(self, r: Result) -> None:
         e = r.entry
+        if r.attachments:
+            self.attachments.update((e.volume, p) for p in r.attachments)
+        if r.decision is not None and r.decision.records_only and r.status != "excluded":
+            self.record_sources.append(r.file_id)
         if r.status == "excluded" and r.decision is not None:
             self.exclude(e, r.decision, r.file_id)
             return
@@ -127,6 +146,8 @@ class ResultWriter:
             count.warnings += outcome.warnings
             count.failures += int(outcome.failed)
             s.records += outcome.count
+            for reason, n in outcome.left.items():
+                self.left[reason] = self.left.get(reason, 0) + n
             self._records(r.file_id, outcome)
         for p in r.problems:
             if p.severity == "warning":
@@ -168,8 +189,11 @@ class ResultWriter:
                                      (self.run_id, spec.name, spec.version, c.files, c.records, c.warnings,
                                       c.failures))
             for reason, (count, nbytes) in sorted(self._exclusions.items()):
-                self.db.conn.execute("INSERT OR REPLACE INTO exclusions VALUES (?, ?, ?, ?)",
-                                     (self.run_id, reason, count, nbytes))
+                self.db.conn.execute("INSERT OR REPLACE INTO exclusions (run_id, reason, count, bytes) "
+                                     "VALUES (?, ?, ?, ?)", (self.run_id, reason, count, nbytes))
+            for reason, count in sorted(self.left.items()):  # records: counted per kind, never named
+                self.db.conn.execute("INSERT OR REPLACE INTO exclusions (run_id, reason, count, bytes, record_type) "
+                                     "VALUES (?, ?, ?, 0, ?)", (self.run_id, reason, count, reason.split(":")[0]))
 
     def parser_summaries(self) -> list[dict[str, Any]]:
         return [{"parser": name, "version": c.version, "files": c.files, "records": c.records,

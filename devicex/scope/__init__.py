@@ -54,6 +54,7 @@ importable from ``devicex.scope`` itself.
 """
 from __future__ import annotations
 
+from devicex.scope.comms import Communications
 from devicex.scope.constants import (
     CATEGORIES,
     DEFAULT_TIMES,
@@ -63,7 +64,7 @@ from devicex.scope.constants import (
     TIME_KINDS,
     UTC,
 )
-from devicex.scope.describe import describe
+from devicex.scope.describe import banner, describe
 from devicex.scope.errors import ScopeError
 from devicex.scope.globs import Glob, compile_glob
 from devicex.scope.model import Authorisation, Scope, Selection, Window
@@ -78,11 +79,13 @@ __all__ = [
     "TIME_KINDS",
     "UTC",
     "Authorisation",
+    "Communications",
     "Glob",
     "Scope",
     "ScopeError",
     "Selection",
     "Window",
+    "banner",
     "compile_glob",
     "describe",
     "load",

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from devicex.scope import comms
 from devicex.scope.constants import TIME_KINDS
-from devicex.scope.model import Scope, Selection, show_offset
+from devicex.scope.model import Scope, Selection, Window, show_offset
 
 
 def describe(scope: Scope) -> str:
@@ -29,6 +30,10 @@ def describe(scope: Scope) -> str:
     if len(scope.selections) > 1:
         lines.append(f"  A file is taken if it matches ANY of these {len(scope.selections)} selections:")
     for sel in scope.selections:
+        if sel.comms is not None:
+            lines.append(f"  {sel.title[0].upper()}{sel.title[1:]}: communications records, not files:")
+            lines += [f"    - {text}" for text in _comms_sentences(sel)]
+            continue
         lines.append(f"  {sel.title[0].upper()}{sel.title[1:]}: a file is taken only if ALL of these hold:")
         lines += [f"    - {text}" for text in _selection_sentences(sel)]
     lines += ["", "What will never be taken"]
@@ -41,8 +46,13 @@ def describe(scope: Scope) -> str:
               + (", together with their names and file-system metadata (list_excluded_metadata = true)."
                  if scope.list_excluded_metadata else "; not their names or content."),
               "  Folders are recorded only when they hold a file that is taken.",
+              *_comms_left(scope),
               "", "What is read to decide"]
     need = scope.needs()
+    if scope.comms_selections:
+        lines.append("  Communications: the known app databases (and their -wal/-journal) are read in full, from a "
+                     "private scratch copy outside the output folder, to pick out the records; other files are "
+                     "decided as below.")
     if need == "metadata":
         lines.append("  File-system metadata only (names, paths, sizes, times): no file content is read "
                      "to decide.")
@@ -115,3 +125,78 @@ _CATEGORY_WORDS = {
     "text": "a text file", "archives": "an archive", "databases": "a database", "executables": "a program",
     "other": "of another type", "messages": "a message store (known SMS/chat database file names)",
 }
+
+
+def _comms_sentences(sel: Selection) -> list[str]:
+    c = sel.comms
+    assert c is not None
+    out = ["it takes " + _or_list(comms.kinds_words(c.kinds)).replace(" or ", " and ")
+           + " as records; the databases that hold them are read but not exported"]
+    if c.participants:
+        people = _or_list(comms.show_identity(i) for i in sorted(c.identities))
+        out.append(f"only those between the device user and {people} (numbers read as in {c.region}; the same "
+                   "number stored any way, a WhatsApp identity or a contact card's number all count)")
+        if "contact" in c.kinds:
+            out.append("contact cards only of those people")
+    if c.group_chats:
+        out.append(f"in a group chat one of them is in: {comms.GROUP_CHATS[c.group_chats]}")
+    if c.apps:
+        out.append("only from " + _or_list(comms.APPS[a] for a in sorted(c.apps)))
+    if sel.windows:
+        out.append("only those timed within " + _or_list(w.text() for w in sel.windows)
+                   + " (inclusive; contact cards are not limited by time); a record with no time recorded is "
+                   "not taken, and counted as such")
+    if c.participants:
+        out.append("a record whose person cannot be identified (a WhatsApp linked identity without its "
+                   "mapping) is not taken, and counted as \"identity could not be resolved\"")
+    out.append("attachments are exported only for the messages taken")
+    return out
+
+
+def _comms_left(scope: Scope) -> list[str]:
+    if not scope.comms_selections:
+        return []
+    return ["  Communications records no selection takes: not written anywhere in the output, not even",
+            "  temporarily. Only their number is recorded, per kind and per rule that left them."]
+
+
+def banner(scope: Scope) -> str | None:
+    """What the communications selections take, in one plain sentence (the top of the report's
+    communications pages), e.g. "Only messages and calls between the device user and
+    +44 7700 900123, 1 to 7 March 2024 (UTC)."; None if the scope has none."""
+    parts = []
+    for sel in scope.comms_selections:
+        c = sel.comms
+        assert c is not None
+        text = _join_and(comms.kinds_words(c.kinds))
+        if c.participants:
+            text += " between the device user and " + _join_and(
+                [comms.show_identity(i) for i in sorted(c.identities)])
+        if c.apps:
+            text += " in " + _join_and(sorted(c.apps))
+        if sel.windows:
+            text += ", " + _join_and([_window_words(w) for w in sel.windows]) + " (UTC)"
+        parts.append(text)
+    if not parts:
+        return None
+    return "Only " + "; and ".join(parts) + "."
+
+
+def _join_and(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _window_words(w: Window) -> str:
+    start, end = w.start, w.end
+    whole = (start.hour, start.minute, start.second) == (0, 0, 0) and (end.hour, end.minute) == (23, 59)
+    if not whole:
+        return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+    if start.date() == end.date():
+        return f"{start.day} {start:%B %Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day} to {end.day} {end:%B %Y}"
+    if start.year == end.year:
+        return f"{start.day} {start:%B} to {end.day} {end:%B %Y}"
+    return f"{start.day} {start:%B %Y} to {end.day} {end:%B %Y}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from devicex.scope.comms import Communications
 from devicex.scope.constants import DEFAULT_TIMES, UTC
 from devicex.scope.globs import Glob
 from devicex.timeutil import iso
@@ -54,6 +55,7 @@ class Selection:
     content_patterns: tuple[re.Pattern[bytes], ...] = ()
     sha256: frozenset[str] = frozenset()
     md5: frozenset[str] = frozenset()
+    comms: Communications | None = None  # a communications selection: records, not files
 
     @property
     def title(self) -> str:
@@ -80,7 +82,7 @@ class Selection:
             "content_keywords": list(self.content_keywords),
             "content_patterns": [p.pattern.decode("utf-8", "replace") for p in self.content_patterns],
             "sha256": sorted(self.sha256), "md5": sorted(self.md5), "reads": self.needs(),
-        }
+        } | ({"communications": self.comms.as_dict()} if self.comms else {})
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,16 @@ class Scope:
     exclude_paths: tuple[Glob, ...] = ()
     list_excluded_metadata: bool = False
     title: str | None = None
+
+    @property
+    def file_selections(self) -> tuple[Selection, ...]:
+        """The selections that take files."""
+        return tuple(s for s in self.selections if s.comms is None)
+
+    @property
+    def comms_selections(self) -> tuple[Selection, ...]:
+        """The selections that take communications records."""
+        return tuple(s for s in self.selections if s.comms is not None)
 
     def needs(self) -> str:
         order = ("metadata", "head", "content")

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from devicex.scope import comms
 from devicex.scope.constants import CATEGORIES, SCOPE_VERSION, TIME_KINDS, UTC
 from devicex.scope.errors import ScopeError
 from devicex.scope.globs import Glob, compile_glob
@@ -23,7 +24,8 @@ _AUTH_REQUIRED = ("legal_basis", "reference", "authorised_by", "purpose", "user_
                   "less_intrusive_means")
 _RULE_KEYS = ("paths", "extensions", "name_keywords", "name_patterns", "categories", "mime_types", "windows",
               "content_keywords", "content_patterns", "sha256", "md5")
-_SELECT_KEYS = {"label", "times", "exif_offset", *_RULE_KEYS}
+_SELECT_KEYS = {"label", "times", "exif_offset", *_RULE_KEYS, *comms.KEYS}
+_FILE_ONLY_KEYS = tuple(k for k in ("times", "exif_offset", *_RULE_KEYS) if k != "windows")
 _WINDOW_KEYS = {"start", "end"}
 _EXCLUDE_KEYS = {"paths"}
 _OUTPUT_KEYS = {"list_excluded_metadata"}
@@ -190,6 +192,10 @@ class _Validator:
         if not isinstance(doc, dict):
             raise self.fail(parent, "must be a table")
         self.keys(doc, _SELECT_KEYS, parent)
+        if "communications" in doc:
+            return self.comms_selection(doc, index, parent)
+        for key in sorted(comms.KEYS & set(doc)):
+            raise self.fail(f"{parent}.{key}", "only meaningful in a communications selection (add communications)")
         if not any(k in doc for k in _RULE_KEYS):
             raise self.fail(parent, "empty selection: it has no rule, so it would take everything. Give at least "
                                     "one of " + ", ".join(_RULE_KEYS)
@@ -225,6 +231,15 @@ class _Validator:
             if algo in doc:
                 kw[algo] = self.hashes(doc, parent, algo, digits)
         return Selection(**kw)
+
+    def comms_selection(self, doc: dict[str, Any], index: int, parent: str) -> Selection:
+        for key in _FILE_ONLY_KEYS:
+            if key in doc:
+                raise self.fail(f"{parent}.{key}", "a file rule cannot be part of a communications selection "
+                                                   "(it takes records, not files): use a [[select]] of its own")
+        found = comms.parse(doc, parent, self.source, self.str_list)
+        windows = self.windows(doc["windows"], f"{parent}.windows") if "windows" in doc else ()
+        return Selection(index=index, label=self.opt_str(doc, "label", parent), windows=windows, comms=found)
 
     def extensions(self, doc: dict[str, Any], parent: str) -> frozenset[str]:
         exts = set()

@@ -1,0 +1,62 @@
+"""Attachments of the messages a communications selection took: exported after the
+walk, because an attachment may lie anywhere in the file systems (before or after
+its database in walk order). Only the entries whose paths the taken messages name
+are read; everything else the scope left stays left (and ``[exclude] paths`` win)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import cast
+
+from devicex.entries import ContentReader, Entry
+from devicex.exportpath import ExportNamer
+from devicex.sources.base import View
+from pipelines.content import Content
+from pipelines.process import Result
+from pipelines.select import Decision, Selector
+from pipelines.store import ResultWriter
+
+REASON = "attachment of a taken message"
+TAKE = Decision(True, REASON)
+
+Process = Callable[[Entry, "ContentReader | None", str | None, Decision], Result]
+
+
+def take(views: Iterable[tuple[int, View]], source_label: str, wanted: set[tuple[str, str]], selector: Selector,
+         writer: ResultWriter, process: Process) -> int:
+    """Walk again and take the ``wanted`` (volume, path) entries the first walk left; returns how many.
+
+    ``views`` pairs each file system's ``filesystems`` row id with its view; export names are assigned
+    to every entry in the same order as the first walk, so they are the names it would have given."""
+    taken = 0
+    namer = ExportNamer()
+    for fs_id, view in views:
+        writer.fs_id = fs_id
+        for entry, item in view.entries(source_label):
+            if entry is None:
+                continue
+            reader = cast("ContentReader | None", item)  # with an entry, the walk gives its reader
+            if entry.kind in ("dir", "virtual-dir"):
+                namer.assign_dir(entry.volume, entry.path)
+                continue
+            if not entry.has_content:
+                continue
+            export_rel = "files/" + namer.assign_file(entry.volume, entry.path, entry.stream)
+            if (entry.volume, entry.path) not in wanted or entry.stream:
+                continue
+            left = _left_by(selector, entry, reader)
+            if left is None:
+                continue  # taken already, or never to be taken
+            writer.untake(left.reason, entry.size)
+            writer.write(process(entry, reader, export_rel, TAKE))
+            taken += 1
+    return taken
+
+
+def _left_by(selector: Selector, entry: Entry, reader: ContentReader | None) -> Decision | None:
+    """The decision that left the entry in the first walk, or None if it was taken or must never be."""
+    decision = selector.decide(entry)
+    if decision is None:
+        decision = selector.decide_content(entry, Content(entry, reader, 0))
+    if decision.include or decision.reason.startswith("excluded path"):
+        return None
+    return decision
