@@ -4,6 +4,7 @@ JPEG without metadata under ``report/thumbs/<sha256>.jpg`` (identical
 pictures share one thumbnail)."""
 from __future__ import annotations
 
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -73,4 +74,7 @@ def make_all(jobs: list[Job], out_dir: Path, workers: int | None = None) -> list
     for job in jobs:
         o = made[job.sha256]
         results.append(Outcome(job, o.thumb, o.problem))
+    if not any(o.thumb for o in results):  # none made (only broken pictures): no empty folder for seal to refuse
+        with contextlib.suppress(OSError):  # not empty: thumbnails of an earlier report
+            (out_dir / "thumbs").rmdir()
     return results

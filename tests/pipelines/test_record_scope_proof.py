@@ -1,0 +1,77 @@
+"""The proof of a record-level scope: a phone image (mke2fs -d) whose real-schema databases hold
+conversations with several people, each message marked; after a scoped `devicex extract`, `devicex
+report` and `devicex seal`, every byte under OUT is searched: no out-of-scope marker anywhere (case.db,
+its journal, exports, reports, custody log, bundle), every in-scope marker present. SMS, MMS (with
+attachments), iMessage, WhatsApp Android and iOS, call logs, and group chats in each group_chats mode."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devicex.keys import init_keys
+from tests.pipelines import scope_proof
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def phone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, scope_proof.Markers, Path]:
+    folder = tmp_path_factory.mktemp("proof")
+    image, markers = scope_proof.build(folder)
+    key = init_keys(folder / "keys" / "examiner.pem").private_path
+    return image, markers, key
+
+
+def _cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "devicex", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def _everything(out: Path) -> bytes:
+    """Every byte of every file under OUT (and the sealed zip beside it)."""
+    blobs = [p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and not p.is_symlink()]
+    zipped = out.with_name(out.name + ".zip")
+    if zipped.exists():
+        blobs.append(zipped.read_bytes())
+    return b"\n".join(blobs)
+
+
+@pytest.mark.parametrize("mode", scope_proof.MODES)
+def test_only_in_scope_records_reach_out(phone: tuple[Path, scope_proof.Markers, Path], tmp_path: Path,
+                                         mode: str) -> None:
+    image, markers, key = phone
+    scope = tmp_path / "suspect-week.toml"
+    scope.write_text(scope_proof.SCOPE % mode)
+    out = tmp_path / "out"
+    for args in (("extract", image, "-o", out, "--scope", scope, "-q"), ("report", out),
+                 ("seal", out, "--key", key, "--examiner", "DC Test", "--zip")):
+        proc = _cli(*args, cwd=tmp_path)
+        assert proc.returncode == 0, (args[0], proc.stderr)
+    present, absent = markers.expected(mode)
+    assert present and absent
+    data = _everything(out)
+    leaked = sorted(m for m in absent if m.encode() in data)
+    missing = sorted(m for m in present if m.encode() not in data)
+    assert not leaked, f"out-of-scope markers under OUT: {leaked}"
+    assert not missing, f"in-scope markers missing: {missing}"
+    conn = sqlite3.connect(out / "data" / "case.db")
+    # the databases are recorded (path and hashes), never exported; each record names its table and rowid
+    dbs = conn.execute("SELECT path, sha256, export_path FROM files WHERE path LIKE '%.db' OR path LIKE "
+                       "'%.sqlite'").fetchall()
+    assert len(dbs) == 5 and all(sha and export is None for _, sha, export in dbs)
+    assert conn.execute("SELECT count(*) FROM records WHERE source_table IS NULL OR source_rowid IS NULL "
+                        "AND record_type IN ('message', 'call')").fetchone()[0] == 0
+    left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
+    assert left["message: identity could not be resolved"] == 1  # the unmapped WhatsApp @lid chat
+    assert left["message: outside date windows"] == 4 and left["call: outside date windows"] == 2
+    custody = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
+    entry = next(e for e in custody if e["action"] == "record-scope")
+    assert entry["details"]["records_left"] == left
+    assert len(entry["details"]["databases_read_not_exported"]) == 5
