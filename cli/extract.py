@@ -50,6 +50,12 @@ def _dry_run_table(p: dryrun.Preview) -> Table:
     t.add_row("left in the image in total", str(p.excluded_entries), str(p.excluded_bytes))
     t.add_row("folders kept (hold taken files)", str(p.folders_kept), "")
     t.add_row("bytes read to decide", "", str(p.bytes_read_to_decide))
+    for kind, count in sorted(p.records.taken.items()):
+        t.add_row(f"records that would be taken: {visible(kind)}", str(count), "")
+    for reason, count in sorted(p.records.left.items()):
+        t.add_row(f"records left: {visible(reason)}", str(count), "")
+    if p.records.problems:
+        t.add_row("databases that could not be read for records", str(p.records.problems), "")
     return t
 
 

@@ -23,6 +23,7 @@ from devicex.errors import SourceError
 from devicex.sources import View, open_source
 from pipelines.events import Reporter, SilentReporter
 from pipelines.extract import ExtractOptions
+from pipelines.record_count import RecordCounts, count
 from pipelines.select import FOLDER_REASON, Content, Decision, Selector
 
 
@@ -36,6 +37,7 @@ class Preview:
     filesystems: int = 0
     walk_problems: int = 0
     fatal: str | None = None
+    records: RecordCounts = field(default_factory=RecordCounts)  # what communications selections would take
 
     @property
     def excluded_entries(self) -> int:
@@ -52,7 +54,10 @@ class Preview:
                 "excluded": {r: {"files": c, "bytes": b} for r, (c, b) in sorted(self.excluded.items())},
                 "excluded_entries": self.excluded_entries, "excluded_bytes": self.excluded_bytes,
                 "bytes_read_to_decide": self.bytes_read_to_decide, "filesystems": self.filesystems,
-                "walk_problems": self.walk_problems, "fatal": self.fatal}
+                "walk_problems": self.walk_problems, "fatal": self.fatal,
+                "records_taken": dict(sorted(self.records.taken.items())),
+                "records_left": dict(sorted(self.records.left.items())),
+                "record_databases_unreadable": self.records.problems}
 
 
 def _decide(selector: Selector, entry: Entry, reader: ContentReader | None) -> tuple[Decision, int]:
@@ -61,7 +66,17 @@ def _decide(selector: Selector, entry: Entry, reader: ContentReader | None) -> t
     return decision, content.bytes_read
 
 
-Outcome: TypeAlias = Future[tuple[Decision, int]] | Decision
+def _records(selector: Selector, entry: Entry, reader: ContentReader | None, view: View, region: str,
+             decided: Decision | None) -> tuple[Decision, int, RecordCounts | None]:
+    """Decide (if not yet decided), and for a database a communications selection reads, count its records."""
+    decision, nread = (decided, 0) if decided is not None else _decide(selector, entry, reader)
+    records = getattr(selector, "records", None)
+    if not decision.records_only or records is None or reader is None:
+        return decision, nread, None
+    return decision, nread + entry.size, count(records, entry, reader, view, region)
+
+
+Outcome: TypeAlias = Future[tuple[Decision, int, "RecordCounts | None"]] | Decision
 
 
 class _Tally:
@@ -76,8 +91,10 @@ class _Tally:
         if isinstance(outcome, Decision):
             decision = outcome
         else:
-            decision, nread = outcome.result()
+            decision, nread, counted = outcome.result()
             preview.bytes_read_to_decide += nread
+            if counted is not None:
+                preview.records.add(counted)
         size = entry.size if entry.has_content else 0
         if entry.kind in (KIND_DIR, KIND_VIRTUAL_DIR) and decision.include:
             self.pending.setdefault((entry.volume, entry.path), False)
@@ -105,7 +122,8 @@ class _Tally:
                 counts[0] += 1
 
 
-def _walk(fs: View, label: str, selector: Selector, pool: ThreadPoolExecutor, tally: _Tally, workers: int) -> None:
+def _walk(fs: View, label: str, selector: Selector, pool: ThreadPoolExecutor, tally: _Tally, workers: int,
+          region: str) -> None:
     """Decide on every entry of one file system, content decisions on the pool, settled in walk order."""
     window: deque[tuple[Entry, Outcome]] = deque()
     for entry, item in fs.entries(label):
@@ -114,11 +132,14 @@ def _walk(fs: View, label: str, selector: Selector, pool: ThreadPoolExecutor, ta
             continue
         reader = cast("ContentReader | None", item)  # with an entry, the walk gives its reader
         decision = selector.decide(entry)
-        if decision is None and fs.streamed and reader is not None \
-                and not isinstance(reader, BytesContent):  # valid only until the walk moves on
-            decision, nread = _decide(selector, entry, reader)
-            tally.preview.bytes_read_to_decide += nread
-        window.append((entry, pool.submit(_decide, selector, entry, reader) if decision is None else decision))
+        if decision is not None and not decision.records_only:
+            window.append((entry, decision))
+        elif fs.streamed and reader is not None and not isinstance(reader, BytesContent):
+            done: Future[tuple[Decision, int, RecordCounts | None]] = Future()  # valid only until the walk moves on
+            done.set_result(_records(selector, entry, reader, fs, region, decision))
+            window.append((entry, done))
+        else:
+            window.append((entry, pool.submit(_records, selector, entry, reader, fs, region, decision)))
         while len(window) > max(8, workers * 32):
             tally.settle(*window.popleft())
     while window:
@@ -143,7 +164,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
         with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="dvx-dry") as pool:
             for fs in layout.filesystems:
                 preview.filesystems += 1
-                _walk(fs, src.label, opts.selector, pool, tally, opts.workers)
+                _walk(fs, src.label, opts.selector, pool, tally, opts.workers, opts.region)
         if not layout.filesystems:
             preview.fatal = f"{src.path}: no readable file system found"
             reporter.problem("error", preview.fatal)

@@ -140,11 +140,12 @@ def _whatsapp_android(root: Path, mk: Markers) -> None:
         (1, 0, None, IN, ALL), (1, 1, None, IN + 60, ALL), (1, 0, None, OUT, NEVER), (2, 0, None, IN, NEVER),
         (3, 0, 1, IN, MEMBER), (3, 0, 2, IN + 1, WHOLE), (3, 1, None, IN + 2, WHOLE),
         (4, 0, 2, IN, NEVER), (4, 0, 3, IN + 1, NEVER), (5, 0, None, IN, NEVER),
+        (1, 0, None, None, NEVER),  # no time recorded: counted, not taken
     ]
-    for n, (chat, mine, sender, when, modes) in enumerate(messages, 1):
+    for n, (chat, mine, sender, when, modes) in enumerate(messages, 1):  # type: ignore[assignment]
         rows.append(("INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, status, timestamp, "
                      "message_type, text_data) VALUES (?, ?, ?, ?, ?, 0, ?, 0, ?)",
-                     (n, chat, mine, f"K{n}", sender, when * 1000, mk.new("wa", modes))))
+                     (n, chat, mine, f"K{n}", sender, when and when * 1000, mk.new("wa", modes))))
     calls = [(1, IN, ALL), (1, OUT, NEVER), (2, IN, NEVER)]
     for n, (who, when, modes) in enumerate(calls, 1):
         rows.append(("INSERT INTO call_log (_id, jid_row_id, from_me, call_id, timestamp, video_call, duration, "

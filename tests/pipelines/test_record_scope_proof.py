@@ -70,8 +70,30 @@ def test_only_in_scope_records_reach_out(phone: tuple[Path, scope_proof.Markers,
                         "AND record_type IN ('message', 'call')").fetchone()[0] == 0
     left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
     assert left["message: identity could not be resolved"] == 1  # the unmapped WhatsApp @lid chat
+    assert left["message: no time recorded"] == 1
     assert left["message: outside date windows"] == 4 and left["call: outside date windows"] == 2
     custody = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
     entry = next(e for e in custody if e["action"] == "record-scope")
     assert entry["details"]["records_left"] == left
     assert len(entry["details"]["databases_read_not_exported"]) == 5
+
+
+def test_dry_run_counts_what_the_extraction_takes_and_leaves(phone: tuple[Path, scope_proof.Markers, Path],
+                                                            tmp_path: Path) -> None:
+    image, _, _ = phone
+    scope = tmp_path / "suspect-week.toml"
+    scope.write_text(scope_proof.SCOPE % "whole-thread")
+    dry, out = tmp_path / "dry", tmp_path / "out"
+    proc = _cli("extract", image, "-o", dry, "--scope", scope, "--dry-run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    shown = proc.stdout + proc.stderr
+    assert "records left: message: no time recorded" in shown
+    assert "records left: message: identity could not be resolved" in shown
+    assert [p.name for p in dry.iterdir()] == ["custody.jsonl"]  # nothing else written
+    counts = json.loads((dry / "custody.jsonl").read_text().splitlines()[-1])["details"]["counts"]
+    assert _cli("extract", image, "-o", out, "--scope", scope, "-q", cwd=tmp_path).returncode == 0
+    conn = sqlite3.connect(out / "data" / "case.db")
+    left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
+    taken = dict(conn.execute("SELECT record_type, count(*) FROM records GROUP BY record_type"))
+    assert counts["records_left"] == left and counts["records_taken"] == taken
+    assert taken == {"message": 21, "call": 2}  # 2 SMS, 4 MMS, 5 WhatsApp (each platform), 5 iMessage

@@ -1,0 +1,65 @@
+"""Counting what a record-level scope would take from one database, for ``--dry-run``:
+the parsers run on the database (read through a private scratch copy outside the output
+folder, removed at once) and each record is judged; only counts come out."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import parsers
+from devicex.entries import ContentReader, Entry
+from devicex.errors import Damage, NotMyFormat
+from devicex.filetype import HEAD_SIZE
+from devicex.parsing import ParserContext, Sibling
+from devicex.sources.base import View
+from pipelines.process import open_reader
+from pipelines.record_scope import RecordScope
+
+
+@dataclass
+class RecordCounts:
+    taken: dict[str, int] = field(default_factory=dict)  # record type -> records a run would take
+    left: dict[str, int] = field(default_factory=dict)   # "type: reason" -> records it would leave
+    problems: int = 0                                    # databases a parser could not read
+
+    def add(self, other: RecordCounts) -> None:
+        for mine, theirs in ((self.taken, other.taken), (self.left, other.left)):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+        self.problems += other.problems
+
+
+def count(records: RecordScope, entry: Entry, reader: ContentReader, view: View, region: str) -> RecordCounts:
+    """What ``records`` would take from the database ``entry`` (its own stream, and siblings by path)."""
+    out = RecordCounts()
+    head = open_reader(reader, entry.size).read(HEAD_SIZE)
+    opener = getattr(view, "open_path", None)
+
+    def sibling(path: str) -> Sibling | None:
+        found = opener(path) if opener is not None else None
+        if found is None:
+            return None
+        sib_reader, size = found
+        return Sibling(path, size, lambda: open_reader(sib_reader, size))
+
+    wanted = [s for s in parsers.for_type("", entry.extension, entry.path) if records.wants(s)]
+    for spec in wanted:
+        scratch = Path(tempfile.mkdtemp(prefix="devicex-dry-records-"))
+        ctx = ParserContext(lambda: open_reader(reader, entry.size), head, "", entry.size, path=entry.path,
+                            region=region, siblings=sibling, scratch=scratch)
+        try:
+            for record in spec.parse(entry, ctx):
+                reason = records.judge(record)
+                bucket, key = (out.taken, record.record_type) if reason is None else (out.left, reason)
+                bucket[key] = bucket.get(key, 0) + 1
+        except NotMyFormat:
+            continue
+        except Damage:
+            out.problems += 1
+        except Exception:  # noqa: BLE001 - counted as a problem for this database; the dry run goes on
+            out.problems += 1
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return out
