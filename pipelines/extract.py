@@ -401,9 +401,8 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
     for outcome in writer.parser_summaries():
         run.custody.append("parser-run", details=outcome)
     scope = getattr(run.opts.selector, "scope", None)
-    if getattr(run.opts.selector, "records", None) is not None:
-        run.custody.append("record-scope", details=record_custody.details(
-            run.db, run.run_id, scope, writer.left, writer.attachments_taken, writer.record_sources))
+    if scope is not None and getattr(run.opts.selector, "records", None) is not None:
+        run.custody.append("record-scope", details=record_custody.details(run.db, run.run_id, scope, writer))
     _finish(run.db, run.run_id, "failed" if summary.fatal and (not summary.files or summary.nothing_extracted)
             else "completed")
     run.custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],

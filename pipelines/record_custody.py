@@ -7,23 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from devicex.casedb import CaseDB
-
-_ADDED = """
-SELECT r.record_type, count(*) FROM records r JOIN files f ON f.id = r.file_id
-WHERE f.run_id = ? AND NOT EXISTS (
-  SELECT 1 FROM records r2 JOIN files f2 ON f2.id = r2.file_id
-  WHERE f2.run_id < f.run_id AND f2.volume = f.volume AND f2.path = f.path AND r2.record_type = r.record_type
-    AND r2.source_table IS r.source_table AND r2.source_rowid IS r.source_rowid AND r2.data = r.data)
-GROUP BY r.record_type ORDER BY r.record_type"""
+from devicex.scope import Scope
+from pipelines.store import ResultWriter
 
 
-def details(db: CaseDB, run_id: int, scope: Any, left: dict[str, int], attachments: int,
-            source_ids: list[int]) -> dict[str, Any]:
+def details(db: CaseDB, run_id: int, scope: Scope, writer: ResultWriter) -> dict[str, Any]:
     """The ``record-scope`` custody entry's details for run ``run_id``."""
     db.flush()
     conn = db.conn
     sources = []
-    for file_id in source_ids:
+    left = writer.left
+    for file_id in writer.record_sources:
         row = conn.execute("SELECT path, volume, size, md5, sha1, sha256 FROM files WHERE id = ?",
                            (file_id,)).fetchone()
         if row is not None:
@@ -35,11 +29,12 @@ def details(db: CaseDB, run_id: int, scope: Any, left: dict[str, int], attachmen
     out: dict[str, Any] = {
         "selections": [s.as_dict() for s in scope.comms_selections],
         "databases_read_not_exported": sources, "records_taken": taken,
-        "records_left": dict(sorted(left.items())), "attachments_exported": attachments,
+        "records_left": dict(sorted(left.items())), "attachments_exported": writer.attachments_taken,
         "note": "records left behind were never written to the output; only their number is recorded"}
-    if earlier:
-        added = dict(conn.execute(_ADDED, (run_id,)))
-        out |= {"widens_earlier_runs": earlier, "records_added": added,
-                "widening": f"run {run_id} adds {sum(added.values()):,} records to those taken by run(s) "
-                            + ", ".join(map(str, earlier))}
+    if earlier:  # a second run into the same OUT (a widened scope): what it added
+        out |= {"widens_earlier_runs": earlier, "records_added": taken,
+                "records_already_taken": dict(sorted(writer.already.items())),
+                "widening": f"run {run_id} adds {sum(taken.values()):,} records to those taken by run(s) "
+                            + ", ".join(map(str, earlier)) + f"; {sum(writer.already.values()):,} it selected "
+                            "were already in the case and were not written again"}
     return out

@@ -2,7 +2,8 @@
 order, and keeps the run's counts (summary, parser runs, exclusions)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,8 @@ class ResultWriter:
         self.attachments: set[tuple[str, str]] = set()  # (volume, path) of the taken messages' attachments
         self.record_sources: list[int] = []  # file ids of the databases read for selected records only
         self.attachments_taken = 0
+        self.already: dict[str, int] = {}  # records a widening run found already taken by earlier runs
+        self._earlier = db.conn.execute("SELECT count(*) FROM runs WHERE id < ?", (run_id,)).fetchone()[0] > 0
 
     def walk_problem(self, volume: str, message: str) -> None:
         if self._scoped and not self._list_excluded:
@@ -148,7 +151,7 @@ class ResultWriter:
             s.records += outcome.count
             for reason, n in outcome.left.items():
                 self.left[reason] = self.left.get(reason, 0) + n
-            self._records(r.file_id, outcome)
+            s.records -= self._records(r, outcome)
         for p in r.problems:
             if p.severity == "warning":
                 s.warnings += 1
@@ -159,23 +162,51 @@ class ResultWriter:
                                        p.severity, p.message))
         self.reporter.advance(nbytes=e.size if e.has_content else 0, nfiles=1)  # declared sizes, as planned
 
-    def _records(self, file_id: int, outcome: ParserOutcome) -> None:
+    def _records(self, r: Result, outcome: ParserOutcome) -> int:
         """The outcome's records into case.db: those that came back in memory, then the
-        spooled ones batch by batch (flushed as they go: never all held at once)."""
+        spooled ones batch by batch (flushed as they go: never all held at once).
+        Returns how many were not written because an earlier run had taken them."""
         for kind, schema in outcome.kinds.items():
             if kind not in self._kinds:
                 self._kinds.add(kind)
                 self.db.add_kind(kind, outcome.spec.name, schema)
-        name, version = outcome.spec.name, outcome.spec.version
-        self.db.add_records([RecordRow(file_id, name, version, *row) for row in outcome.rows])
+        file_id, name, version = r.file_id, outcome.spec.name, outcome.spec.version
+        new = self._new_only(r)
+        skipped = len(outcome.rows)
+        rows = [RecordRow(file_id, name, version, *row) for row in outcome.rows if new(row)]
+        skipped -= len(rows)
+        self.db.add_records(rows)
         if outcome.spool is None:
-            return
+            return skipped
         try:
             for batch in spooled(outcome.spool):
-                self.db.add_records([RecordRow(file_id, name, version, *row) for row in batch])
+                rows = [RecordRow(file_id, name, version, *row) for row in batch if new(row)]
+                skipped += len(batch) - len(rows)
+                self.db.add_records(rows)
                 self.db.flush()
         finally:
             outcome.spool.unlink(missing_ok=True)
+        return skipped
+
+    def _new_only(self, r: Result) -> Callable[[tuple[Any, ...]], bool]:
+        """For a database read for selected records in a run after others (a widened scope): a filter
+        passing only the records no earlier run took from the same database, counting the others."""
+        if not (self._earlier and r.decision is not None and r.decision.records_only):
+            return lambda row: True
+        self.db.flush()
+        seen = {(t, table, rowid, hashlib.sha256(data.encode()).digest()) for t, table, rowid, data in
+                self.db.conn.execute(
+                    "SELECT r.record_type, r.source_table, r.source_rowid, r.data FROM records r JOIN files f "
+                    "ON f.id = r.file_id WHERE f.run_id < ? AND f.volume = ? AND f.path = ?",
+                    (self.run_id, r.entry.volume, r.entry.path))}
+
+        def new(row: tuple[Any, ...]) -> bool:
+            if (row[0], row[3], row[4], hashlib.sha256(row[2].encode()).digest()) not in seen:
+                return True
+            self.already[row[0]] = self.already.get(row[0], 0) + 1
+            return False
+
+        return new
 
     def finish(self, registry: Iterable[ParserSpec]) -> None:
         for folder in self._pending.values():  # folders that came to hold nothing taken

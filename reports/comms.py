@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from devicex.scope import ScopeError, banner, parse_text
+from devicex.scope.comms import KIND_WORDS
 from reports.model import Case, full_path
 
 MESSAGE, CALL, CONTACT, VISIT, DOWNLOAD = "message", "call", "contact", "web_visit", "download"
@@ -53,6 +55,38 @@ def per_app(case: Case) -> list[tuple[str, str, int]]:
     sql = ("SELECT record_type, COALESCE(json_extract(data, '$.app'), parser), count(*) FROM records "
            "WHERE record_type IN (?, ?, ?, ?, ?) GROUP BY 1, 2 ORDER BY 1, 2")
     return [(r[0], r[1], int(r[2])) for r in case.conn.execute(sql, (MESSAGE, CALL, CONTACT, VISIT, DOWNLOAD))]
+
+
+def scope_banner(case: Case) -> str | None:
+    """What the case's communications are, in plain words, when a communications scope chose them:
+    the latest such run's selections and how many records of each kind it left on the device
+    ("Only messages and calls between the device user and +44 7700 900123, 1 to 7 March 2024 (UTC).
+    5,234 other messages and 310 other calls on the device were not extracted."); None otherwise."""
+    for run in reversed(case.runs()):
+        if not run.get("scope"):
+            continue
+        try:
+            sentence = banner(parse_text(run["scope"]))
+        except ScopeError:
+            continue
+        if sentence is None:
+            continue
+        return sentence + _left_words(case, run["id"])
+    return None
+
+
+def _left_words(case: Case, run_id: int) -> str:
+    if not _has_column(case, "exclusions", "record_type"):
+        return ""
+    left = dict(case.conn.execute(
+        "SELECT record_type, sum(count) FROM exclusions WHERE run_id = ? AND record_type IS NOT NULL "
+        "GROUP BY record_type", (run_id,)).fetchall())
+    parts = [f"{left[k]:,} other {KIND_WORDS[k][0 if left[k] == 1 else 1]}" for k in KIND_WORDS if left.get(k)]
+    if not parts:
+        return " No other records of these kinds were found in the databases read."
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f" {text} on the device {'was' if sum(left.get(k, 0) for k in KIND_WORDS) == 1 else 'were'} " \
+           "not extracted."
 
 
 @dataclass

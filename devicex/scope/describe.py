@@ -170,10 +170,9 @@ def banner(scope: Scope) -> str | None:
         assert c is not None
         text = _join_and(comms.kinds_words(c.kinds))
         if c.participants:
-            text += " between the device user and " + _join_and(
-                [comms.show_identity(i) for i in sorted(c.identities)])
+            text += " between the device user and " + _or_list(comms.show_identity(i) for i in sorted(c.identities))
         if c.apps:
-            text += " in " + _join_and(sorted(c.apps))
+            text += " (" + _or_list(comms.APP_WORDS[a] for a in sorted(c.apps)) + ")"
         if sel.windows:
             text += ", " + _join_and([_window_words(w) for w in sel.windows]) + " (UTC)"
         parts.append(text)

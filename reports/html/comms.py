@@ -74,16 +74,18 @@ def write(case: Case, out: Path, page: Callable[[str, str, str], object]) -> dic
     meta: dict[str, Any] = {"chunks": {n: w.chunks for n, w in writers.items()}, "totals": totals,
             "columns": {"threads": THREAD_COLUMNS, "messages": MESSAGE_COLUMNS, "calls": CALL_COLUMNS,
                         "contacts": CONTACT_COLUMNS, "web": WEB_COLUMNS}}
+    scope = comms.scope_banner(case)  # a communications scope: what was taken and what was not, at the top
+    shell = _banner_shell(scope)
     literal = json.dumps(json.dumps(meta, ensure_ascii=True, sort_keys=True), ensure_ascii=True)
     (data_dir / "comms.js").write_text(f"window.DVX_COMMS = JSON.parse({literal});\n", encoding="ascii")
-    page("conversations.html", "Conversations", _shell(
+    page("conversations.html", "Conversations", shell(
         "conversations", f"{totals['threads']:,} conversations, {totals['messages']:,} messages. Sent messages are "
         "on the right, received on the left; times are UTC unless a display zone is chosen. Messages marked "
         "deleted were found only in the database's main file (changed or deleted since its last checkpoint) or "
         "are flagged deleted by the app.", CONVERSATION_CONTROLS))
-    page("calls.html", "Calls", _shell("calls", f"{totals['calls']:,} calls from call logs.", PERSON_CONTROLS))
-    page("contacts.html", "Contacts", _shell("contacts", f"{totals['contacts']:,} contacts.", PERSON_CONTROLS))
-    page("web.html", "Web history", _shell(
+    page("calls.html", "Calls", shell("calls", f"{totals['calls']:,} calls from call logs.", PERSON_CONTROLS))
+    page("contacts.html", "Contacts", shell("contacts", f"{totals['contacts']:,} contacts.", PERSON_CONTROLS))
+    page("web.html", "Web history", shell(
         "web", f"{totals['web']:,} web visits and downloads. A synced visit happened on another device signed in "
         "to the same account.", PERSON_CONTROLS))
     return totals
@@ -162,6 +164,13 @@ def _source(r: dict[str, Any]) -> str:
 
 def _shell(kind: str, intro: str, controls: str) -> str:
     return pages.browse_shell(kind, pages.e(intro), controls)
+
+
+def _banner_shell(scope: str | None) -> Callable[[str, str, str], str]:
+    if scope is None:
+        return _shell
+    top = f'<p class="warn scope-banner" role="note"><strong>{pages.e(scope)}</strong></p>\n'
+    return lambda kind, intro, controls: top + _shell(kind, intro, controls)
 
 
 ZONE = ('<label>Display zone <select id="f-zone"><option value="UTC">UTC</option>'

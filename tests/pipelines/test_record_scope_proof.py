@@ -76,6 +76,13 @@ def test_only_in_scope_records_reach_out(phone: tuple[Path, scope_proof.Markers,
     entry = next(e for e in custody if e["action"] == "record-scope")
     assert entry["details"]["records_left"] == left
     assert len(entry["details"]["databases_read_not_exported"]) == 5
+    others = sum(n for reason, n in left.items() if reason.startswith("message:"))
+    calls = sum(n for reason, n in left.items() if reason.startswith("call:"))
+    banner = ("Only messages and calls between the device user and +44 7700 900123, 1 to 7 March 2024 (UTC). "
+              f"{others} other messages and {calls} other calls on the device were not extracted.")
+    for page in ("conversations", "calls", "contacts", "web"):
+        html = (out / "data" / "report" / f"{page}.html").read_text()
+        assert banner in html, page
 
 
 def test_dry_run_counts_what_the_extraction_takes_and_leaves(phone: tuple[Path, scope_proof.Markers, Path],
@@ -97,3 +104,30 @@ def test_dry_run_counts_what_the_extraction_takes_and_leaves(phone: tuple[Path, 
     taken = dict(conn.execute("SELECT record_type, count(*) FROM records GROUP BY record_type"))
     assert counts["records_left"] == left and counts["records_taken"] == taken
     assert taken == {"message": 21, "call": 2}  # 2 SMS, 4 MMS, 5 WhatsApp (each platform), 5 iMessage
+
+
+def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Markers, Path], tmp_path: Path) -> None:
+    """A first run takes messages with the suspect, group chats left out; a second, wider run into the same
+    OUT takes whole group threads and calls too: it writes only what is new, and custody says what it added."""
+    image, markers, _ = phone
+    out = tmp_path / "out"
+    narrow = (scope_proof.SCOPE % "exclude").replace('["messages", "calls"]', '["messages"]')
+    for n, text in enumerate((narrow, scope_proof.SCOPE % "whole-thread"), 1):
+        scope = tmp_path / f"scope-{n}.toml"
+        scope.write_text(text)
+        assert _cli("extract", image, "-o", out, "--scope", scope, "-q", cwd=tmp_path).returncode == 0
+    conn = sqlite3.connect(out / "data" / "case.db")
+    per_run = dict(conn.execute("SELECT f.run_id, count(*) FROM records r JOIN files f ON f.id = r.file_id "
+                                "GROUP BY f.run_id"))
+    assert per_run == {1: 9, 2: 14}  # 9 one-to-one messages, then 12 group messages (3 per app) and 2 calls
+    bodies = [r[0] for r in conn.execute("SELECT data FROM records WHERE record_type = 'message'")]
+    assert len(bodies) == len(set(bodies)) == 21  # nothing taken twice
+    entries = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
+    second = [e for e in entries if e["action"] == "record-scope"][1]["details"]
+    assert second["widens_earlier_runs"] == [1]
+    assert second["records_added"] == {"call": 2, "message": 12}
+    assert second["records_already_taken"] == {"message": 9}
+    assert "adds 14 records to those taken by run(s) 1" in second["widening"]
+    present, absent = markers.expected("whole-thread")
+    data = _everything(out)
+    assert not [m for m in absent if m.encode() in data] and not [m for m in present if m.encode() not in data]
