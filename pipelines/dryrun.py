@@ -38,6 +38,7 @@ class Preview:
     walk_problems: int = 0
     fatal: str | None = None
     records: RecordCounts = field(default_factory=RecordCounts)  # what communications selections would take
+    record_scope: bool = False  # the scope has communications selections (records are counted)
 
     @property
     def excluded_entries(self) -> int:
@@ -54,10 +55,10 @@ class Preview:
                 "excluded": {r: {"files": c, "bytes": b} for r, (c, b) in sorted(self.excluded.items())},
                 "excluded_entries": self.excluded_entries, "excluded_bytes": self.excluded_bytes,
                 "bytes_read_to_decide": self.bytes_read_to_decide, "filesystems": self.filesystems,
-                "walk_problems": self.walk_problems, "fatal": self.fatal,
+                "walk_problems": self.walk_problems, "fatal": self.fatal} | ({
                 "records_taken": dict(sorted(self.records.taken.items())),
                 "records_left": dict(sorted(self.records.left.items())),
-                "record_databases_unreadable": self.records.problems}
+                "record_databases_unreadable": self.records.problems} if self.record_scope else {})
 
 
 def _decide(selector: Selector, entry: Entry, reader: ContentReader | None) -> tuple[Decision, int]:
@@ -148,7 +149,7 @@ def _walk(fs: View, label: str, selector: Selector, pool: ThreadPoolExecutor, ta
 
 def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
     reporter = reporter or SilentReporter()
-    preview = Preview()
+    preview = Preview(record_scope=getattr(opts.selector, "records", None) is not None)
     actor = Actor(opts.examiner_id or opts.examiner, opts.examiner)
     custody = CustodyLog(opts.out / CUSTODY_FILE, actor, opts.case_ref, opts.exhibit_ref)
     try:
