@@ -90,6 +90,9 @@ def parse(doc: dict[str, Any], parent: str, source: str, str_list: Any) -> Commu
         if kinds <= {"web_visit", "download"}:
             raise ScopeError(source, f"{parent}.participants", "web history has no participants: remove "
                              "participants or put web history in a selection of its own")
+    if "contact" in kinds and not participants:
+        raise ScopeError(source, f"{parent}.participants", "missing: contact cards are taken only for the people "
+                                                           "named in participants (add participants)")
     apps = set()
     if "apps" in doc:
         for i, app in enumerate(str_list(doc, "apps", parent), 1):

@@ -179,11 +179,14 @@ def _processed(case: Case, c: dict[str, Any]) -> str:
     ]
     parsers = [[p["parser"], p["version"], p["files"], p["records"], p["warnings"], p["failures"]]
                for p in case.parser_runs()]
-    excl = [[x["reason"], x["count"], x["bytes"]] for x in case.exclusions()]
+    excl = [[x["reason"], x["count"], x["bytes"]] for x in case.exclusions() if not x.get("record_type")]
+    left = [[x["reason"], x["count"]] for x in case.exclusions() if x.get("record_type")]
     return ("<section><h2>What was processed</h2>" + kv(processed)
             + "<h3>Parsers</h3>"
             + table(["Parser", "Version", "Files", "Records", "Warnings", "Failures"], parsers)
             + ("<h3>Left out by scope</h3>" + table(["Rule", "Entries", "Bytes"], excl) if excl else "")
+            + ("<h3>Communications records left out by scope (counted, never written)</h3>"
+               + table(["Kind: rule", "Records"], left) if left else "")
             + "</section>")
 
 
@@ -191,7 +194,9 @@ def _comms(case: Case) -> str:
     per_app = comms.per_app(case)
     if not per_app:
         return ""
-    return ("<section><h2>Communications</h2>" + table(
+    scope = comms.scope_banner(case)
+    top = f'<p class="warn scope-banner" role="note"><strong>{e(scope)}</strong></p>' if scope else ""
+    return ("<section><h2>Communications</h2>" + top + table(
         ["Kind", "App", "Records"], [[KIND_WORDS.get(k, k), app, n] for k, app, n in per_app])
         + '<p><a href="conversations.html">Conversations</a> · <a href="calls.html">Calls</a> · '
           '<a href="contacts.html">Contacts</a> · <a href="web.html">Web history</a></p></section>')

@@ -74,6 +74,7 @@ def test_mixed_with_file_selections() -> None:
     ('communications = ["calls"]\nparticipants = ["07700 900123"]\ngroup_chats = "exclude"', "select[1].group_chats",
      "only meaningful for messages with participants"),
     ('communications = ["web"]\nparticipants = ["07700 900123"]', "select[1].participants", "web history has no"),
+    ('communications = ["contacts"]', "select[1].participants", "contact cards are taken only for the people"),
     ('communications = ["messages"]\napps = ["telegram"]', "select[1].apps[1]", "unknown app 'telegram'"),
     ('communications = ["messages"]\nphone_region = "XX"', "select[1].phone_region", "unknown region"),
     ('communications = ["messages"]\npaths = ["DCIM/**"]', "select[1].paths", "cannot be part of a communications"),

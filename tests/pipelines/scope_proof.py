@@ -1,6 +1,7 @@
 """A phone image for the record-level scope proof: real SQLite databases made from the apps' real schema
 text (fixtures/comms/*/schema.sql), holding conversations with several people, each message carrying a
-unique marker, packed into ext4 by mke2fs -d. ``expected(mode)`` says which markers a scope taking the
+unique marker (Android SMS/MMS with attachments, Google Messages, WhatsApp Android and iOS, iMessage,
+Android and iOS call logs), packed into ext4 by mke2fs -d. ``expected(mode)`` says which markers a scope taking the
 messages and calls with SUSPECT in WINDOW must bring out, for each ``group_chats`` mode.
 
 People: SUSPECT (07700 900123), OTHER (+44 7700 900456), THIRD (+44 7700 900789); a WhatsApp linked
@@ -215,11 +216,42 @@ def _android_calls(root: Path, mk: Markers) -> None:
     _db(root / "data/user/0/com.android.providers.contacts/databases/calllog.db", "android_calls", rows)
 
 
+def _bugle(root: Path, mk: Markers) -> None:
+    rows: list[tuple[str, tuple[object, ...]]] = []
+    people = [(1, 1, "+447700900000"), (2, -2, f"+{SUSPECT}"), (3, -2, f"+{OTHER}")]
+    for pid, sub, number in people:
+        rows.append(("INSERT INTO participants (_id, sub_id, normalized_destination, send_destination) "
+                     "VALUES (?, ?, ?, ?)", (pid, sub, number, number)))
+    for cid, members in ((1, [2]), (2, [3]), (3, [2, 3])):
+        rows.append(("INSERT INTO conversations (_id, name, participant_count) VALUES (?, ?, ?)",
+                     (cid, f"conversation {cid}", len(members))))
+        rows += [("INSERT INTO conversation_participants VALUES (?, ?)", (cid, m)) for m in members]
+    messages = [(1, 2, IN, ALL), (1, 1, IN + 60, ALL), (1, 2, OUT, NEVER), (2, 3, IN, NEVER),
+                (3, 2, IN, MEMBER), (3, 3, IN + 1, WHOLE), (3, 1, IN + 2, WHOLE)]
+    for n, (conversation, sender, when, modes) in enumerate(messages, 1):
+        rows.append(("INSERT INTO messages (_id, conversation_id, sender_id, sent_timestamp, received_timestamp, "
+                     "message_protocol, message_status, read) VALUES (?, ?, ?, ?, ?, 0, 100, 1)",
+                     (n, conversation, sender, when * 1000, when * 1000)))
+        rows.append(("INSERT INTO parts (message_id, text, content_type, conversation_id) VALUES (?, ?, "
+                     "'text/plain', ?)", (n, mk.new("bugle", modes), conversation)))
+    _db(root / "data/data/com.google.android.apps.messaging/databases/bugle_db", "bugle_db", rows)
+
+
+def _ios_calls(root: Path, mk: Markers) -> None:
+    rows: list[tuple[str, tuple[object, ...]]] = []
+    calls = [("07700 900123", IN, ALL), ("+447700900123", OUT, NEVER), ("+44 7700 900999", IN, NEVER)]
+    for n, (number, when, modes) in enumerate(calls, 1):  # the name the phone showed carries the marker
+        rows.append(("INSERT INTO ZCALLRECORD (Z_PK, Z_ENT, Z_OPT, ZANSWERED, ZCALLTYPE, ZORIGINATED, ZDATE, "
+                     "ZDURATION, ZADDRESS, ZNAME, ZSERVICE_PROVIDER) VALUES (?, 2, 1, 1, 1, 0, ?, 12.0, ?, ?, "
+                     "'com.apple.Telephony')", (n, float(when - COCOA), number, mk.new("ioscall", modes))))
+    _db(root / "private/var/mobile/Library/CallHistoryDB/CallHistory.storedata", "ios_callhistory", rows)
+
+
 def build(folder: Path) -> tuple[Path, Markers]:
     """The image (ext4, by mke2fs -d) and its markers."""
     root = folder / "root"
     mk = Markers()
-    for make in (_android_sms, _whatsapp_android, _ios_sms, _whatsapp_ios, _android_calls):
+    for make in (_android_sms, _bugle, _whatsapp_android, _ios_sms, _whatsapp_ios, _android_calls, _ios_calls):
         make(root, mk)
     (root / "sdcard/DCIM").mkdir(parents=True)
     (root / "sdcard/DCIM/holiday.jpg").write_bytes(b"\xff\xd8\xff\xe0" + mk.new("photo", NEVER).encode())

@@ -2,7 +2,8 @@
 conversations with several people, each message marked; after a scoped `devicex extract`, `devicex
 report` and `devicex seal`, every byte under OUT is searched: no out-of-scope marker anywhere (case.db,
 its journal, exports, reports, custody log, bundle), every in-scope marker present. SMS, MMS (with
-attachments), iMessage, WhatsApp Android and iOS, call logs, and group chats in each group_chats mode."""
+attachments), Google Messages, iMessage, WhatsApp Android and iOS, Android and iOS call logs, and group chats in
+each group_chats mode."""
 from __future__ import annotations
 
 import json
@@ -64,23 +65,23 @@ def test_only_in_scope_records_reach_out(phone: tuple[Path, scope_proof.Markers,
     conn = sqlite3.connect(out / "data" / "case.db")
     # the databases are recorded (path and hashes), never exported; each record names its table and rowid
     dbs = conn.execute("SELECT path, sha256, export_path FROM files WHERE path LIKE '%.db' OR path LIKE "
-                       "'%.sqlite'").fetchall()
-    assert len(dbs) == 5 and all(sha and export is None for _, sha, export in dbs)
+                       "'%.sqlite' OR path LIKE '%bugle_db' OR path LIKE '%.storedata'").fetchall()
+    assert len(dbs) == 7 and all(sha and export is None for _, sha, export in dbs)
     assert conn.execute("SELECT count(*) FROM records WHERE source_table IS NULL OR source_rowid IS NULL "
                         "AND record_type IN ('message', 'call')").fetchone()[0] == 0
     left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
     assert left["message: identity could not be resolved"] == 1  # the unmapped WhatsApp @lid chat
     assert left["message: no time recorded"] == 1
-    assert left["message: outside date windows"] == 4 and left["call: outside date windows"] == 2
+    assert left["message: outside date windows"] == 5 and left["call: outside date windows"] == 3
     custody = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
     entry = next(e for e in custody if e["action"] == "record-scope")
     assert entry["details"]["records_left"] == left
-    assert len(entry["details"]["databases_read_not_exported"]) == 5
+    assert len(entry["details"]["databases_read_not_exported"]) == 7
     others = sum(n for reason, n in left.items() if reason.startswith("message:"))
     calls = sum(n for reason, n in left.items() if reason.startswith("call:"))
     banner = ("Only messages and calls between the device user and +44 7700 900123, 1 to 7 March 2024 (UTC). "
               f"{others} other messages and {calls} other calls on the device were not extracted.")
-    for page in ("conversations", "calls", "contacts", "web"):
+    for page in ("conversations", "calls", "contacts", "web", "index"):
         html = (out / "data" / "report" / f"{page}.html").read_text()
         assert banner in html, page
 
@@ -103,7 +104,7 @@ def test_dry_run_counts_what_the_extraction_takes_and_leaves(phone: tuple[Path, 
     left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
     taken = dict(conn.execute("SELECT record_type, count(*) FROM records GROUP BY record_type"))
     assert counts["records_left"] == left and counts["records_taken"] == taken
-    assert taken == {"message": 21, "call": 2}  # 2 SMS, 4 MMS, 5 WhatsApp (each platform), 5 iMessage
+    assert taken == {"message": 26, "call": 3}  # 2 SMS, 4 MMS, 5 each: Google Messages, WhatsApp x2, iMessage
 
 
 def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Markers, Path], tmp_path: Path) -> None:
@@ -119,15 +120,15 @@ def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Marker
     conn = sqlite3.connect(out / "data" / "case.db")
     per_run = dict(conn.execute("SELECT f.run_id, count(*) FROM records r JOIN files f ON f.id = r.file_id "
                                 "GROUP BY f.run_id"))
-    assert per_run == {1: 9, 2: 14}  # 9 one-to-one messages, then 12 group messages (3 per app) and 2 calls
+    assert per_run == {1: 11, 2: 18}  # 11 one-to-one messages, then 15 group messages (3 per app) and 3 calls
     bodies = [r[0] for r in conn.execute("SELECT data FROM records WHERE record_type = 'message'")]
-    assert len(bodies) == len(set(bodies)) == 21  # nothing taken twice
+    assert len(bodies) == len(set(bodies)) == 26  # nothing taken twice
     entries = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
     second = [e for e in entries if e["action"] == "record-scope"][1]["details"]
     assert second["widens_earlier_runs"] == [1]
-    assert second["records_added"] == {"call": 2, "message": 12}
-    assert second["records_already_taken"] == {"message": 9}
-    assert "adds 14 records to those taken by run(s) 1" in second["widening"]
+    assert second["records_added"] == {"call": 3, "message": 15}
+    assert second["records_already_taken"] == {"message": 11}
+    assert "adds 18 records to those taken by run(s) 1" in second["widening"]
     present, absent = markers.expected("whole-thread")
     data = _everything(out)
     assert not [m for m in absent if m.encode() in data] and not [m for m in present if m.encode() not in data]
