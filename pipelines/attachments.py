@@ -29,9 +29,12 @@ def take(views: Iterable[tuple[int, View]], source_label: str, wanted: set[tuple
     to every entry in the same order as the first walk, so they are the names it would have given."""
     taken = 0
     namer = ExportNamer()
+    remaining = set(wanted)
     for fs_id, view in views:
         writer.fs_id = fs_id
         for entry, item in view.entries(source_label):
+            if not remaining:
+                return taken  # every attachment found: the rest of the walk is not needed
             if entry is None:
                 continue
             reader = cast("ContentReader | None", item)  # with an entry, the walk gives its reader
@@ -41,8 +44,10 @@ def take(views: Iterable[tuple[int, View]], source_label: str, wanted: set[tuple
             if not entry.has_content:
                 continue
             export_rel = "files/" + namer.assign_file(entry.volume, entry.path, entry.stream)
-            if (entry.volume, entry.path) not in wanted or entry.stream:
+            key = (entry.volume, entry.path)
+            if key not in remaining or entry.stream:
                 continue
+            remaining.discard(key)
             left = _left_by(selector, entry, reader)
             if left is None:
                 continue  # taken already, or never to be taken
