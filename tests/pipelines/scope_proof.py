@@ -5,8 +5,8 @@ Android and iOS call logs), packed into ext4 by mke2fs -d. ``expected(mode)`` sa
 messages and calls with SUSPECT in WINDOW must bring out, for each ``group_chats`` mode.
 
 People: SUSPECT (07700 900123), OTHER (+44 7700 900456), THIRD (+44 7700 900789); a WhatsApp linked
-identity (@lid) with no mapping; CALLER (+44 7700 900999) only ever calls. Groups: SUSPECT with OTHER,
-and OTHER with THIRD (the suspect not in it).
+identity (@lid) with no mapping, and the suspect's own linked identity mapped through jid_map; CALLER
+(+44 7700 900999) only ever calls. Groups: SUSPECT with OTHER, and OTHER with THIRD (the suspect not in it).
 """
 from __future__ import annotations
 
@@ -128,11 +128,14 @@ def _whatsapp_android(root: Path, mk: Markers) -> None:
         (jid, (4, "120363000000000001", "g.us", 1, "120363000000000001@g.us")),
         (jid, (5, "120363000000000002", "g.us", 1, "120363000000000002@g.us")),
         (jid, (6, "99887766554433", "lid", 0, "99887766554433@lid")),
+        (jid, (7, "11223344556677", "lid", 0, "11223344556677@lid")),  # the suspect's linked identity
+        ("INSERT INTO jid_map (lid_row_id, jid_row_id, sort_id) VALUES (?, ?, ?)", (7, 1, 1)),
         ("INSERT INTO chat (_id, jid_row_id, subject) VALUES (?, ?, ?)", (1, 1, None)),
         ("INSERT INTO chat (_id, jid_row_id, subject) VALUES (?, ?, ?)", (2, 2, None)),
         ("INSERT INTO chat (_id, jid_row_id, subject) VALUES (?, ?, ?)", (3, 4, "With the suspect")),
         ("INSERT INTO chat (_id, jid_row_id, subject) VALUES (?, ?, ?)", (4, 5, "Without the suspect")),
         ("INSERT INTO chat (_id, jid_row_id, subject) VALUES (?, ?, ?)", (5, 6, None)),
+        ("INSERT INTO chat (_id, jid_row_id, subject) VALUES (?, ?, ?)", (6, 7, None)),
     ]
     for group, user in ((4, 1), (4, 2), (5, 2), (5, 3)):
         rows.append(("INSERT INTO group_participant_user (group_jid_row_id, user_jid_row_id) VALUES (?, ?)",
@@ -142,6 +145,7 @@ def _whatsapp_android(root: Path, mk: Markers) -> None:
         (3, 0, 1, IN, MEMBER), (3, 0, 2, IN + 1, WHOLE), (3, 1, None, IN + 2, WHOLE),
         (4, 0, 2, IN, NEVER), (4, 0, 3, IN + 1, NEVER), (5, 0, None, IN, NEVER),
         (1, 0, None, None, NEVER),  # no time recorded: counted, not taken
+        (6, 0, None, IN, ALL),  # with the suspect's linked identity, mapped through jid_map
     ]
     for n, (chat, mine, sender, when, modes) in enumerate(messages, 1):  # type: ignore[assignment]
         rows.append(("INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, status, timestamp, "

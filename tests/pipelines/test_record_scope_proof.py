@@ -104,7 +104,7 @@ def test_dry_run_counts_what_the_extraction_takes_and_leaves(phone: tuple[Path, 
     left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
     taken = dict(conn.execute("SELECT record_type, count(*) FROM records GROUP BY record_type"))
     assert counts["records_left"] == left and counts["records_taken"] == taken
-    assert taken == {"message": 26, "call": 3}  # 2 SMS, 4 MMS, 5 each: Google Messages, WhatsApp x2, iMessage
+    assert taken == {"message": 27, "call": 3}  # 2 SMS, 4 MMS, 6 WhatsApp, 5 each: Google Messages, WhatsApp iOS, iMessage
 
 
 def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Markers, Path], tmp_path: Path) -> None:
@@ -120,14 +120,14 @@ def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Marker
     conn = sqlite3.connect(out / "data" / "case.db")
     per_run = dict(conn.execute("SELECT f.run_id, count(*) FROM records r JOIN files f ON f.id = r.file_id "
                                 "GROUP BY f.run_id"))
-    assert per_run == {1: 11, 2: 18}  # 11 one-to-one messages, then 15 group messages (3 per app) and 3 calls
+    assert per_run == {1: 12, 2: 18}  # 12 one-to-one messages, then 15 group messages (3 per app) and 3 calls
     bodies = [r[0] for r in conn.execute("SELECT data FROM records WHERE record_type = 'message'")]
-    assert len(bodies) == len(set(bodies)) == 26  # nothing taken twice
+    assert len(bodies) == len(set(bodies)) == 27  # nothing taken twice
     entries = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
     second = [e for e in entries if e["action"] == "record-scope"][1]["details"]
     assert second["widens_earlier_runs"] == [1]
     assert second["records_added"] == {"call": 3, "message": 15}
-    assert second["records_already_taken"] == {"message": 11}
+    assert second["records_already_taken"] == {"message": 12}
     assert "adds 18 records to those taken by run(s) 1" in second["widening"]
     present, absent = markers.expected("whole-thread")
     data = _everything(out)
