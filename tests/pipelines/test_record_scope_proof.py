@@ -52,7 +52,7 @@ def test_only_in_scope_records_reach_out(phone: tuple[Path, scope_proof.Markers,
     scope.write_text(scope_proof.SCOPE % mode)
     out = tmp_path / "out"
     for args in (("extract", image, "-o", out, "--scope", scope, "-q"), ("report", out),
-                 ("seal", out, "--key", key, "--examiner", "DC Test", "--zip")):
+                 ("seal", out, "--key", key, "--examiner", "DC Test", "--zip"), ("verify", out)):
         proc = _cli(*args, cwd=tmp_path)
         assert proc.returncode == 0, (args[0], proc.stderr)
     present, absent = markers.expected(mode)
