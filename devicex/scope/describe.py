@@ -28,7 +28,8 @@ def describe(scope: Scope) -> str:
         lines.append(f"  Notes: {a.notes}")
     lines += ["", "What will be taken"]
     if len(scope.selections) > 1:
-        lines.append(f"  A file is taken if it matches ANY of these {len(scope.selections)} selections:")
+        what = "A file or record" if scope.comms_selections else "A file"
+        lines.append(f"  {what} is taken if it matches ANY of these {len(scope.selections)} selections:")
     for sel in scope.selections:
         if sel.comms is not None:
             lines.append(f"  {sel.title[0].upper()}{sel.title[1:]}: communications records, not files:")
