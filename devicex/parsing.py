@@ -9,6 +9,9 @@ A parser is a module in the ``parsers`` package exposing::
     PATHS: tuple[str, ...]     # optional: path patterns it wants whatever the type
                                # (fnmatch on the entry's path, ``*`` spans folders,
                                # e.g. "*/com.android.providers.telephony/databases/mmssms.db")
+    SIBLINGS: tuple[str, ...]  # optional: path patterns (as PATHS) of other entries whose CONTENT it reads
+                               # through ``ctx.sibling``, e.g. WhatsApp's "*/databases/wa.db" (a database's
+                               # own -wal/-journal need not be listed; attachments found by path need not be)
     def parse(entry: Entry, ctx: ParserContext) -> Iterator[Record]
 
 It is a pure generator: it reads through ``ctx`` (its own stream, and sibling
@@ -126,12 +129,29 @@ class ParserSpec:
     parse: Callable[[Entry, ParserContext], Iterator[Record]]
     paths: tuple[str, ...] = ()
     kinds: frozenset[str] = frozenset()  # record types it yields (its module's Record classes)
+    siblings: tuple[str, ...] = ()
 
     def wants(self, mime: str, extension: str, path: str = "") -> bool:
         if mime in self.mime_types or extension in self.extensions:
             return True
+        return self.wants_path(path)
+
+    def wants_path(self, path: str) -> bool:
+        """True if the parser wants the entry at ``path`` whatever its type (``PATHS``)."""
         return bool(path and self.paths) and self._path_re.match(path) is not None
+
+    def reads_sibling(self, path: str) -> bool:
+        """True if the parser may read the content of the entry at ``path`` as a sibling (``SIBLINGS``)."""
+        return bool(path and self.siblings) and self._sibling_re.match(path) is not None
 
     @cached_property
     def _path_re(self) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in self.paths))
+        return _patterns(self.paths)
+
+    @cached_property
+    def _sibling_re(self) -> re.Pattern[str]:
+        return _patterns(self.siblings)
+
+
+def _patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))

@@ -25,7 +25,8 @@ def registry() -> tuple[ParserSpec, ...]:
             continue
         specs.append(ParserSpec(module.NAME, module.VERSION, frozenset(module.MIME_TYPES),
                                 frozenset(getattr(module, "EXTENSIONS", ())), module.parse,
-                                tuple(getattr(module, "PATHS", ())), _kinds(module)))
+                                tuple(getattr(module, "PATHS", ())), _kinds(module),
+                                tuple(getattr(module, "SIBLINGS", ()))))
     names = [s.name for s in specs]
     if len(names) != len(set(names)):
         raise RuntimeError(f"duplicate parser names: {names}")

@@ -29,6 +29,7 @@ VERSION = "1.0"
 MIME_TYPES: frozenset[str] = frozenset()
 PATHS = ("*/com.whatsapp/databases/msgstore.db", "*/com.whatsapp.w4b/databases/msgstore.db",
          "*/msgstore*.db.crypt14", "*/msgstore*.db.crypt15", "*/msgstore*.db.crypt12")
+SIBLINGS = ("*/com.whatsapp/databases/wa.db", "*/com.whatsapp.w4b/databases/wa.db")  # contact names
 APP = "WhatsApp"
 REVOKED = "deleted for everyone (message_revoked)"
 MEDIA_ROOTS = ("media/0/Android/media/com.whatsapp/WhatsApp/", "media/0/WhatsApp/")

@@ -17,7 +17,7 @@ import os
 import platform
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,10 @@ from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
 from pipelines.parallel import ProcessRunner, ThreadRunner, find_sibling, make_runner
 from pipelines.plan import Plan
-from pipelines.process import WorkerSettings, process, remove_staging
+from pipelines.process import STAGING, WorkerSettings, process, remove_staging
 from pipelines.recovery import close_dead_runs, reverify_unfinished
-from pipelines.select import FullSelector, Selector, scope_custody
+from pipelines.select import Decision, FullSelector, Selector, scope_custody
+from pipelines.streamed import StreamedSiblings
 
 os.environ["TZ"] = "UTC"  # TSK turns FAT's zone-less local times into epoch via the process zone
 time.tzset()
@@ -328,6 +329,7 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
                 "forced": int(fs.forced)})
             views.append((writer.fs_id, fs))
             run.summary.filesystems += 1
+            taker.view(fs.streamed)
             for entry, reader in fs.entries(run.src.label):
                 walked += 1
                 if walked % 256 == 1 and plan.ready():
@@ -336,13 +338,14 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
                     writer.walk_problem(fs.label, str(reader))
                 else:
                     taker.take(entry, reader, fs.streamed)
-            taker.drain()
+            taker.end_view()
         if writer.attachments:  # attachments of the messages a communications selection took
             writer.attachments_taken = attachments.take(views, run.src.label, writer.attachments, opts.selector, writer,
                              lambda e, r, rel, d: process(e, r, run.db.next_file_id(), rel, settings, d))
     finally:
         plan.stop()
         runner.close()
+        taker.view(False)
         remove_staging(settings.data_dir)
     writer.finish(parsers.registry())
     return writer
@@ -356,6 +359,16 @@ class _Taker:
                  writer: store.ResultWriter) -> None:
         self.run, self.settings, self.runner, self.writer = run, settings, runner, writer
         self.namer = ExportNamer()
+        self.streamed: StreamedSiblings | None = None  # a streamed view's siblings (see pipelines.streamed)
+        self.deferred: list[tuple[Entry, ContentReader | None, int, str | None, Decision | None]] = []
+
+    def view(self, streamed: bool) -> None:
+        """A new view begins (or, streamed False, the walk ends): a streamed view gets a sibling index."""
+        if self.streamed is not None:
+            self.streamed.close()
+        self.streamed, self.deferred = None, []
+        if streamed:
+            self.streamed = StreamedSiblings(self.settings.data_dir / STAGING / "streamed")
 
     def take(self, entry: Entry, reader: ContentReader | None, streamed: bool) -> None:
         decision = self.run.opts.selector.decide(entry)
@@ -364,10 +377,18 @@ class _Taker:
             self.namer.assign_dir(entry.volume, entry.path)
         elif entry.has_content:
             export_rel = "files/" + self.namer.assign_file(entry.volume, entry.path, entry.stream)
-        if decision is not None and not decision.include:
+        included = decision is None or decision.include
+        defer = False
+        if self.streamed is not None:
+            reader, defer = self.streamed.take(entry, reader, included)
+        if not included:
+            assert decision is not None
             self.writer.exclude(entry, decision)
             return
         file_id = self.run.db.next_file_id()
+        if defer:  # wanted by a parser by path: processed once its siblings have passed
+            self.deferred.append((entry, reader, file_id, export_rel, decision))
+            return
         if streamed and reader is not None and not isinstance(reader, BytesContent):
             # a streamed member too big to carry: read here, now, after everything before it
             self.drain()
@@ -379,6 +400,16 @@ class _Taker:
     def drain(self) -> None:
         for result in self.runner.drain():
             self.writer.write(result)
+
+    def end_view(self) -> None:
+        """The view's walk has ended: what is due, then the entries kept for their siblings (here, in walk order)."""
+        self.drain()
+        if self.streamed is None:
+            return
+        settings = replace(self.settings, siblings=self.streamed.find)
+        for entry, reader, file_id, export_rel, decision in self.deferred:
+            self.writer.write(process(entry, reader, file_id, export_rel, settings, decision))
+        self.deferred = []
 
 
 def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWriter) -> None:

@@ -137,6 +137,7 @@ class ZipView:
     def __post_init__(self) -> None:
         self._archive: zipfile.ZipFile | None = None
         self._lock = threading.Lock()
+        self._paths: dict[str, zipfile.ZipInfo] | None = None  # regular members by entry path (open_path)
 
     def _open(self) -> zipfile.ZipFile:
         with self._lock:
@@ -161,6 +162,17 @@ class ZipView:
                 else:
                     yield entry, ZipContent(archive, info) if entry.kind == E.KIND_FILE else None
 
+    def open_path(self, path: str) -> tuple[ContentReader, int] | None:
+        """The regular member at an entry path (the later one of a name met twice, as an extraction of
+        the archive leaves it), with its size: how parsers reach a database's siblings."""
+        archive = self._open()
+        with self._lock:
+            if self._paths is None:
+                self._paths = {member_path(_stored_name(info))[0]: info for info in archive.infolist()
+                               if not info.is_dir() and not _is_link(info)}
+            found = self._paths.get(path)
+        return (ZipContent(archive, found), found.file_size) if found is not None else None
+
     def reopen(self, entry: Entry) -> ContentReader | None:
         index = int((entry.locator or "").split()[1])
         archive = self._open()
@@ -168,7 +180,7 @@ class ZipView:
 
     def _entry(self, info: zipfile.ZipInfo, index: int, source: str, local: bytes,
                notes: tuple[str, ...]) -> Entry:
-        raw = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "surrogateescape")
+        raw = _stored_name(info)
         path, name, name_raw = member_path(raw)
         central, local_fields = _fields(info.extra), _fields(local)
         times = _ntfs_times(local_fields.get(0x000A) or central.get(0x000A, b""))
@@ -201,6 +213,14 @@ class ZipView:
             return decode_name(self._open().read(info))
         except _ERRORS:
             return None
+
+
+def _stored_name(info: zipfile.ZipInfo) -> bytes:
+    return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "surrogateescape")
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
 
 
 def _local_extra(raw: object, info: zipfile.ZipInfo) -> bytes:
