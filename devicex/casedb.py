@@ -223,6 +223,9 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+RECORD_BATCH = 20_000  # records held before they are written in one transaction
+
+
 class CaseDB:
     """Single-writer access to the case database, batching inserts."""
 
@@ -237,7 +240,7 @@ class CaseDB:
         self.conn.commit()
         self._batch = batch
         self._files: list[FileRow] = []
-        self._records: list[RecordRow] = []
+        self._records: list[RecordRow | tuple[Any, ...]] = []
         self._errors: list[ErrorRow] = []
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
         self._next_file_id = int(row[0]) + 1
@@ -278,9 +281,10 @@ class CaseDB:
         if len(self._files) >= self._batch:
             self.flush()
 
-    def add_records(self, rows: Iterable[RecordRow]) -> None:
+    def add_records(self, rows: Iterable[RecordRow | tuple[Any, ...]]) -> None:
+        """``records`` rows (RecordRow, or plain tuples of its fields in its order)."""
         self._records.extend(rows)
-        if len(self._records) >= self._batch * 5:
+        if len(self._records) >= RECORD_BATCH:  # records come by the million: fewer, bigger transactions
             self.flush()
 
     def add_kind(self, record_type: str, parser: str, schema: str) -> None:

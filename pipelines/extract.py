@@ -318,6 +318,8 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
     run.reporter.stage("extract")  # totals (for the ETA) are shown once the counting process has them
     remove_staging(settings.data_dir)
     runner = make_runner(max(1, opts.workers), run.src.path, settings)
+    if isinstance(runner, ProcessRunner):
+        runner.waiting = writer.tail
     taker = _Taker(run, settings, runner, writer)
     walked = 0
     views = []

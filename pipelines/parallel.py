@@ -25,8 +25,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from pipelines.select import Decision
 
 BATCH_FILES = 64  # entries per batch sent to a worker process
 BATCH_BYTES = 8 << 20  # ... or fewer, once their content adds up to this
+TAIL_EVERY = 0.05  # seconds between looks at the records a big stream's parser has spooled so far
 
 
 class ThreadRunner:
@@ -158,7 +160,11 @@ class ProcessRunner:
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                          initargs=(str(source_path), settings, os.getpid()))
         self._specs = {spec.name: spec for spec in parsers.registry()}
-        self._window: deque[tuple[list[Entry], Future[list[Result]]]] = deque()
+        self._window: deque[tuple[list[Entry], list[int], Future[list[Result]]]] = deque()
+        self._ids: list[int] = []
+        #: called with a file id while its result is awaited, alone in its batch, everything before it
+        #: returned (the writer reads the records spooled so far: ResultWriter.tail)
+        self.waiting: Callable[[int], None] | None = None
         self._limit = workers * 3
         self._batch: list[_Task] = []
         self._entries: list[Entry] = []
@@ -169,36 +175,45 @@ class ProcessRunner:
                decision: Decision | None) -> list[Result]:
         """Queue one entry; return the results that are due (in order), possibly none."""
         content: bool | bytes = reader.data if isinstance(reader, BytesContent) else reader is not None
+        if reader is not None and entry.size >= BATCH_BYTES:
+            self._send()  # a big stream goes alone: its records can be written while it is parsed
         self._batch.append((entry, file_id, export_rel, decision, content))
         self._entries.append(entry)
+        self._ids.append(file_id)
         self._bytes += entry.size if reader is not None else 0
         if len(self._batch) >= BATCH_FILES or self._bytes >= BATCH_BYTES:
             self._send()
         done: list[Result] = []
         while len(self._window) > self._limit:
-            done.extend(self._receive())
+            done.extend(self._receive(first=not done))
         return done
 
     def _send(self) -> None:
         if self._batch:
-            self._window.append((self._entries, self._pool.submit(_run_batch, self._batch)))
-            self._batch, self._entries, self._bytes = [], [], 0
+            self._window.append((self._entries, self._ids, self._pool.submit(_run_batch, self._batch)))
+            self._batch, self._entries, self._ids, self._bytes = [], [], [], 0
 
-    def _receive(self) -> Iterator[Result]:
-        entries, future = self._window.popleft()
+    def _receive(self, first: bool) -> Iterator[Result]:
+        """The head batch's results; ``first``: all results before them have been returned."""
+        entries, ids, future = self._window.popleft()
+        if first and len(ids) == 1 and self.waiting is not None:
+            while True:
+                try:
+                    future.result(timeout=TAIL_EVERY)
+                    break
+                except FutureTimeout:
+                    self.waiting(ids[0])
         for entry, result in zip(entries, future.result(), strict=True):
             result.entry = entry
             for outcome in result.parsed:
                 outcome.spec = self._specs[outcome.spec]  # type: ignore[index]
             yield result
 
-    def drain(self) -> list[Result]:
-        """The remaining results, in order."""
+    def drain(self) -> Iterator[Result]:
+        """The remaining results, in order (a batch's results are yielded before the next is awaited)."""
         self._send()
-        done: list[Result] = []
         while self._window:
-            done.extend(self._receive())
-        return done
+            yield from self._receive(first=True)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

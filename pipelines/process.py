@@ -179,9 +179,9 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     wanted = [s for s in read.wanted if records is None or records.wants(s)]
     if settings.parse and read.offset > 0 and wanted:
         opener = _open_for_parsers(read.memory, target, reader, read.offset)
-        for spec in wanted:
-            result.parsed.append(_run_parser(spec, entry, opener, read.head, result.ftype.mime, read.offset, result,
-                                             settings, records))
+        for index, spec in enumerate(wanted):
+            result.parsed.append(_run_parser(spec, index, entry, opener, read.head, result.ftype.mime, read.offset,
+                                             result, settings, records))
     return result
 
 
@@ -476,7 +476,13 @@ def _same_content(path: Path, digests: Digests) -> bool:
         return False
 
 
-def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,
+def record_spool(data_dir: Path, file_id: int, index: int, parser: str) -> Path:
+    """Where the records of the ``index``-th parser run on a stream are spooled (the writer may read the
+    first parser's spool while it is being written: see :meth:`pipelines.store.ResultWriter.tail`)."""
+    return data_dir / STAGING / "records" / f"{file_id}-{index}-{parser}.records"
+
+
+def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,
                 size: int, result: Result, settings: WorkerSettings,
                 records: RecordScope | None = None) -> ParserOutcome:
     outcome = ParserOutcome(spec)
@@ -488,7 +494,7 @@ def _run_parser(spec: ParserSpec, entry: Entry, opener: Callable[[], BinaryIO], 
     ctx = ParserContext(opener, head, mime, size, path=entry.path, region=settings.region,
                         siblings=(lambda path: finder(entry.volume, path)) if finder else None,
                         scratch=scratch)
-    sink = RecordSink(work.with_suffix(".records"))
+    sink = RecordSink(record_spool(settings.data_dir, result.file_id, index, spec.name))
     try:
         with limited(settings.limits):
             for record in spec.parse(entry, ctx):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import parsers
 from devicex.casedb import CaseDB, ErrorRow, FileRow, RecordRow
 from devicex.entries import DELETED, KIND_DIR, KIND_VIRTUAL_DIR, ORPHAN, Entry
 from devicex.parsing import ParserSpec
 from devicex.records import canonical_json
 from devicex.timeutil import format_utc_offset, iso
 from pipelines.events import Reporter
-from pipelines.process import GUESSED, ParserOutcome, Result
+from pipelines.process import GUESSED, STAGING, ParserOutcome, Result
 from pipelines.recordsink import spooled
 from pipelines.select import FOLDER_REASON, Decision, FullSelector, Selector
 
@@ -57,6 +59,8 @@ class ResultWriter:
         self.attachments_taken = 0
         self.already: dict[str, int] = {}  # records a widening run found already taken by earlier runs
         self._earlier = db.conn.execute("SELECT count(*) FROM runs WHERE id < ?", (run_id,)).fetchone()[0] > 0
+        self._tailed: tuple[Path, int, int] | None = None  # spool being read while written: path, offset, file id
+        self._specs = {spec.name: spec for spec in parsers.registry()}
 
     def walk_problem(self, volume: str, message: str) -> None:
         if self._scoped and not self._list_excluded:
@@ -164,7 +168,7 @@ class ResultWriter:
 
     def _records(self, r: Result, outcome: ParserOutcome) -> int:
         """The outcome's records into case.db: those that came back in memory, then the
-        spooled ones batch by batch (flushed as they go: never all held at once).
+        spooled ones batch by batch (written as they go: never all held at once).
         Returns how many were not written because an earlier run had taken them."""
         for kind, schema in outcome.kinds.items():
             if kind not in self._kinds:
@@ -178,12 +182,15 @@ class ResultWriter:
         self.db.add_records(rows)
         if outcome.spool is None:
             return skipped
+        start = 0
+        if self._tailed is not None and self._tailed[0].name == outcome.spool.name:
+            start = self._tailed[1]  # its first frames were written while the parser ran
+        self._tailed = None
         try:
-            for batch in spooled(outcome.spool):
-                rows = [RecordRow(file_id, name, version, *row) for row in batch if new(row)]
-                skipped += len(batch) - len(rows)
-                self.db.add_records(rows)
-                self.db.flush()
+            for batch, _end in spooled(outcome.spool, start):
+                taken = [(file_id, name, version, *row) for row in batch if new(row)]
+                skipped += len(batch) - len(taken)
+                self.db.add_records(taken)  # written in batches
         finally:
             outcome.spool.unlink(missing_ok=True)
         return skipped
@@ -207,6 +214,27 @@ class ResultWriter:
             return False
 
         return new
+
+    def tail(self, file_id: int) -> None:
+        """While the stream ``file_id`` is being parsed, and everything before it in walk order has
+        been written: write the records its first parser has spooled so far (the rest, and its file
+        row, come with its result), so the writer works beside the parsers instead of after them.
+        Not in a run after others into the same case: what an earlier run took is left out per record,
+        by the decision that comes with the result."""
+        if self._earlier:
+            return
+        if self._tailed is None or self._tailed[2] != file_id:
+            found = sorted((self.db.path.parent / STAGING / "records").glob(f"{file_id}-0-*.records"))
+            if not found:
+                return
+            self._tailed = (found[0], 0, file_id)
+        path, start, _ = self._tailed
+        spec = self._specs.get(path.stem.split("-", 2)[2])
+        if spec is None:
+            return
+        for batch, end in spooled(path, start):
+            self.db.add_records([(file_id, spec.name, spec.version, *row) for row in batch])
+            self._tailed = (path, end, file_id)
 
     def finish(self, registry: Iterable[ParserSpec]) -> None:
         for folder in self._pending.values():  # folders that came to hold nothing taken

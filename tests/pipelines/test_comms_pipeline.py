@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import recordsink
+from pipelines import parallel, recordsink
 from pipelines.extract import ExtractOptions, run
 from tests.parsers.comms_support import FIXTURES, truth
 
@@ -32,9 +32,12 @@ def _records(conn: sqlite3.Connection) -> list[tuple[str, str, int, str]]:
 
 @pytest.mark.parametrize("spool", [False, True])
 def test_messages_reach_case_db_with_their_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: bool) -> None:
-    if spool:  # a few rows in memory, the rest through spool files in small batches
+    if spool:  # a few rows in memory, the rest through spool files in small batches; every stream is
+        # alone in its batch, so the writer reads its first parser's spool while it is written
         monkeypatch.setattr(recordsink, "IN_MEMORY", 2)
         monkeypatch.setattr(recordsink, "BATCH", 3)
+        monkeypatch.setattr(parallel, "BATCH_BYTES", 1)
+        monkeypatch.setattr(parallel, "TAIL_EVERY", 0.001)
     procs = _extract(tmp_path / "procs", 2)
     thread = _extract(tmp_path / "thread", 1)
     rows = _records(procs)
