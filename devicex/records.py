@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, ClassVar
 
+import orjson
+
 from devicex.entries import Entry
 from devicex.timeutil import iso
 
@@ -106,6 +108,7 @@ def _type_name(annotation: Any) -> str:
 
 
 _PLAIN = frozenset({str, int, float, bool})
+_FAST = frozenset({str, int, bool})  # what orjson writes exactly as the json module does
 _NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -156,25 +159,33 @@ def _plan(cls: type[Record]) -> _Plan:
 def serialise(record: Record) -> tuple[str, str | None]:
     """``canonical_json(record.data())`` and ``iso(record.primary_time())`` made in one pass (the
     same text: what case.db stores for every record; a million records make this worth its own code):
-    fields read in key order, each datetime turned into text once, keys sorted only when a value
-    holds objects of its own."""
+    fields read in key order, each time turned into text once; a record of strings, integers, booleans
+    and nulls only is written by orjson (which writes them as the json module does: not so floats),
+    anything else by the json module, keys sorted only when a value holds objects of its own."""
     cls = type(record)
     plan = _PLANS.get(cls)
     if plan is None:
         plan = _PLANS[cls] = _plan(cls)
     get, names, times = plan
     out: dict[str, Any] = {}
-    flat = True
+    flat = fast = True
     for name, value in zip(names, get(record), strict=True):
         kind = type(value)
-        if value is None or kind in _PLAIN:
+        if value is None or kind in _FAST:
             out[name] = value
         elif kind is datetime and value.tzinfo is UTC:
             out[name] = value.isoformat()[:-6] + "Z"
         else:
             value = out[name] = to_jsonable(value)
-            if flat and type(value) not in _PLAIN and not (type(value) is list and all(
-                    v is None or type(v) in _PLAIN for v in value)):
-                flat = False
+            kind = type(value)
+            if kind in _FAST or (kind is list and all(v is None or type(v) in _FAST for v in value)):
+                continue
+            fast = False
+            flat = flat and (kind in _PLAIN or (kind is list and all(v is None or type(v) in _PLAIN for v in value)))
     primary = next((out[name] for name in times if out[name] is not None), None)
+    if fast:
+        try:
+            return orjson.dumps(out, option=orjson.OPT_SORT_KEYS).decode(), primary
+        except TypeError:
+            pass  # integers past 64 bits, lone surrogates: the json module writes them
     return (_IN_ORDER if flat else _CANONICAL).encode(out), primary
