@@ -1,0 +1,39 @@
+"""A record's case.db text (``serialise``) is the json module's canonical text of its data and the ISO
+text of its primary time, whichever encoder writes it: strings of every BMP character and beyond,
+hostile text, floats, integers past 64 bits, lone surrogates, nested objects, zoned times."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from devicex.comms import Message
+from devicex.records import Provenance, Record, serialise
+
+PROV = Provenance("phone.img", "p1", "12", "/data/mmssms.db", None, "sms", 1)
+TEXTS = ["".join(chr(c) for c in range(start, min(start + 2048, 0xD800))) for start in range(0, 0xD800, 2048)] + [
+    "".join(chr(c) for c in range(0xE000, 0x10000)), "😀 \U0010ffff", "<script>alert(1)</script>\u202e",
+    "=HYPERLINK(\"x\")", "x" * 100_000, "lone \ud800 surrogate", "a\"b\\c\n\r\t\b\f\x00\x7f\u2028"]
+
+
+def _expected(record: Record) -> tuple[str, str | None]:
+    text = json.dumps(record.data(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    first = record.primary_time()
+    return text, None if first is None else first.astimezone(UTC).isoformat()[:-6] + "Z"
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_text_of_every_kind_is_written_as_the_json_module_writes_it(text: str) -> None:
+    record = Message(provenance=PROV, app="SMS", body=text, participants=(text, "b"), participant_ids=(text,),
+                     time_utc=datetime(2023, 11, 14, 22, 13, 21, tzinfo=UTC))
+    assert serialise(record) == _expected(record)
+
+
+@pytest.mark.parametrize("extra", [{"time_raw": 2**70}, {"time_raw": 1.5e16}, {"time_raw": 0.1},
+                                   {"time_utc": datetime(2023, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))},
+                                   {"attachments": ({"name": "a.jpg", "size": 3, "mime": None},)},
+                                   {"participants": ("a", 1.5)}, {}])
+def test_other_values_are_written_as_the_json_module_writes_them(extra: dict[str, object]) -> None:
+    record = Message(provenance=PROV, app="SMS", body="hi", **extra)  # type: ignore[arg-type]
+    assert serialise(record) == _expected(record)
