@@ -41,7 +41,7 @@ from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.intake import check_stored, hash_media, open_evidence
 from pipelines.parallel import ProcessRunner, ThreadRunner, find_sibling, make_runner
 from pipelines.plan import Plan
-from pipelines.process import STAGING, WorkerSettings, process, remove_staging
+from pipelines.process import WorkerSettings, process, remove_staging
 from pipelines.recovery import close_dead_runs, reverify_unfinished
 from pipelines.select import Decision, FullSelector, Selector, scope_custody
 from pipelines.streamed import StreamedSiblings
@@ -370,7 +370,7 @@ class _Taker:
             self.streamed.close()
         self.streamed, self.deferred = None, []
         if streamed:
-            self.streamed = StreamedSiblings(self.settings.data_dir / STAGING / "streamed")
+            self.streamed = StreamedSiblings()
 
     def take(self, entry: Entry, reader: ContentReader | None, streamed: bool) -> None:
         decision = self.run.opts.selector.decide(entry)

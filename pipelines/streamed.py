@@ -5,7 +5,7 @@ and in an archive a database may come before its ``-wal`` or its attachments.
 So, for each streamed view:
 
 * every regular member's path and size are indexed (an attachment is found by
-  path; the index is an SQLite file in the private scratch folder, so memory
+  path; the index is an SQLite file in a private scratch folder, so memory
   does not grow with the archive; a name met twice is the later member, as an
   extraction of the archive would leave it);
 * the content of a member a parser may read as a sibling (a ``-wal`` or
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,10 +66,10 @@ def _content_wanted(path: str) -> tuple[bool, bool]:
 class StreamedSiblings:
     """The sibling index and kept copies of one streamed view (see the module docstring)."""
 
-    def __init__(self, folder: Path) -> None:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        self.folder = folder
+    def __init__(self) -> None:
+        # outside the output folder: a database taken for selected records only never reaches OUT,
+        # not even as a temporary copy
+        folder = self.folder = Path(tempfile.mkdtemp(prefix="devicex-streamed-"))
         self._index = sqlite3.connect(folder / "index.db")
         self._index.execute("PRAGMA journal_mode=OFF")
         self._index.execute("PRAGMA synchronous=OFF")
