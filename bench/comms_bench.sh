@@ -53,10 +53,13 @@ usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the extraction and its w
 cpu = usage.ru_utime + usage.ru_stime
 conn = sqlite3.connect(os.path.join(out, "data", "case.db"))
 n = conn.execute("SELECT count(*) FROM records WHERE record_type = 'message'").fetchone()[0]
+errors = [r[0] for r in conn.execute("SELECT message FROM errors WHERE severity = 'error'")]
 cores = os.cpu_count() or 1
 print(f"exit {proc.returncode}; {n:,} messages stored in {wall:.1f} s wall: {n / wall:,.0f} messages/s; "
       f"CPU (user+sys, whole process tree) {cpu:.1f} s: {n / cpu:,.0f} messages per CPU-second, "
       f"{n / max(cpu / cores, 1e-9):,.0f} messages/s if the {cores} cores were the extraction's alone; "
       f"peak RSS (process tree) {peak / 2**20:.0f} MiB; load average at the end {os.getloadavg()[0]:.1f} "
       f"on {cores} cores (shared with other work)")
+for message in errors:  # e.g. a parser stopped by its time limit on a very busy machine: the figure is not valid
+    print(f"ERROR recorded by the run: {message}")
 PY
