@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from cli.base import EXIT_USAGE, console, fail
-from cli.options import examiner_identity_options
+from cli.options import examiner_identity_options, timezone_option
 from devicex.custody import Actor
 
 
@@ -19,10 +19,13 @@ def cps() -> None:
 @cps.command("draft")
 @click.argument("case_path", metavar="CASE_OR_BUNDLE", type=click.Path(path_type=Path))
 @click.option("--no-pdf", is_flag=True, help="Write the Word files only (no LibreOffice needed).")
+@timezone_option
 @examiner_identity_options
-def draft_command(case_path: Path, no_pdf: bool, examiner: str, examiner_id: str | None) -> None:
+def draft_command(case_path: Path, no_pdf: bool, examiner: str, examiner_id: str | None,
+                  timezone: str | None = None) -> None:
     """Write the drafts into CASE_OR_BUNDLE/data/cps/ as editable Word files and PDFs, from case.db and the
     custody log only, and append a 'cps-draft' custody entry. A sealed bundle must be re-sealed afterwards."""
+    from reports.cameratime import DeviceZone
     from reports.cps.draft import draft
     from reports.cps.pdf import PdfError
     from reports.model import CaseError, open_case
@@ -31,6 +34,8 @@ def draft_command(case_path: Path, no_pdf: bool, examiner: str, examiner_id: str
         case = open_case(case_path)
     except CaseError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
+    if timezone:
+        case.zone = DeviceZone(timezone, "given by the examiner (devicex cps draft --timezone)")
     try:
         done = draft(case, Actor(examiner_id or examiner, examiner), pdf=not no_pdf)
     except PdfError as exc:

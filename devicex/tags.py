@@ -13,7 +13,8 @@ The tags file (what the HTML report exports, what ``devicex tag import`` reads):
     {"format": "devicex-tags", "version": 1,
      "case_ref": "OP-42",                       # optional; must equal the case's when given
      "tags": [{"item": "file:12",               # or "record:7": the case.db row id
-               "path": "/DCIM/a.jpg",           # optional; must equal the file's path when given
+               "path": "/DCIM/a.jpg",           # optional; the file's path (or volume + path, as the report
+                                                #  shows it) when given
                "mark": "relevant",              # relevant | possibly-disclosable | sensitive
                "note": "sent on the night",     # required for sensitive (the reason), else optional
                "by": "DC Smith 1234",
@@ -38,6 +39,7 @@ from devicex.casedb import connect
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.errors import DevicexError
+from devicex.safetext import visible
 from devicex.timeutil import iso, now_utc
 
 FORMAT = "devicex-tags"
@@ -146,13 +148,20 @@ def read_file(path: Path, case_ref: str | None) -> tuple[list[Tag], dict[int, st
 def _check_items(conn: sqlite3.Connection, tags: Sequence[Tag], paths: dict[int, str], origin: str) -> None:
     for tag in tags:
         table = ITEM_KINDS[tag.item_kind]
-        row = conn.execute(f"SELECT id{', path' if table == 'files' else ''} FROM {table} WHERE id = ?",
-                           (tag.item_id,)).fetchone()
+        row = conn.execute(f"SELECT id{', path, volume, stream' if table == 'files' else ''} FROM {table} "
+                           "WHERE id = ?", (tag.item_id,)).fetchone()
         if row is None:
             raise TagError(f"{origin}: {tag.item} is not in this case")
-        if tag.item_kind == "file" and tag.item_id in paths and paths[tag.item_id] != row["path"]:
+        if tag.item_kind == "file" and tag.item_id in paths and paths[tag.item_id] not in _path_forms(row):
             raise TagError(f"{origin}: {tag.item} is {row['path']!r} in this case, the tags file says "
                            f"{paths[tag.item_id]!r}")
+
+
+def _path_forms(row: sqlite3.Row) -> set[str]:
+    """The ways a file's path is written: as in case.db, and as the report shows it (volume, :stream, control
+    and bidi characters escaped)."""
+    full = f"{row['volume']}{row['path']}" + (f":{row['stream']}" if row["stream"] else "")
+    return {row["path"], full, visible(full)}
 
 
 def _held(conn: sqlite3.Connection) -> set[tuple[str, int, str, str, str, str]]:

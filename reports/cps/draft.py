@@ -8,7 +8,7 @@ from pathlib import Path
 
 from devicex.custody import FILENAME as CUSTODY_FILE
 from devicex.custody import Actor, Artefact, CustodyLog
-from reports.cps import CPS_DIR, guide, mg6, mg11, search, sfr1
+from reports.cps import CPS_DIR, guide, mg6, mg6e, mg11, search, sfr1
 from reports.cps.blocks import Document
 from reports.cps.facts import gather
 from reports.cps.pdf import convert
@@ -16,7 +16,7 @@ from reports.cps.word import write
 from reports.model import Case
 
 DOCUMENTS = ("MG11-continuity-statement", "readers-guide", "MG6C-unused-material", "MG6D-sensitive-material",
-             "search-and-review-record", "SFR1-draft")
+             "MG6E-disclosure-officers-report", "search-and-review-record", "SFR1-draft")
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,10 @@ class Drafted:
 def documents(case: Case, folder: Path) -> dict[str, Document]:
     """Every document by file name (MG6C numbering is read from and extended in ``folder``)."""
     facts = gather(case)
+    mg6c, numbers = mg6.build_mg6c(case, folder, facts.case_ref)
     built = {"MG11-continuity-statement": mg11.build(facts), "readers-guide": guide.build(facts),
-             "MG6C-unused-material": mg6.build_mg6c(case, folder, facts.case_ref),
-             "MG6D-sensitive-material": mg6.build_mg6d(case, facts.case_ref),
+             "MG6C-unused-material": mg6c, "MG6D-sensitive-material": mg6.build_mg6d(case, facts.case_ref),
+             "MG6E-disclosure-officers-report": mg6e.build(case, facts, numbers),
              "search-and-review-record": search.build(case, facts), "SFR1-draft": sfr1.build(case, facts)}
     return {name: built[name] for name in DOCUMENTS}
 
@@ -52,7 +53,8 @@ def draft(case: Case, actor: Actor | None, *, pdf: bool = True) -> Drafted:
     entry = log.append("cps-draft", inputs=[Artefact("case-database", "data/case.db", _sha256(case.db_path),
                                                      case.db_path.stat().st_size)],
                        outputs=outputs, details={"documents": sorted(DOCUMENTS), "generated": case.generated,
-                                                 "pdf": pdf})
+                                                 "pdf": pdf, "timezone": case.zone.name if case.zone else None,
+                                                 "timezone_source": case.zone.source if case.zone else None})
     return Drafted(files, entry["seq"])
 
 

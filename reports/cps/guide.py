@@ -13,7 +13,7 @@ def _contents(facts: Facts) -> Table:
         ("data/case.db", f"the case database (SQLite): {c.get('entries', 0)} entries listed, "
                          f"{c.get('records', 0)} parser records"),
         ("data/export/", "the same facts as CSV, JSON and other machine formats, for a defence expert"),
-        ("data/cps/", "this guide and the examiner's draft statement"),
+        ("data/cps/", "this guide and the drafts: MG11 statement, SFR1, MG6C/D/E, search and review record"),
         ("custody.jsonl", "the custody log: every action, who, when, each entry linked to the one before"),
         ("manifest-sha256.txt", "the SHA-256 of every file above"),
         ("signature.sig, signing-key.pub.pem", "the examiner's signature over the manifest and the public key"),

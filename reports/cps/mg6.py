@@ -1,49 +1,26 @@
-"""The unused-material schedules, drafted: MG6C (non-sensitive, block-listed by category and record kind with
-quantities and date spans, items marked possibly disclosable listed individually) and MG6D (items marked
-sensitive with the reason, or a nil return).
+"""The unused-material schedules, drafted: MG6C (non-sensitive, block-listed by category, app and conversation
+with quantities and date spans (:mod:`reports.cps.schedule`), items marked possibly disclosable listed
+individually) and MG6D (items marked sensitive with the reason, or a nil return).
 
 MG6C numbers are kept in ``data/cps/mg6c-numbering.json``: a later draft keeps every number already given and
 numbers only what is new, after the highest, so the schedule is never renumbered."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from devicex.fsutil import write_atomic
 from devicex.tags import read_tags
+from reports.cps import schedule
 from reports.cps.blocks import Document, Heading, Para, Table, supply
 from reports.cps.plain import when
+from reports.cps.schedule import Entry
 from reports.model import Case
 
 NUMBERING = "mg6c-numbering.json"
 NUMBERING_FORMAT = "devicex-mg6c-numbering"
-
-
-@dataclass(frozen=True)
-class Entry:
-    key: str            # what the number belongs to: "block:files:image", "block:records:exif/photo", "item:file:12"
-    description: str
-    quantity: int
-    span: str           # "first - last" (UTC) or "no time recorded"
-
-
-def _span(first: str | None, last: str | None) -> str:
-    return "no time recorded" if not first else f"{when(first)} to {when(last)}"
-
-
-def _blocks(case: Case) -> list[Entry]:
-    out = []
-    for r in case.rows("SELECT COALESCE(category, 'uncategorised') AS c, count(*) AS n, min(mtime) AS a, "
-                       "max(mtime) AS b FROM files WHERE kind NOT IN ('dir', 'virtual-dir') GROUP BY 1 ORDER BY 1"):
-        out.append(Entry(f"block:files:{r['c']}", f"Files of category '{r['c']}' on the device (listed in the "
-                         "report and case.db; times are last-modified)", r["n"], _span(r["a"], r["b"])))
-    for r in case.rows("SELECT parser || '/' || record_type AS k, count(*) AS n, min(timestamp) AS a, "
-                       "max(timestamp) AS b FROM records GROUP BY 1 ORDER BY 1"):
-        out.append(Entry(f"block:records:{r['k']}", f"Records '{r['k']}' read from the device's files", r["n"],
-                         _span(r["a"], r["b"])))
-    return out
+EXCERPT = 120
 
 
 def describe_item(case: Case, tag: dict[str, Any]) -> str:
@@ -54,13 +31,29 @@ def describe_item(case: Case, tag: dict[str, Any]) -> str:
         digest = f"SHA-256 {f['sha256']}" if f["sha256"] else "content not read"
         return (f"{what} {f['volume']}{f['path']} ({f['size']} bytes, {digest}, modified "
                 f"{when(f['mtime'])}); case.db file {tag['item_id']}")
-    r = case.rows("SELECT r.parser, r.record_type, r.timestamp, f.volume, f.path FROM records r JOIN files f "
-                  "ON f.id = r.file_id WHERE r.id = ?", (tag["item_id"],))[0]
-    return (f"Record {r['parser']}/{r['record_type']} of {when(r['timestamp'])} in {r['volume']}{r['path']}; "
-            f"case.db record {tag['item_id']}")
+    r = case.rows("SELECT r.parser, r.record_type, r.timestamp, r.data, r.source_table, r.source_rowid, f.volume, "
+                  "f.path FROM records r JOIN files f ON f.id = r.file_id WHERE r.id = ?", (tag["item_id"],))[0]
+    row = f" (table {r['source_table']}, row {r['source_rowid']})" if r["source_table"] else ""
+    return (f"Record {r['parser']}/{r['record_type']} of {when(r['timestamp'])}{_summary(r['data'])} in "
+            f"{r['volume']}{r['path']}{row}; case.db record {tag['item_id']}")
 
 
-def _marked(case: Case, mark: str) -> list[dict[str, Any]]:
+def _summary(data: str) -> str:
+    """What a communication record says, in a few words: app, direction, counterpart, text excerpt."""
+    try:
+        d = json.loads(data)
+    except (TypeError, ValueError):
+        return ""
+    if not isinstance(d, dict) or not d.get("app"):
+        return ""
+    who = d.get("sender") or d.get("number") or ", ".join(str(p) for p in d.get("participants") or []) or d.get("url")
+    text = str(d.get("body") or "").replace("\n", " ")
+    excerpt = f", text '{text[:EXCERPT]}{'...' if len(text) > EXCERPT else ''}'" if text else ""
+    return (f": {d['app']}" + (f", {d['direction']}" if d.get("direction") else "")
+            + (f", {who}" if who else "") + excerpt)
+
+
+def marked(case: Case, mark: str) -> list[dict[str, Any]]:
     seen, out = set(), []
     for tag in read_tags(case.conn):
         key = (tag["item_kind"], tag["item_id"])
@@ -88,12 +81,17 @@ def numbering(folder: Path, keys: list[str]) -> dict[str, int]:
     return held
 
 
-def build_mg6c(case: Case, folder: Path, case_ref: str | None) -> Document:
-    entries = _blocks(case)
-    sensitive = {(t["item_kind"], t["item_id"]) for t in _marked(case, "sensitive")}
-    for tag in _marked(case, "possibly-disclosable"):
+def item_key(tag: dict[str, Any]) -> str:
+    return f"item:{tag['item_kind']}:{tag['item_id']}"
+
+
+def build_mg6c(case: Case, folder: Path, case_ref: str | None) -> tuple[Document, dict[str, int]]:
+    """The MG6C and the number of every line (by key, :func:`item_key` for the items listed individually)."""
+    entries = schedule.blocks(case)
+    sensitive = {(t["item_kind"], t["item_id"]) for t in marked(case, "sensitive")}
+    for tag in marked(case, "possibly-disclosable"):
         if (tag["item_kind"], tag["item_id"]) not in sensitive:
-            entries.append(Entry(f"item:{tag['item_kind']}:{tag['item_id']}",
+            entries.append(Entry(item_key(tag),
                                  f"{describe_item(case, tag)}. Marked possibly meeting the disclosure test by "
                                  f"{tag['tagged_by']} "
                                  f"at {when(tag['tagged_at'])}: {tag['note'] or '(no note)'}", 1, "see description"))
@@ -101,19 +99,19 @@ def build_mg6c(case: Case, folder: Path, case_ref: str | None) -> Document:
     rows = tuple((str(numbers[e.key]), e.description, str(e.quantity), e.span)
                  for e in sorted(entries, key=lambda e: numbers[e.key]))
     blocks: list[Heading | Para | Table] = [
-        Para(f"URN {case_ref or '[TO SUPPLY]'}. Material from one device examination, block-listed by category "
-             "and record kind; items marked as possibly meeting the disclosure test are listed individually."),
+        Para(f"URN {case_ref or '[TO SUPPLY]'}. Material from one device examination, block-listed by category, "
+             "app and conversation; items marked as possibly meeting the disclosure test are listed individually."),
         Table(("No.", "Description and relevance", "Quantity", "Dates (UTC)"), rows, (1.2, 9.8, 2.2, 3.8))]
     if sensitive:
         blocks.append(Para(f"{len(sensitive)} item(s) marked sensitive are on the MG6D, not here."))
     blocks += [supply("disclosure officer's name, signature and date")]
     return Document("MG6C", "POLICE SCHEDULE OF NON-SENSITIVE UNUSED MATERIAL - DRAFT",
                     "Criminal Procedure and Investigations Act 1996; numbering continues across revisions",
-                    tuple(blocks))
+                    tuple(blocks)), numbers
 
 
 def build_mg6d(case: Case, case_ref: str | None) -> Document:
-    tags = _marked(case, "sensitive")
+    tags = marked(case, "sensitive")
     blocks: list[Heading | Para | Table] = [Para(f"URN {case_ref or '[TO SUPPLY]'}.")]
     if tags:
         rows = tuple((str(n), describe_item(case, t),

@@ -69,6 +69,11 @@ def build(case: Case, facts: Facts) -> Document:
     held = read_tags(case.conn)
     blocks.append(Para("Marks held now: " + ", ".join(f"{m} {sum(t['mark'] == m for t in held)}" for m in MARKS)
                        + f" (on {len({(t['item_kind'], t['item_id']) for t in held})} items)."))
+    if held:
+        blocks.append(Table(("Item", "Mark", "Marked by", "Marked at", "Imported"), tuple(
+            (f"{t['item_kind']}:{t['item_id']}", t["mark"], t["tagged_by"], when(t["tagged_at"]),
+             f"{when(t['imported_at'])} by {t['imported_by']} ({t['origin']})") for t in held),
+            (2.2, 3.2, 3.2, 3.6, 4.8)))
     blocks += [Heading("Not recorded by devicex"),
                supply("keyword lists and searches run in other tools, hits reviewed and not reviewed and why, "
                       "defence-proposed terms and their outcome")]

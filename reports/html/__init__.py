@@ -88,6 +88,7 @@ def render(case: Case) -> list[Path]:
         if case.export_dir.is_dir() else []
     _write(out, "index.html", "Case summary", summary.summary_body(case, exports, act), case, ctitle)
     _write(out, "print.html", "Extraction summary", summary.print_body(case), case, ctitle)
+    _write(out, "marks.html", "Marks", pages.MARKS_BODY, case, ctitle)
     n = totals
     _write(out, "files.html", "Files", pages.browse_shell(
         "files", f"{n['files']:,} entries. Search by name, path, hash or type; filter; click a column to sort and "

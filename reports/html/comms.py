@@ -25,12 +25,12 @@ from reports.model import Case
 THREAD_COLUMNS = ("thread", "app", "label", "participants", "participant_ids", "count", "first", "last",
                   "deleted", "chunk_from", "chunk_to", "duplicates")
 MESSAGE_COLUMNS = ("thread", "time", "direction", "sender", "sender_id", "sender_name", "body", "attachments",
-                   "deleted", "file_id", "source", "service", "status", "also_in", "subject")
+                   "deleted", "file_id", "source", "service", "status", "also_in", "subject", "id")
 CALL_COLUMNS = ("time", "app", "direction", "type", "number", "number_id", "name", "duration", "video", "deleted",
-                "file_id", "source")
+                "file_id", "source", "id")
 CONTACT_COLUMNS = ("name", "numbers", "number_ids", "emails", "account", "app", "deleted", "file_id", "source",
-                   "time", "organisation")
-WEB_COLUMNS = ("time", "app", "kind", "url", "title", "detail", "synced", "deleted", "file_id", "source")
+                   "time", "organisation", "id")
+WEB_COLUMNS = ("time", "app", "kind", "url", "title", "detail", "synced", "deleted", "file_id", "source", "id")
 MESSAGE_CHUNK = 2000
 PAGES = (("conversations.html", "Conversations"), ("calls.html", "Calls"), ("contacts.html", "Contacts"),
          ("web.html", "Web history"))
@@ -53,13 +53,13 @@ def write(case: Case, out: Path, page: Callable[[str, str, str], object]) -> dic
         d = r["data"]
         writers["calls"].add([d.get("time_utc"), d.get("app"), d.get("direction"), d.get("call_type"),
                               d.get("number"), d.get("number_id"), d.get("name"), d.get("duration_s"), d.get("video"),
-                              d.get("deleted"), r["file_id"], _source(r)])
+                              d.get("deleted"), r["file_id"], _source(r), r["id"]])
     for r in comms.records(case, comms.CONTACT):
         d = r["data"]
         writers["contacts"].add([d.get("name"), _texts(d.get("numbers")), _texts(d.get("number_ids")),
                                  _texts(d.get("emails")), d.get("account"), d.get("app"), d.get("deleted"),
                                  r["file_id"],
-                                 _source(r), d.get("time_utc"), d.get("organisation")])
+                                 _source(r), d.get("time_utc"), d.get("organisation"), r["id"]])
     for kind, label in ((comms.VISIT, "visit"), (comms.DOWNLOAD, "download")):
         for r in comms.records(case, kind):
             d = r["data"]
@@ -67,7 +67,7 @@ def write(case: Case, out: Path, page: Callable[[str, str, str], object]) -> dic
                 if kind == comms.VISIT else f"{d.get('received_bytes') or 0:,} of {d.get('total_bytes') or 0:,} bytes"
             writers["web"].add([d.get("time_utc"), d.get("app"), label, d.get("url"),
                                 d.get("title") if kind == comms.VISIT else d.get("target_path"), detail,
-                                d.get("synced"), d.get("deleted"), r["file_id"], _source(r)])
+                                d.get("synced"), d.get("deleted"), r["file_id"], _source(r), r["id"]])
     for w in writers.values():
         w.flush()
     totals = {n: w.total for n, w in writers.items()}
@@ -109,7 +109,7 @@ def _threads(case: Case, threads: data.ChunkWriter, messages: data.ChunkWriter, 
                           d.get("sender_name"), _lines(d.get("body")), [_texts(attach.of(a, m["file_id"])) for a in
                                                                 d.get("attachments") or []],
                           d.get("deleted"), m["file_id"], f"{m['path']} · {m['table']} {m['rowid']}", d.get("service"),
-                          d.get("status"), _texts(m["also_in"]), d.get("subject")])
+                          d.get("status"), _texts(m["also_in"]), d.get("subject"), m["id"]])
         last_chunk = messages.chunks + (1 if messages.rows else 0)
         times = [m["data"].get("time_utc") for m in t.messages if m["data"].get("time_utc")]
         threads.add([n, t.app, t.label, _texts(t.participants), _texts(t.participant_ids), len(t.messages),

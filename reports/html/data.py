@@ -138,6 +138,7 @@ class ChunkWriter:
 def write_case_js(data_dir: Path, case: Case, chunks: dict[str, int], totals: dict[str, int]) -> None:
     meta = {
         "generated": case.generated, "tool": case.tool, "chunks": chunks, "totals": totals,
+        "case_ref": visible(case.first_run().get("case_ref")) if case.first_run().get("case_ref") else None,
         "columns": {"files": FILE_COLUMNS, "timeline": TIMELINE_COLUMNS, "gallery": GALLERY_COLUMNS,
                     "places": PLACES_COLUMNS, "mismatch": MISMATCH_COLUMNS, "problems": PROBLEM_COLUMNS},
     }

@@ -16,7 +16,7 @@ NAV = (("index.html", "Summary"), ("files.html", "Files"), ("gallery.html", "Pic
        ("conversations.html", "Conversations"), ("calls.html", "Calls"), ("contacts.html", "Contacts"),
        ("web.html", "Web history"), ("places.html", "Places"),
        ("timeline.html", "Timeline"), ("mismatch.html", "Extension mismatches"), ("problems.html", "Problems"),
-       ("print.html", "Printable summary"))
+       ("marks.html", "Marks"), ("print.html", "Printable summary"))
 
 
 def e(value: Any) -> str:
@@ -33,7 +33,8 @@ def layout(page: str, title: str, body: str, case_title: str, generated: str, sc
     current = ' aria-current="page"'
     nav = "".join(f'<a href="{href}"{current if href == page else ""}>{label}</a>' for href, label in NAV)
     script = ('<script src="data/case.js"></script>\n<script src="assets/report.js"></script>\n'
-              '<script src="assets/activity.js"></script>\n' if scripts else "")
+              '<script src="assets/activity.js"></script>\n<script src="assets/tags.js"></script>\n'
+              if scripts else "")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -82,6 +83,15 @@ def browse_shell(kind: str, intro: str, controls: str = "", extra: str = "") -> 
 <noscript><p class="warn">This page needs JavaScript (it runs only the report's own files).</p></noscript>
 {controls}
 <div id="{kind}-view" class="view"></div>"""
+
+
+MARKS_BODY = """<p class="intro">Mark files (on their details in Files) and messages, calls, contacts and web history
+(on their pages) as relevant, possibly disclosable or sensitive, with a note. Marks stay in this browser and
+change nothing in the report or the evidence. Export them here and give the file to the examiner, who imports it
+into the case with <code>devicex tag import CASE FILE</code> (recorded in the custody log).</p>
+<div id="status" class="status" role="status">Loading marks…</div>
+<noscript><p class="warn">Marking needs JavaScript (it runs only the report's own files).</p></noscript>
+<div id="marks-view" class="view"></div>"""
 
 
 def date_controls(prefix: str) -> str:

@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 HANDOVER_REASON = "the officer suggests a second look"
 MG11, GUIDE = "MG11-continuity-statement", "readers-guide"
 DOCS = (MG11, GUIDE, "MG6C-unused-material", "MG6D-sensitive-material")
-WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "search-and-review-record", "SFR1-draft") for x in ("docx", "pdf")]
+WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "MG6E-disclosure-officers-report", "search-and-review-record",
+                                        "SFR1-draft") for x in ("docx", "pdf")]
                  + ["mg6c-numbering.json"])
 
 
@@ -289,16 +290,30 @@ def test_sfr1_findings_and_limitations(drafted: dict, tmp_path: Path) -> None:
     intake = conn.execute("SELECT sha256 FROM sources").fetchone()[0]
     parsers = [r for (r,) in conn.execute("SELECT DISTINCT parser FROM parser_runs ORDER BY 1")]
     conn.close()
-    import_tags(bundle, [make_tag(f"file:{fid}", "relevant", "photo of the night", "DC Jones", "2024-05-01T12:00:00Z")],
+    gone = conn_rows(bundle, "SELECT id, recovered FROM files WHERE alloc = 'deleted' ORDER BY id LIMIT 1")[0]
+    import_tags(bundle, [make_tag(f"file:{fid}", "relevant", "photo of the night", "DC Jones", "2024-05-01T12:00:00Z"),
+                         make_tag(f"file:{gone[0]}", "relevant", "deleted note", "DC Jones", "2024-05-01T12:01:00Z")],
                 Actor("1", "DC Jones"), "test")
     with open_case(bundle) as case:
         draft(case, None, pdf=False)
     d = docx.Document(str(bundle / "data" / "cps" / "SFR1-draft.docx"))
     findings = next(t for t in d.tables if t.rows[0].cells[0].text == "Item")
     rows = [[c.text for c in r.cells] for r in findings.rows[1:]]
-    assert len(rows) == 1 and rows[0][0] == f"file:{fid}" and path in rows[0][1] and sha in rows[0][1]
-    assert "photo of the night" in rows[0][2] and "2024-05-01 12:00:00 UTC" in rows[0][2]
+    assert len(rows) == 2 and rows[0][0] == f"file:{fid}" and path in rows[0][1] and sha in rows[0][1]
+    assert rows[0][2] == "allocated (a live file)"
+    assert rows[1][0] == f"file:{gone[0]}" and gone[1] == 1
+    assert rows[1][2].startswith("deleted; its content read from its own blocks")
+    assert "photo of the night" in rows[0][3] and "2024-05-01 12:00:00 UTC" in rows[0][3]
     text = _docx_text(bundle / "data" / "cps" / "SFR1-draft.docx")
-    assert intake in text and "All times are UTC" in text
+    assert intake in text and "All times are UTC" in text and "time zone is not known" in text
     assert f"{deleted} deleted entries listed; {recovered} recovered" in text
+    assert f"Files: {recovered} deleted, their content read from their own blocks (recovered)." in text
     assert f"parsers run: {', '.join(parsers)}" in text
+
+
+def conn_rows(bundle: Path, sql: str) -> list[tuple]:
+    conn = _db(bundle)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()

@@ -173,6 +173,8 @@
       const foot = el("div", { class: "prov" }, source(m[M.file_id], m[M.source]));
       if ((m[M.also_in] || []).length) foot.append(el("span", { class: "muted", text: ` · also in ${m[M.also_in].join("; ")}` }));
       parts.push(foot);
+      const marks = markCell(m[M.id]);
+      if (marks) parts.push(marks);
       return el("li", { class: cls.join(" ") }, ...parts);
     }
 
@@ -206,6 +208,8 @@
     if (id) span.append(" ", isolate(id, "mono muted"), personLinks(id));
     return span;
   }
+  function markCell(id) { return window.DVX_TAGS && id ? window.DVX_TAGS.widget(`record:${Number(id)}`, "") : ""; }
+  function markColumn(X) { return { label: "Mark", value: () => "", cell: (r) => markCell(r[X.id]) }; }
   function flag(v) { return v ? el("span", { class: "flag", text: String(v) }) : ""; }
 
   const starts = {
@@ -217,7 +221,7 @@
       { label: "Name", value: (r) => r[C.name], cell: (r) => isolate(r[C.name] || "", "") },
       { label: "Duration (s)", value: (r) => r[C.duration], cls: "num" }, { label: "App", value: (r) => r[C.app] },
       { label: "Deleted", value: (r) => r[C.deleted], cell: (r) => flag(r[C.deleted]) },
-      { label: "Source", value: (r) => r[C.source], cell: (r) => source(r[C.file_id], r[C.source]) },
+      { label: "Source", value: (r) => r[C.source], cell: (r) => source(r[C.file_id], r[C.source]) }, markColumn(C),
     ], (r) => [r[C.number_id]].filter(Boolean), (r) => `${r[C.number]}\n${r[C.number_id]}\n${r[C.name]}\n${r[C.app]}\n${r[C.direction]}`); },
     contacts: () => { const K = cols("contacts"); tablePage("contacts", [
       { label: "Name", value: (r) => r[K.name], cell: (r) => isolate(r[K.name] || "(no name)", "") },
@@ -226,7 +230,7 @@
       { label: "E-mail", value: (r) => (r[K.emails] || []).join(", "), cell: (r) => el("span", {}, ...(r[K.emails] || []).map((id, i) => el("span", {}, i ? ", " : "", isolate(id, "mono"), personLinks(id)))) },
       { label: "Account", value: (r) => r[K.account] }, { label: "App", value: (r) => r[K.app] },
       { label: "Deleted", value: (r) => r[K.deleted], cell: (r) => flag(r[K.deleted]) },
-      { label: "Source", value: (r) => r[K.source], cell: (r) => source(r[K.file_id], r[K.source]) },
+      { label: "Source", value: (r) => r[K.source], cell: (r) => source(r[K.file_id], r[K.source]) }, markColumn(K),
     ], (r) => [...(r[K.number_ids] || []), ...(r[K.emails] || [])], (r) => `${r[K.name]}\n${(r[K.numbers] || []).join(" ")}\n${(r[K.number_ids] || []).join(" ")}\n${(r[K.emails] || []).join(" ")}\n${r[K.account]}`); },
     web: () => { const W = cols("web"); tablePage("web", [
       { label: "Time", value: (r) => r[W.time], cell: (r) => when(r[W.time]), cls: "time" },
@@ -236,7 +240,7 @@
       { label: "Detail", value: (r) => r[W.detail] },
       { label: "Synced from another device", value: (r) => (r[W.synced] ? "yes" : "") },
       { label: "Deleted", value: (r) => r[W.deleted], cell: (r) => flag(r[W.deleted]) },
-      { label: "Source", value: (r) => r[W.source], cell: (r) => source(r[W.file_id], r[W.source]) },
+      { label: "Source", value: (r) => r[W.source], cell: (r) => source(r[W.file_id], r[W.source]) }, markColumn(W),
     ], () => [], (r) => `${r[W.url]}\n${r[W.title]}\n${r[W.app]}`); },
   };
 

@@ -148,6 +148,7 @@
       if (r[F.mismatch]) add("Extension mismatch", "yes: the name's extension does not fit the content");
       if (r[F.recovered]) add("Recovered", "deleted, content read");
       const parts = [el("h2", { text: r[F.name] || r[F.path] }), dl, el("p", {}, openLink(r[F.href], "Open exported file"))];
+      if (window.DVX_TAGS) parts.push(window.DVX_TAGS.widget(`file:${Number(r[F.id])}`, r[F.path]));
       if (r[F.thumb]) parts.splice(1, 0, el("img", { src: r[F.thumb], alt: "", class: "detail-thumb" }));
       detail.replaceChildren(...parts);
     }
