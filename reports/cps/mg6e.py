@@ -29,7 +29,7 @@ def _sensitive(case: Case) -> list[Heading | Para | Table]:
     tags = marked(case, "sensitive")
     if not tags:
         return [Para("None: the MG6D is a nil return.")]
-    return [Para(f"MG6D items {', '.join(str(n) for n in range(1, len(tags) + 1))} are marked sensitive; the "
+    return [Para(f"MG6D item(s) {', '.join(str(n) for n in range(1, len(tags) + 1))} are marked sensitive; the "
                  "reason for each is on the MG6D."),
             supply("for each, whether it might meet the disclosure test, and the prosecutor's attention drawn to it")]
 

@@ -194,6 +194,9 @@ def test_mg6c_blocks_equal_case_db_and_mg6d_nil(drafted: dict) -> None:
     pdf = subprocess.run(["pdftotext", str(bundle / "data" / "cps" / "MG6D-sensitive-material.pdf"), "-"],
                          check=True, capture_output=True, text=True).stdout
     assert "NIL RETURN" in pdf
+    mg6e = _docx_text(bundle / "data" / "cps" / "MG6E-disclosure-officers-report.docx")
+    assert "No item of this examination is marked as possibly meeting the disclosure test." in mg6e
+    assert "None: the MG6D is a nil return." in mg6e
 
 
 def test_mg6c_numbering_stable_and_mg6d_lists_sensitive(drafted: dict, tmp_path: Path) -> None:
