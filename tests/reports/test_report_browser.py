@@ -15,7 +15,7 @@ import pytest
 from tests.reports.browser import open_page, shot, url, wait_until
 from tests.reports.conftest import BIDI_NAME, EXIF_MAKE, EXIF_MODEL, HOSTILE_JPG, HOSTILE_SCRIPT, HOSTILE_TXT
 
-PAGES = ("index", "files", "gallery", "places", "timeline", "mismatch", "problems", "print")
+PAGES = ("index", "files", "gallery", "places", "timeline", "mismatch", "problems", "marks", "print")
 XSS_PROBE = """() => ({
   injectedImgs: document.querySelectorAll('img[src="x"], img[onerror]').length,
   injectedSvg: document.querySelectorAll('svg[onload]').length,
@@ -33,7 +33,7 @@ def _clean(page: Any, watch: Any) -> None:
     assert watch.problems() == []
     probe = page.evaluate(XSS_PROBE)
     assert probe["injectedImgs"] == 0 and probe["injectedSvg"] == 0 and probe["inlineHandlers"] == 0, probe
-    assert all(s in ("data/case.js", "assets/report.js", "assets/activity.js") or re.fullmatch(r"data/[a-z]+-\d{4}\.js", s or "")
+    assert all(s in ("data/case.js", "assets/report.js", "assets/activity.js", "assets/tags.js") or re.fullmatch(r"data/[a-z]+-\d{4}\.js", s or "")
                for s in probe["scripts"]), probe["scripts"]
 
 
