@@ -85,10 +85,11 @@ def browse_shell(kind: str, intro: str, controls: str = "", extra: str = "") -> 
 <div id="{kind}-view" class="view"></div>"""
 
 
-MARKS_BODY = """<p class="intro">Mark files (on their details in Files) and messages, calls, contacts and web history
-(on their pages) as relevant, possibly disclosable or sensitive, with a note. Marks stay in this browser and
-change nothing in the report or the evidence. Export them here and give the file to the examiner, who imports it
-into the case with <code>devicex tag import CASE FILE</code> (recorded in the custody log).</p>
+MARKS_BODY = """<p class="intro">Mark files (on their details in Files, in Pictures and Places) and
+messages, calls, contacts and web history (on their pages) as relevant, possibly disclosable or sensitive,
+with a note. Marks stay in this browser and change nothing in the report or the evidence. Export them here
+and give the file to the examiner, who imports it into the case with <code>devicex tag import CASE FILE</code>
+(recorded in the custody log).</p>
 <div id="status" class="status" role="status">Loading marks…</div>
 <noscript><p class="warn">Marking needs JavaScript (it runs only the report's own files).</p></noscript>
 <div id="marks-view" class="view"></div>"""

@@ -136,3 +136,42 @@ def test_marks_file_for_another_case_is_refused(case: Path, tmp_path: Path) -> N
                            "X"], capture_output=True, text=True, cwd=REPO,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin:/usr/local/bin"})
     assert done.returncode == 2 and "made for case 'OP-OTHER'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_marks_on_places_and_pictures_with_hostile_names(reported: Path, browser: Any, tmp_path: Path) -> None:
+    from tests.reports.conftest import HOSTILE_JPG
+
+    case = tmp_path / "case"
+    shutil.copytree(reported, case)
+    conn = sqlite3.connect(f"file:{case / 'data' / 'case.db'}?mode=ro", uri=True)
+    gps = conn.execute("SELECT id FROM files WHERE name = 'gps.jpg'").fetchone()[0]
+    hostile = conn.execute("SELECT id FROM files WHERE name = ?", (HOSTILE_JPG,)).fetchone()[0]
+    conn.close()
+    report = case / "data" / "report"
+    page, watch = open_page(browser, url(report, "places.html"))
+    try:
+        page.fill("#mark-by", "DC Places")
+        page.dispatch_event("#mark-by", "change")
+        assert _mark(page, f"#places-view .marks[data-item='file:{gps}']", "relevant", "where the photo was taken") == ""
+        _goto(page, report, "gallery.html")
+        page.fill("#q", "onerror")
+        page.locator("#q").blur()  # the search applies on change too: let it redraw before marking
+        page.wait_for_timeout(400)
+        wait_until(page, "document.querySelectorAll('#gallery-view figure').length === 1")
+        assert _mark(page, f"#gallery-view .marks[data-item='file:{hostile}']", "possibly-disclosable", "named oddly") == ""
+        _goto(page, report, "marks.html")
+        with page.expect_download() as download:
+            page.click("#marks-export")
+        saved = tmp_path / "marks.json"
+        download.value.save_as(saved)
+        assert watch.problems() == [] and page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+    finally:
+        page.context.close()
+    done = subprocess.run([sys.executable, "-m", "devicex", "tag", "import", str(case), str(saved), "--examiner",
+                           "DC Importer"], capture_output=True, text=True, cwd=REPO,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin:/usr/local/bin"})
+    assert done.returncode == 0, done.stderr  # the hostile path, as the report shows it, is accepted
+    conn = sqlite3.connect(f"file:{case / 'data' / 'case.db'}?mode=ro", uri=True)
+    tags = conn.execute("SELECT item_kind, item_id, mark FROM tags ORDER BY id").fetchall()
+    conn.close()
+    assert tags == [("file", gps, "relevant"), ("file", hostile, "possibly-disclosable")]

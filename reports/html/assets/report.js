@@ -148,7 +148,7 @@
       if (r[F.mismatch]) add("Extension mismatch", "yes: the name's extension does not fit the content");
       if (r[F.recovered]) add("Recovered", "deleted, content read");
       const parts = [el("h2", { text: r[F.name] || r[F.path] }), dl, el("p", {}, openLink(r[F.href], "Open exported file"))];
-      if (window.DVX_TAGS) parts.push(window.DVX_TAGS.widget(`file:${Number(r[F.id])}`, r[F.path]));
+      parts.push(markFile(r[F.id], r[F.path]));
       if (r[F.thumb]) parts.splice(1, 0, el("img", { src: r[F.thumb], alt: "", class: "detail-thumb" }));
       detail.replaceChildren(...parts);
     }
@@ -238,6 +238,7 @@
     }, failed);
     return () => apply();
   }
+  function markFile(id, path) { return window.DVX_TAGS ? window.DVX_TAGS.widget(`file:${Number(id)}`, path) : ""; }
   function fileLink(id, text) { return el("a", { href: `files.html#file=${Number(id)}`, text }); }
 
   function galleryPage() {
@@ -261,7 +262,7 @@
         const link = r[G.href] ? el("a", { href: r[G.href], target: "_blank", rel: "noopener noreferrer" }, pic) : pic;
         return el("figure", {}, link, el("figcaption", {}, el("span", { class: "name", text: name }), el("br"),
           el("span", { class: "muted", text: [r[G.taken], r[G.camera], r[G.lat] !== null ? "GPS" : ""].filter(Boolean).join(" · ") }), el("br"),
-          fileLink(r[G.file_id], "details")));
+          fileLink(r[G.file_id], "details"), markFile(r[G.file_id], r[G.path])));
       }));
       prev.disabled = page === 0; next.disabled = page >= pages - 1;
       info.textContent = `${rows.length.toLocaleString("en")} pictures · page ${page + 1} of ${pages}`;
@@ -335,6 +336,7 @@
       { label: "Latitude", value: (r) => r[P.lat], cls: "num" }, { label: "Longitude", value: (r) => r[P.lon], cls: "num" },
       { label: "Altitude (m)", value: (r) => r[P.alt], cls: "num" }, { label: "Time", value: (r) => r[P.time] },
       { label: "Camera", value: (r) => r[P.camera] }, { label: "File", value: (r) => r[P.href], cell: (r) => openLink(r[P.href], "open") },
+      { label: "Mark", value: () => "", cell: (r) => markFile(r[P.file_id], r[P.path]) },
     ], (r) => `${r[P.path]}\n${r[P.camera]}\n${r[P.time]}\n${r[P.place]}`, (r) => !picked || picked.has(r[P.file_id]), null, (all) => { rows = all; });
     function show(g) {
       document.querySelectorAll("svg.map .cluster.on").forEach((n) => n.classList.remove("on"));
