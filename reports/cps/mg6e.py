@@ -4,6 +4,7 @@ and what this examination did not cover, counted from the case, for the prosecut
 officer can decide or certify is marked for them to supply."""
 from __future__ import annotations
 
+from reports.cps import left
 from reports.cps.blocks import Document, Heading, Para, Table, supply
 from reports.cps.facts import Facts
 from reports.cps.mg6 import describe_item, item_key, marked
@@ -36,9 +37,7 @@ def _sensitive(case: Case) -> list[Heading | Para | Table]:
 
 def _not_covered(case: Case, facts: Facts) -> Para:
     c = facts.counts
-    left = case.rows("SELECT reason, sum(count) AS n FROM exclusions GROUP BY reason ORDER BY reason")
-    scope = "; ".join(f"{r['n']} files left in the image ({r['reason']})" for r in left) or \
-        "no file was left in the image by a scope rule"
+    scope = left.sentence(case)
     status = c.get("by_status", {})
     return Para(f"Examination scope: {facts.scope_mode}; {scope}. {status.get('unreadable', 0)} files could not be "
                 f"read and {status.get('partial', 0)} were read in part; {c.get('errors', 0)} errors were recorded. "

@@ -6,6 +6,7 @@ from typing import Any
 
 from devicex.scope import ScopeError, describe, parse_text
 from devicex.tags import MARKS, read_tags
+from reports.cps import left
 from reports.cps.blocks import Document, Heading, Para, Table, supply
 from reports.cps.facts import Facts
 from reports.cps.plain import when
@@ -34,10 +35,12 @@ def _run(case: Case, facts: Facts, run: dict[str, Any]) -> list[Heading | Para |
         *_scope_text(run)]
     taken = case.rows("SELECT count(*) AS n FROM files WHERE run_id = ? AND kind NOT IN ('dir', 'virtual-dir')",
                       (run["id"],))[0]["n"]
-    left = case.rows("SELECT reason, count, bytes FROM exclusions WHERE run_id = ? ORDER BY reason", (run["id"],))
     rows = [("taken (listed in case.db)", str(taken), "")]
-    rows += [(f"left in the image: {r['reason']}", str(r["count"]), str(r["bytes"])) for r in left]
-    blocks.append(Table(("Outcome", "Files", "Bytes"), tuple(rows), (10.0, 3.0, 4.0)))
+    rows += [(f"left in the image: {r['reason']}", str(r["count"]), str(r["bytes"]))
+             for r in left.files_left(case, run["id"])]
+    rows += [(f"{r['record_type']} records not taken: {r['reason']}", str(r["count"]), "")
+             for r in left.records_left(case, run["id"])]
+    blocks.append(Table(("Outcome", "Files (records)", "Bytes"), tuple(rows), (10.0, 3.0, 4.0)))
     return blocks
 
 

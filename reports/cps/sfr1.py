@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from devicex.tags import read_tags
-from reports.cps import recovery
+from reports.cps import left, recovery
 from reports.cps.blocks import Document, Heading, Para, Table, supply
 from reports.cps.facts import Facts
 from reports.cps.mg6 import describe_item
@@ -21,10 +21,8 @@ def _one(case: Case, sql: str) -> int:
 
 def _limitations(case: Case, facts: Facts) -> tuple[tuple[str, str], ...]:
     c = facts.counts
-    left = case.rows("SELECT reason, sum(count) AS n FROM exclusions GROUP BY reason ORDER BY reason")
     ran = {r["parser"] for r in case.parser_runs()}
-    rows = [("Scope", "; ".join(f"{r['n']} files left in the image ({r['reason']})" for r in left)
-             or "no file was left in the image by a scope rule")]
+    rows = [("Scope", left.sentence(case))]
     by_status = c.get("by_status", {})
     rows.append(("Could not be read", f"{by_status.get('unreadable', 0)} files unreadable, "
                  f"{by_status.get('partial', 0)} read in part; {c.get('errors', 0)} errors and "

@@ -156,3 +156,27 @@ def test_numbering_kept_when_a_later_draft_adds_items(case: dict[str, Any], tmp_
     mg6e = _table(out / "data" / "cps" / "MG6E-disclosure-officers-report.docx", "MG6C No.")
     assert [r[0] for r in mg6e] == [next(r[0] for r in after if f"case.db record {case['call']}" in r[1]),
                                     str(len(before) + 1)]
+
+
+def test_record_level_scope_in_the_search_record_and_sfr1(tmp_path: Path) -> None:
+    out = tmp_path / "scoped"
+    done = subprocess.run([sys.executable, "-m", "devicex", "extract", str(IMAGE), "-o", str(out), "--scope",
+                           str(REPO / "examples" / "scopes" / "suspect-conversation.toml"), "--case", "OP-S",
+                           "--examiner", "Test Examiner", "--workers", "1"], capture_output=True, text=True, cwd=REPO,
+                          env=ENV)
+    assert done.returncode == 0, done.stderr
+    _draft(out, "--no-pdf")
+    files = _rows(out, "SELECT reason, count, bytes FROM exclusions WHERE record_type IS NULL ORDER BY reason")
+    records = _rows(out, "SELECT record_type, reason, count FROM exclusions WHERE record_type IS NOT NULL "
+                         "ORDER BY record_type, reason")
+    assert files and records
+    outcome = _table(out / "data" / "cps" / "search-and-review-record.docx", "Outcome")
+    assert outcome[1:] == ([[f"left in the image: {r}", str(n), str(b)] for r, n, b in files]
+                           + [[f"{k} records not taken: {r}", str(n), ""] for k, r, n in records])
+    cells = [c.text for t in docx.Document(str(out / "data" / "cps" / "SFR1-draft.docx")).tables for r in t.rows
+             for c in r.cells]
+    row = next(c for c in cells if "records not taken" in c)  # the limitations' Scope row
+    for k, r, n in records:
+        assert f"{n} {k} records not taken ({r})" in row
+    for r, n, _ in files:
+        assert f"{n} files left in the image ({r})" in row
