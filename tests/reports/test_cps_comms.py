@@ -180,3 +180,26 @@ def test_record_level_scope_in_the_search_record_and_sfr1(tmp_path: Path) -> Non
         assert f"{n} {k} records not taken ({r})" in row
     for r, n, _ in files:
         assert f"{n} files left in the image ({r})" in row
+
+
+def test_sfr1_states_the_zone_found_on_the_device(tmp_path: Path) -> None:
+    from reports.cps.draft import draft
+    from reports.model import open_case
+    from tests.reports.conftest import extract
+    from tests.reports.test_device_timezone import _image
+
+    out = extract(_image(tmp_path, {"private/var/db/timezone/localtime": "/usr/share/zoneinfo/Europe/Paris"}),
+                  tmp_path / "out")
+    with open_case(out) as c:
+        draft(c, None, pdf=False)
+    link, target = _rows(out, "SELECT volume || path, link_target FROM files WHERE path LIKE '%/db/timezone/localtime'")[0]
+    camera = _rows(out, "SELECT count(*) FROM records WHERE json_extract(data, '$.taken_local') IS NOT NULL AND "
+                        "json_extract(data, '$.taken_utc') IS NULL")[0][0]
+    year = _rows(out, "SELECT substr(started, 1, 4) FROM runs")[0][0]
+    text = "\n".join(p.text for p in docx.Document(str(out / "data" / "cps" / "SFR1-draft.docx")).paragraphs)
+    assert (f"The device's time zone is Europe/Paris (found on the device: the link {link} -> {target}); local "
+            f"time on the device was UTC +01:00 or +02:00 in {year}") in text
+    cells = [c.text for t in docx.Document(str(out / "data" / "cps" / "SFR1-draft.docx")).tables for r in t.rows
+             for c in r.cells]
+    assert camera == 1 and any(f"{camera} camera clock times have no zone recorded with them; they were converted "
+                               "with the device zone Europe/Paris" in c for c in cells)
