@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SUPPLY = "[EXAMINER TO SUPPLY: {}]"
+SUPPLY = "[{} TO SUPPLY: {}]"
+EXAMINER, DISCLOSURE_OFFICER = "EXAMINER", "DISCLOSURE OFFICER"
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,9 @@ class Document:
     blocks: tuple[Heading | Para | Table, ...]
 
 
-def supply(what: str) -> Para:
-    return Para(SUPPLY.format(what), "supply")
+def supply(what: str, who: str = EXAMINER) -> Para:
+    """What ``who`` (the examiner, or the disclosure officer on the schedules) must still give."""
+    return Para(SUPPLY.format(who, what), "supply")
 
 
 def text_of(doc: Document) -> str:

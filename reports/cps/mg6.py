@@ -13,7 +13,7 @@ from typing import Any
 from devicex.fsutil import write_atomic
 from devicex.tags import read_tags
 from reports.cps import schedule
-from reports.cps.blocks import Document, Heading, Para, Table, supply
+from reports.cps.blocks import DISCLOSURE_OFFICER, Document, Heading, Para, Table, supply
 from reports.cps.plain import when
 from reports.cps.schedule import Entry
 from reports.model import Case
@@ -104,7 +104,7 @@ def build_mg6c(case: Case, folder: Path, case_ref: str | None) -> tuple[Document
         Table(("No.", "Description and relevance", "Quantity", "Dates (UTC)"), rows, (1.2, 9.8, 2.2, 3.8))]
     if sensitive:
         blocks.append(Para(f"{len(sensitive)} item(s) marked sensitive are on the MG6D, not here."))
-    blocks += [supply("disclosure officer's name, signature and date")]
+    blocks += [supply("name, signature and date", DISCLOSURE_OFFICER)]
     return Document("MG6C", "POLICE SCHEDULE OF NON-SENSITIVE UNUSED MATERIAL - DRAFT",
                     "Criminal Procedure and Investigations Act 1996; numbering continues across revisions",
                     tuple(blocks)), numbers
@@ -120,6 +120,6 @@ def build_mg6d(case: Case, case_ref: str | None) -> Document:
         blocks.append(Table(("No.", "Description", "Reason for sensitivity"), rows, (1.2, 8.8, 7.0)))
     else:
         blocks.append(Para("NIL RETURN: no item of this examination is marked sensitive."))
-    blocks.append(supply("disclosure officer's endorsement, signature and date (a nil return must be signed too)"))
+    blocks.append(supply("endorsement, signature and date (a nil return must be signed too)", DISCLOSURE_OFFICER))
     return Document("MG6D", "POLICE SCHEDULE OF SENSITIVE MATERIAL - DRAFT", "RESTRICTED when complete; "
                     "Criminal Procedure and Investigations Act 1996", tuple(blocks))

@@ -5,7 +5,7 @@ officer can decide or certify is marked for them to supply."""
 from __future__ import annotations
 
 from reports.cps import left
-from reports.cps.blocks import Document, Heading, Para, Table, supply
+from reports.cps.blocks import DISCLOSURE_OFFICER, Document, Heading, Para, Table, supply
 from reports.cps.facts import Facts
 from reports.cps.mg6 import describe_item, item_key, marked
 from reports.cps.plain import when
@@ -18,7 +18,7 @@ def _undermining(case: Case, numbers: dict[str, int]) -> list[Heading | Para | T
     if not tags:
         return [Para("No item of this examination is marked as possibly meeting the disclosure test.", "flag"),
                 supply("confirmation that the unused material was reviewed and that none meets the test, or the "
-                       "items that do")]
+                       "items that do", DISCLOSURE_OFFICER)]
     rows = tuple((str(numbers[item_key(t)]), describe_item(case, t),
                   f"{t['note'] or '(no reason given)'} (marked by {t['tagged_by']} at {when(t['tagged_at'])})")
                  for t in sorted(tags, key=lambda t: numbers[item_key(t)]))
@@ -32,7 +32,8 @@ def _sensitive(case: Case) -> list[Heading | Para | Table]:
         return [Para("None: the MG6D is a nil return.")]
     return [Para(f"MG6D item(s) {', '.join(str(n) for n in range(1, len(tags) + 1))} are marked sensitive; the "
                  "reason for each is on the MG6D."),
-            supply("for each, whether it might meet the disclosure test, and the prosecutor's attention drawn to it")]
+            supply("for each, whether it might meet the disclosure test, and the prosecutor's attention drawn to it",
+                   DISCLOSURE_OFFICER)]
 
 
 def _not_covered(case: Case, facts: Facts) -> Para:
@@ -56,8 +57,8 @@ def build(case: Case, facts: Facts, numbers: dict[str, int]) -> Document:
         Heading("What this examination did not cover"),
         _not_covered(case, facts),
         Heading("Reasonable lines of enquiry"),
-        supply("lines of enquiry pursued and not pursued, defence requests and the responses"),
+        supply("lines of enquiry pursued and not pursued, defence requests and the responses", DISCLOSURE_OFFICER),
         Heading("Certification"),
-        supply("disclosure officer's certification, name, signature and date")]
+        supply("certification, name, signature and date", DISCLOSURE_OFFICER)]
     return Document("MG6E", "DISCLOSURE OFFICER'S REPORT - DRAFT", "CPS Disclosure Manual, chapter 10; "
                     "Criminal Procedure and Investigations Act 1996; not for disclosure", tuple(blocks))

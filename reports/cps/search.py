@@ -7,7 +7,7 @@ from typing import Any
 from devicex.scope import ScopeError, describe, parse_text
 from devicex.tags import MARKS, read_tags
 from reports.cps import left
-from reports.cps.blocks import Document, Heading, Para, Table, supply
+from reports.cps.blocks import DISCLOSURE_OFFICER, Document, Heading, Para, Table, supply
 from reports.cps.facts import Facts
 from reports.cps.plain import when
 from reports.model import Case
@@ -79,6 +79,6 @@ def build(case: Case, facts: Facts) -> Document:
             (2.2, 3.2, 3.2, 3.6, 4.8)))
     blocks += [Heading("Not recorded by devicex"),
                supply("keyword lists and searches run in other tools, hits reviewed and not reviewed and why, "
-                      "defence-proposed terms and their outcome")]
+                      "defence-proposed terms and their outcome", DISCLOSURE_OFFICER)]
     return Document("SEARCH", "SEARCH AND REVIEW RECORD - DRAFT", "For the disclosure officer and the prosecutor "
                     "(CPS Disclosure Manual Annex D; Attorney General's Guidelines 2024 Annex A)", tuple(blocks))

@@ -190,7 +190,7 @@ def test_mg6c_blocks_equal_case_db_and_mg6d_nil(drafted: dict) -> None:
     for row, (name, _) in zip(rows, cats + kinds, strict=True):
         assert f"'{name}'" in row[1]
     mg6d = _docx_text(bundle / "data" / "cps" / "MG6D-sensitive-material.docx")
-    assert "NIL RETURN" in mg6d and "signature" in mg6d
+    assert "NIL RETURN" in mg6d and "[DISCLOSURE OFFICER TO SUPPLY: endorsement, signature and date" in mg6d
     pdf = subprocess.run(["pdftotext", str(bundle / "data" / "cps" / "MG6D-sensitive-material.pdf"), "-"],
                          check=True, capture_output=True, text=True).stdout
     assert "NIL RETURN" in pdf
