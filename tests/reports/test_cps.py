@@ -43,13 +43,14 @@ def drafted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     assert done.returncode == 0, done.stderr
     cps = bundle / "data" / "cps"
     texts = tmp_path_factory.mktemp("cps-text")
+    names = sorted(p.stem for p in cps.glob("*.docx"))
     subprocess.run(["soffice", f"-env:UserInstallation=file://{texts}/profile", "--headless", "--convert-to",
-                    "txt:Text", "--outdir", str(texts), str(cps / f"{MG11}.docx"), str(cps / f"{GUIDE}.docx")],
+                    "txt:Text", "--outdir", str(texts), *(str(cps / f"{n}.docx") for n in names)],
                    check=True, capture_output=True, timeout=300)
     pdf_text = {n: subprocess.run(["pdftotext", str(cps / f"{n}.pdf"), "-"], check=True,
-                                  capture_output=True, text=True).stdout for n in (MG11, GUIDE)}
+                                  capture_output=True, text=True).stdout for n in names}
     return {"bundle": bundle, "key": key, "log_before": [json.loads(x) for x in log_before],
-            "lo_text": {n: (texts / f"{n}.txt").read_text(encoding="utf-8-sig") for n in (MG11, GUIDE)},
+            "lo_text": {n: (texts / f"{n}.txt").read_text(encoding="utf-8-sig") for n in names},
             "pdf_text": pdf_text, "stdout": done.stdout}
 
 
@@ -171,6 +172,24 @@ def test_opinion_flags(text: str, phrase: str) -> None:
 
 def test_facts_only_wording_not_flagged() -> None:
     assert flags("The source was hashed again after the extraction: SHA-256 abc; compared with intake: match.") == []
+
+
+def test_every_document_reads_the_same_in_word_libreoffice_and_pdf(drafted: dict) -> None:
+    """Each draft's paragraphs and table cells, as python-docx reads them, are in LibreOffice's text of the
+    same .docx; its paragraphs are in pdftotext's text of the PDF written beside it (every document, not only
+    the MG11 and the guide whose facts are compared with case.db above)."""
+    cps = drafted["bundle"] / "data" / "cps"
+    assert sorted(drafted["lo_text"]) == sorted(n[: -len(".docx")] for n in WRITTEN if n.endswith(".docx"))
+    for name, lo_text in drafted["lo_text"].items():
+        d = docx.Document(str(cps / f"{name}.docx"))
+        paragraphs = [_squeezed(p.text) for p in d.paragraphs if p.text.strip()]
+        cells = [_squeezed(c.text) for t in d.tables for r in t.rows for c in r.cells if c.text.strip()]
+        assert paragraphs and cells, name
+        lo = _squeezed(lo_text)
+        assert [p for p in paragraphs + cells if p not in lo] == [], name
+        # pdftotext joins a word hyphenated at a line end ("manifest-" / "sha256.txt"), so hyphens are left out
+        pdf = _squeezed(drafted["pdf_text"][name]).replace("-", "")
+        assert [p for p in paragraphs if p.replace("-", "") not in pdf] == [], name
 
 
 def _mg6_rows(path: Path) -> list[list[str]]:
