@@ -39,6 +39,7 @@ class Preview:
     fatal: str | None = None
     records: RecordCounts = field(default_factory=RecordCounts)  # what communications selections would take
     record_scope: bool = False  # the scope has communications selections (records are counted)
+    record_databases: int = 0  # taken files that are databases read for their records only (not exported)
 
     @property
     def excluded_entries(self) -> int:
@@ -58,6 +59,7 @@ class Preview:
                 "walk_problems": self.walk_problems, "fatal": self.fatal} | ({
                 "records_taken": dict(sorted(self.records.taken.items())),
                 "records_left": dict(sorted(self.records.left.items())),
+                "record_databases": self.record_databases,
                 "record_databases_unreadable": self.records.problems} if self.record_scope else {})
 
 
@@ -102,6 +104,7 @@ class _Tally:
         elif decision.include:
             preview.taken_files += 1
             preview.taken_bytes += size
+            preview.record_databases += decision.records_only
             parts = entry.path.split("/")
             for n in range(2, len(parts)):
                 key = (entry.volume, "/".join(parts[:n]))

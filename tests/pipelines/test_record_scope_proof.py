@@ -104,6 +104,7 @@ def test_dry_run_counts_what_the_extraction_takes_and_leaves(phone: tuple[Path, 
     left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
     taken = dict(conn.execute("SELECT record_type, count(*) FROM records GROUP BY record_type"))
     assert counts["records_left"] == left and counts["records_taken"] == taken
+    assert counts["record_databases"] == 7  # read for their records, none exported
     assert taken == {"message": 27, "call": 3}  # 2 SMS, 4 MMS, 6 WhatsApp, 5 each: Google Messages, WhatsApp iOS, iMessage
 
 
