@@ -70,6 +70,7 @@ class ParserContext:
         self._siblings = siblings
         self._scratch = scratch
         self.warnings: list[str] = []
+        self.databases: list[str] = []  # other databases read (their paths), e.g. wa.db beside msgstore.db
 
     def open(self) -> BinaryIO:
         """A new seekable binary file object over the whole stream."""

@@ -243,6 +243,7 @@ def open_sibling(entry: Entry, ctx: ParserContext, relative: str) -> Database | 
     with sib.open() as fh:
         head = fh.read(100)
     name = posixpath.basename(sib.path)
+    ctx.databases.append(sib.path)  # recorded (path and hashes) when only selected records are taken
     prov = Provenance(entry.source, entry.volume, "", sib.path)
     return Database(ctx, name, sib.open, head, prov)
 

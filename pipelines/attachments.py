@@ -1,7 +1,9 @@
 """Attachments of the messages a communications selection took: exported after the
 walk, because an attachment may lie anywhere in the file systems (before or after
 its database in walk order). Only the entries whose paths the taken messages name
-are read; everything else the scope left stays left (and ``[exclude] paths`` win)."""
+are read; everything else the scope left stays left (and ``[exclude] paths`` win).
+Other databases the parsers read beside a message store (WhatsApp's ``wa.db`` for
+names) are taken the same way, records-only: hashed and recorded, not exported."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -17,13 +19,20 @@ from pipelines.store import ResultWriter
 
 REASON = "attachment of a taken message"
 TAKE = Decision(True, REASON)
+DATABASE = Decision(True, "database read beside a message store: recorded, not exported", records_only=True)
 
 Process = Callable[[Entry, "ContentReader | None", str | None, Decision], Result]
 
 
-def take(views: Iterable[tuple[int, View]], source_label: str, wanted: set[tuple[str, str]], selector: Selector,
-         writer: ResultWriter, process: Process) -> int:
-    """Walk again and take the ``wanted`` (volume, path) entries the first walk left; returns how many.
+def wanted(writer: ResultWriter) -> dict[tuple[str, str], Decision]:
+    """What the second walk takes: (volume, path) -> how (attachments first)."""
+    return {key: DATABASE for key in writer.databases} | {key: TAKE for key in writer.attachments}
+
+
+def take(views: Iterable[tuple[int, View]], source_label: str, wanted: dict[tuple[str, str], Decision],
+         selector: Selector, writer: ResultWriter, process: Process) -> int:
+    """Walk again and take the ``wanted`` (volume, path) entries the first walk left; returns how many
+    attachments it exported.
 
     ``views`` pairs each file system's ``filesystems`` row id with its view; export names are assigned
     to every entry in the same order as the first walk, so they are the names it would have given."""
@@ -52,8 +61,9 @@ def take(views: Iterable[tuple[int, View]], source_label: str, wanted: set[tuple
             if left is None:
                 continue  # taken already, or never to be taken
             writer.untake(left.reason, entry.size)
-            writer.write(process(entry, reader, export_rel, TAKE))
-            taken += 1
+            how = wanted[key]
+            writer.write(process(entry, reader, None if how.records_only else export_rel, how))
+            taken += how is TAKE
     return taken
 
 

@@ -341,9 +341,10 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
                 else:
                     taker.take(entry, reader, fs.streamed)
             taker.end_view()
-        if writer.attachments:  # attachments of the messages a communications selection took
-            writer.attachments_taken = attachments.take(views, run.src.label, writer.attachments, opts.selector, writer,
-                             lambda e, r, rel, d: process(e, r, run.db.next_file_id(), rel, settings, d))
+        if writer.attachments or writer.databases:  # what the messages a communications selection took need
+            writer.attachments_taken = attachments.take(
+                views, run.src.label, attachments.wanted(writer), opts.selector, writer,
+                lambda e, r, rel, d: process(e, r, run.db.next_file_id(), rel, settings, d))
     finally:
         plan.stop()
         runner.close()

@@ -67,6 +67,7 @@ class Result:
     export_reused: bool = False  # identical content was already exported by an earlier run
     byte_runs: list[dict[str, int]] | None = None  # where the content lies in the image (DFXML)
     attachments: list[str] = field(default_factory=list)  # paths of the taken messages' attachments
+    databases: list[str] = field(default_factory=list)  # other databases the parsers read (records-only)
 
 
 @dataclass(frozen=True)
@@ -525,6 +526,8 @@ def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[],
             outcome.failed = True
             result.problems.append(Problem(f"parse:{spec.name}", "error", f"cannot spool records: {one_line(exc)}"))
     outcome.rows, outcome.spool, outcome.count, outcome.kinds = sink.rows, sink.spool, sink.count, sink.kinds
+    if records is not None:
+        result.databases.extend(ctx.databases)
     for message in ctx.warnings:
         outcome.warnings += 1
         result.problems.append(Problem(f"parse:{spec.name}", "warning", message))

@@ -55,6 +55,7 @@ class ResultWriter:
         self._kinds: set[str] = set()
         self.left: dict[str, int] = {}  # records a record-level scope left behind: "kind: reason" -> count
         self.attachments: set[tuple[str, str]] = set()  # (volume, path) of the taken messages' attachments
+        self.databases: set[tuple[str, str]] = set()  # (volume, path) of other databases records-only parsers read
         self.record_sources: list[int] = []  # file ids of the databases read for selected records only
         self.attachments_taken = 0
         self.already: dict[str, int] = {}  # records a widening run found already taken by earlier runs
@@ -95,6 +96,8 @@ class ResultWriter:
         e = r.entry
         if r.attachments:
             self.attachments.update((e.volume, p) for p in r.attachments)
+        if r.databases:
+            self.databases.update((e.volume, p) for p in r.databases)
         if r.decision is not None and r.decision.records_only and r.status != "excluded":
             self.record_sources.append(r.file_id)
         if r.status == "excluded" and r.decision is not None:

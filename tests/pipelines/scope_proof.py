@@ -158,6 +158,22 @@ def _whatsapp_android(root: Path, mk: Markers) -> None:
     _db(root / "data/data/com.whatsapp/databases/msgstore.db", "whatsapp_android", rows)
 
 
+def _wa_names(root: Path, mk: Markers) -> None:
+    """wa.db beside msgstore.db: the names the phone knows people by (its schema as fixtures/comms/whatsapp_android
+    /build.sh writes it). A name is extracted only with a message taken from that person."""
+    build = (FIXTURES / "whatsapp_android" / "build.sh").read_text()
+    start = build.index("CREATE TABLE wa_contacts")
+    schema = build[start:build.index(";", start) + 1]
+    path = root / "data/data/com.whatsapp/databases/wa.db"
+    conn = sqlite3.connect(path)
+    conn.execute(schema)
+    for number, modes in ((SUSPECT, ALL), (OTHER, WHOLE), (THIRD, NEVER)):
+        conn.execute("INSERT INTO wa_contacts (jid, is_whatsapp_user, number, display_name) VALUES (?, 1, ?, ?)",
+                     (f"{number}@s.whatsapp.net", f"+{number}", mk.new("waname", modes)))
+    conn.commit()
+    conn.close()
+
+
 def _call_time(mk: Markers, when: int, modes: frozenset[str]) -> int:
     """A call's time in ms whose digits are its marker (calls carry no text)."""
     value = when * 1000 + 100 + mk.n
@@ -255,7 +271,8 @@ def build(folder: Path) -> tuple[Path, Markers]:
     """The image (ext4, by mke2fs -d) and its markers."""
     root = folder / "root"
     mk = Markers()
-    for make in (_android_sms, _bugle, _whatsapp_android, _ios_sms, _whatsapp_ios, _android_calls, _ios_calls):
+    for make in (_android_sms, _bugle, _whatsapp_android, _wa_names, _ios_sms, _whatsapp_ios, _android_calls,
+                 _ios_calls):
         make(root, mk)
     (root / "sdcard/DCIM").mkdir(parents=True)
     (root / "sdcard/DCIM/holiday.jpg").write_bytes(b"\xff\xd8\xff\xe0" + mk.new("photo", NEVER).encode())

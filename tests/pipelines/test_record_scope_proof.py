@@ -66,7 +66,7 @@ def test_only_in_scope_records_reach_out(phone: tuple[Path, scope_proof.Markers,
     # the databases are recorded (path and hashes), never exported; each record names its table and rowid
     dbs = conn.execute("SELECT path, sha256, export_path FROM files WHERE path LIKE '%.db' OR path LIKE "
                        "'%.sqlite' OR path LIKE '%bugle_db' OR path LIKE '%.storedata'").fetchall()
-    assert len(dbs) == 7 and all(sha and export is None for _, sha, export in dbs)
+    assert len(dbs) == 8 and all(sha and export is None for _, sha, export in dbs)  # wa.db too
     assert conn.execute("SELECT count(*) FROM records WHERE source_table IS NULL OR source_rowid IS NULL "
                         "AND record_type IN ('message', 'call')").fetchone()[0] == 0
     left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
@@ -76,7 +76,8 @@ def test_only_in_scope_records_reach_out(phone: tuple[Path, scope_proof.Markers,
     custody = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
     entry = next(e for e in custody if e["action"] == "record-scope")
     assert entry["details"]["records_left"] == left
-    assert len(entry["details"]["databases_read_not_exported"]) == 7
+    read = {d["path"].rsplit("/", 1)[1] for d in entry["details"]["databases_read_not_exported"]}
+    assert len(read) == 8 and "wa.db" in read  # the names beside msgstore.db: recorded, not exported
     others = sum(n for reason, n in left.items() if reason.startswith("message:"))
     calls = sum(n for reason, n in left.items() if reason.startswith("call:"))
     banner = ("Only messages and calls between the device user and +44 7700 900123, 1 to 7 March 2024 (UTC). "
