@@ -134,3 +134,22 @@ def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Marker
     present, absent = markers.expected("whole-thread")
     data = _everything(out)
     assert not [m for m in absent if m.encode() in data] and not [m for m in present if m.encode() not in data]
+
+
+@pytest.mark.parametrize("packed", ["tar", "tar.gz"])
+def test_the_same_phone_tree_as_an_archive(phone: tuple[Path, scope_proof.Markers, Path], tmp_path: Path,
+                                           packed: str) -> None:
+    """The same databases delivered as a tar (one pass; siblings and attachments kept as they stream past)."""
+    image, markers, _ = phone
+    archive = tmp_path / f"phone.{packed}"
+    subprocess.run(["tar", "-czf" if packed == "tar.gz" else "-cf", str(archive), "-C", str(image.parent / "root"),
+                    "."], check=True)
+    scope = tmp_path / "suspect-week.toml"
+    scope.write_text(scope_proof.SCOPE % "whole-thread")
+    out = tmp_path / "out"
+    proc = _cli("extract", archive, "-o", out, "--scope", scope, "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    present, absent = markers.expected("whole-thread")
+    data = _everything(out)
+    assert not sorted(m for m in absent if m.encode() in data)
+    assert not sorted(m for m in present if m.encode() not in data)
