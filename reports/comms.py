@@ -59,34 +59,52 @@ def per_app(case: Case) -> list[tuple[str, str, int]]:
 
 def scope_banner(case: Case) -> str | None:
     """What the case's communications are, in plain words, when a communications scope chose them:
-    the latest such run's selections and how many records of each kind it left on the device
+    the run's selections and how many records of each kind it left on the device
     ("Only messages and calls between the device user and +44 7700 900123, 1 to 7 March 2024 (UTC).
-    5,234 other messages and 310 other calls on the device were not extracted."); None otherwise."""
-    for run in reversed(case.runs()):
-        if not run.get("scope"):
-            continue
-        try:
-            sentence = banner(parse_text(run["scope"]))
-        except ScopeError:
-            continue
-        if sentence is None:
-            continue
-        return sentence + _left_words(case, run["id"])
-    return None
+    5,234 other messages and 310 other calls on the device were not extracted."); None otherwise.
+    When several runs took records into the case (a scope widened after review), each run's scope and
+    what that run left are stated in turn, since what one run left a later one may have taken."""
+    said = [(run["id"], *told) for run in case.runs() if (told := _run_sentence(run)) is not None]
+    if not said:
+        return None
+    if len(said) == 1:
+        run_id, sentence, kinds = said[0]
+        return sentence + _left_words(case, run_id, kinds, "")
+    parts = [f"Records were taken in {len(said)} runs into this case, each with its own scope."]
+    parts += [f"Run {run_id}: {sentence}{_left_words(case, run_id, kinds, ' by that run')}"
+              for run_id, sentence, kinds in said]
+    return " ".join(parts)
 
 
-def _left_words(case: Case, run_id: int) -> str:
+def _run_sentence(run: dict[str, Any]) -> tuple[str, frozenset[str]] | None:
+    """A run's banner sentence and the record types its scope selects, if it has a communications scope."""
+    if not run.get("scope"):
+        return None
+    try:
+        scope = parse_text(run["scope"])
+    except ScopeError:
+        return None
+    sentence = banner(scope)
+    if sentence is None:
+        return None
+    return sentence, frozenset(k for sel in scope.comms_selections if sel.comms for k in sel.comms.kinds)
+
+
+def _left_words(case: Case, run_id: int, kinds: frozenset[str], by: str) -> str:
+    """How many records of the selected kinds the run left (kinds it did not select are not counted here:
+    it did not read every store of those, so a count would understate them)."""
     if not _has_column(case, "exclusions", "record_type"):
         return ""
     left = dict(case.conn.execute(
         "SELECT record_type, sum(count) FROM exclusions WHERE run_id = ? AND record_type IS NOT NULL "
         "GROUP BY record_type", (run_id,)).fetchall())
-    parts = [f"{left[k]:,} other {KIND_WORDS[k][0 if left[k] == 1 else 1]}" for k in KIND_WORDS if left.get(k)]
+    shown = [k for k in KIND_WORDS if k in kinds and left.get(k)]
+    parts = [f"{left[k]:,} other {KIND_WORDS[k][0 if left[k] == 1 else 1]}" for k in shown]
     if not parts:
         return " No other records of these kinds were found in the databases read."
     text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f" {text} on the device {'was' if sum(left.get(k, 0) for k in KIND_WORDS) == 1 else 'were'} " \
-           "not extracted."
+    return f" {text} on the device {'was' if sum(left[k] for k in shown) == 1 else 'were'} " \
+           f"not extracted{by}."
 
 
 @dataclass

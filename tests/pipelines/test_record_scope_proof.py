@@ -131,6 +131,17 @@ def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Marker
     assert second["records_added"] == {"call": 3, "message": 15}
     assert second["records_already_taken"] == {"message": 12}
     assert "adds 18 records to those taken by run(s) 1" in second["widening"]
+    left = {(run, kind): n for run, kind, n in conn.execute(
+        "SELECT run_id, record_type, sum(count) FROM exclusions WHERE record_type IS NOT NULL GROUP BY 1, 2")}
+    assert left[1, "call"]  # run 1 left WhatsApp calls too, but did not select calls: its sentence leaves them out
+    assert _cli("report", out, cwd=tmp_path).returncode == 0
+    html = (out / "data" / "report" / "conversations.html").read_text()
+    assert "Records were taken in 2 runs into this case, each with its own scope." in html
+    assert (f"Run 1: Only messages between the device user and +44 7700 900123, 1 to 7 March 2024 (UTC). "
+            f"{left[1, 'message']} other messages on the device were not extracted by that run.") in html.replace("\n", " ")
+    assert (f"Run 2: Only messages and calls between the device user and +44 7700 900123, 1 to 7 March 2024 "
+            f"(UTC). {left[2, 'message']} other messages and {left[2, 'call']} other calls on the device were not "
+            "extracted by that run.") in html.replace("\n", " ")
     present, absent = markers.expected("whole-thread")
     data = _everything(out)
     assert not [m for m in absent if m.encode() in data] and not [m for m in present if m.encode() not in data]
