@@ -56,8 +56,8 @@ def _dry_run_table(p: dryrun.Preview) -> Table:
         t.add_row(f"records that would be taken: {visible(kind)}", str(count), "")
     for reason, count in sorted(p.records.left.items()):
         t.add_row(f"records left: {visible(reason)}", str(count), "")
-    if p.records.problems:
-        t.add_row("databases that could not be read for records", str(p.records.problems), "")
+    for problem in p.records.problems:
+        t.add_row(f"could not be read for records: {visible(problem)}", "1", "")
     return t
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import parsers
 from devicex.entries import ContentReader, Entry
-from devicex.errors import Damage, NotMyFormat
+from devicex.errors import Damage, NotMyFormat, one_line
 from devicex.filetype import HEAD_SIZE
 from devicex.parsing import ParserContext, Sibling
 from devicex.sources.base import View
@@ -22,13 +22,13 @@ from pipelines.record_scope import RecordScope
 class RecordCounts:
     taken: dict[str, int] = field(default_factory=dict)  # record type -> records a run would take
     left: dict[str, int] = field(default_factory=dict)   # "type: reason" -> records it would leave
-    problems: int = 0                                    # databases a parser could not read
+    problems: list[str] = field(default_factory=list)    # "path (parser): why", databases a parser could not read
 
     def add(self, other: RecordCounts) -> None:
         for mine, theirs in ((self.taken, other.taken), (self.left, other.left)):
             for key, n in theirs.items():
                 mine[key] = mine.get(key, 0) + n
-        self.problems += other.problems
+        self.problems.extend(other.problems)
 
 
 def count(records: RecordScope, entry: Entry, reader: ContentReader, view: View, region: str) -> RecordCounts:
@@ -56,10 +56,10 @@ def count(records: RecordScope, entry: Entry, reader: ContentReader, view: View,
                 bucket[key] = bucket.get(key, 0) + 1
         except NotMyFormat:
             continue
-        except Damage:
-            out.problems += 1
-        except Exception:  # noqa: BLE001 - counted as a problem for this database; the dry run goes on
-            out.problems += 1
+        except Damage as exc:
+            out.problems.append(f"{entry.path} ({spec.name}): {one_line(exc)}")
+        except Exception as exc:  # noqa: BLE001 - listed as a problem of this database; the dry run goes on
+            out.problems.append(f"{entry.path} ({spec.name}): {type(exc).__name__}: {one_line(exc)}")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return out

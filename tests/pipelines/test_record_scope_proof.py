@@ -164,3 +164,28 @@ def test_the_same_phone_tree_as_an_archive(phone: tuple[Path, scope_proof.Marker
     data = _everything(out)
     assert not sorted(m for m in absent if m.encode() in data)
     assert not sorted(m for m in present if m.encode() not in data)
+
+
+def test_dry_run_names_a_message_store_it_could_not_read(tmp_path: Path) -> None:
+    """A damaged sms.db (its pages after the first overwritten) is named in the dry run, with why, not only
+    counted; the dry run goes on and writes nothing but its custody entry."""
+    root = tmp_path / "root"
+    scope_proof._ios_sms(root, scope_proof.Markers())
+    db = root / "private/var/mobile/Library/SMS/sms.db"
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page:] = b"\xa5" * (len(data) - page)
+    db.write_bytes(bytes(data))
+    image = tmp_path / "damaged.img"
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-b", "4096", "-d", str(root), str(image), "4M"], check=True,
+                   env={"PATH": "/usr/sbin:/sbin:/usr/bin:/bin"})
+    scope = tmp_path / "suspect-week.toml"
+    scope.write_text(scope_proof.SCOPE % "whole-thread")
+    dry = tmp_path / "dry"
+    proc = _cli("extract", image, "-o", dry, "--scope", scope, "--dry-run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    shown = " ".join((proc.stdout + proc.stderr).split())
+    assert "could not be read for records: /private/var/mobile/Library/SMS/sms.db (ios_sms):" in shown, shown
+    details = json.loads((dry / "custody.jsonl").read_text().splitlines()[-1])["details"]["counts"]
+    [problem] = details["record_databases_unreadable"]
+    assert problem.startswith("/private/var/mobile/Library/SMS/sms.db (ios_sms): ") and "malformed" in problem
