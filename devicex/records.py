@@ -175,6 +175,8 @@ def serialise(record: Record) -> tuple[str, str | None]:
             out[name] = value
         elif kind is datetime and value.tzinfo is UTC:
             out[name] = value.isoformat()[:-6] + "Z"
+        elif kind is tuple and all(v is None or type(v) in _FAST for v in value):
+            out[name] = value  # both encoders write a tuple as the array to_jsonable would make of it
         else:
             value = out[name] = to_jsonable(value)
             kind = type(value)
