@@ -124,6 +124,9 @@ def region(code: str) -> str:
 @click.option("--phone-region", default="GB", show_default=True, metavar="CC",
               help="Country (ISO 3166 code) in which national phone numbers in messages, calls and contacts "
                    "are read to give E.164 numbers.")
+@click.option("--reverify", type=click.Choice(["sha256", "all", "none"]), default="sha256", show_default=True,
+              help="Hash the source again after extraction and compare with the intake: SHA-256 only (one read), "
+                   "all three intake hashes, or not at all (recorded as the examiner's choice).")
 @timezone_option
 def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | None, examiner: str,
             examiner_id: str | None, organisation: str | None, workers: int, no_export: bool,
@@ -131,7 +134,7 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
             dry_run: bool = False,
             full_reason: str | None = None, seal_out: bool = False, key_path: Path | None = None,
             passphrase_env: str | None = None, validation: Path | None = None,
-            phone_region: str = "GB", timezone: str | None = None) -> None:
+            phone_region: str = "GB", timezone: str | None = None, reverify: str = "sha256") -> None:
     """Extract SOURCE (raw/dd, split raw .001, E01) read-only into OUT:
     OUT/data/case.db, OUT/data/files/..., OUT/custody.jsonl.
 
@@ -148,7 +151,7 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
                           workers=workers, export=not no_export, parse=not no_parse, selector=selector,
                           scope_text=scope_text, full_reason=full_reason,
                           dry_run=dry_run, validation=_validation_reference(validation),
-                          region=region(phone_region), timezone=timezone)
+                          region=region(phone_region), timezone=timezone, reverify=reverify)
     if seal_out and not dry_run and (out / STATEMENT).exists():
         raise fail(f"{out}: already sealed; a new extraction changes it: extract without --seal, then re-seal "
                    "with 'devicex seal OUT --accept-changes REASON'", EXIT_USAGE)

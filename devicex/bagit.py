@@ -174,15 +174,25 @@ def sources_from_log(entries: Iterable[dict[str, Any]]) -> list[SourceRecord]:
                                         str(d.get("stored_hash_check", "none")), None, None))
         elif e["action"] == "source-reverify" and isinstance(ref, str) and ref in open_intakes:
             i = open_intakes.pop(ref)
+            algos = d.get("algorithms", ["md5", "sha1", "sha256"])  # a log from before the choice: all three
             records[i] = SourceRecord(records[i].ref, records[i].size, records[i].intake, records[i].stored_check,
-                                      {k: str(d.get(k)) for k in ("md5", "sha1", "sha256")}, e["result"])
+                                      {k: str(d.get(k)) for k in algos if k in ("md5", "sha1", "sha256")},
+                                      e["result"])
     return records
 
 
+NOT_REVERIFIED = "skipped"  # the source-reverify result when the examiner chose not to re-verify
+
+
 def reverify_verdict(src: SourceRecord) -> str:
+    """``not-run``, ``not-reverified`` (the examiner's choice), ``match`` (every hash re-computed equals the
+    intake's) or ``mismatch``."""
     if src.reverify is None:
         return "not-run"
-    return "match" if src.reverify == src.intake and src.reverify_result == "ok" else "mismatch"
+    if src.reverify_result == NOT_REVERIFIED and not src.reverify:
+        return "not-reverified"
+    same = bool(src.reverify) and all(src.intake.get(k) == v for k, v in src.reverify.items())
+    return "match" if same and src.reverify_result == "ok" else "mismatch"
 
 
 def refs_from_log(entries: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:

@@ -41,7 +41,7 @@ class EvidenceChecks:
             self.fail("source-record-mismatch", f"the sources table cannot be read: {exc}", rel)
             return
         for path, md5, sha1, sha256, vmd5, vsha1, vsha256, verified in rows:
-            if verified != "match" or (md5, sha1, sha256) != (vmd5, vsha1, vsha256):
+            if not _reverified(verified, (md5, sha1, sha256), (vmd5, vsha1, vsha256)):
                 self.fail("source-hash-mismatch", f"case.db: {path} re-verification {verified}", rel)
             if sha256 not in logged:
                 self.fail("source-record-mismatch", f"case.db: {path} SHA-256 {sha256} is not in the custody log",
@@ -79,3 +79,12 @@ class EvidenceChecks:
             if self.manifest.get(ref) != sha:
                 self.fail("export-listing-mismatch", f"exported by run {run_id} with SHA-256 {sha} (custody seq "
                           f"{seq}); the bundle's file differs or is missing", ref)
+
+
+def _reverified(verdict: str, intake: tuple[str | None, ...], again: tuple[str | None, ...]) -> bool:
+    """A ``sources`` row agrees with itself: re-verified with every hash computed equal to the intake's,
+    or not re-verified by the examiner's choice (no hash computed)."""
+    if verdict == "not-reverified":
+        return all(v is None for v in again)
+    computed = [(a, b) for a, b in zip(intake, again, strict=True) if b is not None]
+    return verdict == "match" and bool(computed) and all(a == b for a, b in computed)

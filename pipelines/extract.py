@@ -38,7 +38,7 @@ from devicex.sources.base import Layout
 from devicex.timeutil import iso, now_utc
 from pipelines import attachments, record_custody, store
 from pipelines.events import Cancelled, Reporter, SilentReporter
-from pipelines.intake import check_stored, hash_media, open_evidence
+from pipelines.intake import Reverify, check_stored, hash_media, open_evidence, reverify_media
 from pipelines.parallel import ProcessRunner, ThreadRunner, find_sibling, make_runner
 from pipelines.plan import Plan
 from pipelines.process import WorkerSettings, process, remove_staging
@@ -70,6 +70,7 @@ class ExtractOptions:
     validation: dict[str, Any] | None = None  # the validation record this run is under (see pipelines.validate)
     region: str = "GB"  # where national phone numbers in parsed records are read
     timezone: str | None = None  # the device's IANA time zone, given by the examiner
+    reverify: str = "sha256"  # hashing of the media after extraction: "sha256", "all" or "none"
 
 
 @dataclass
@@ -115,7 +116,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
     params = {
         "source": str(opts.source), "workers": opts.workers, "export": opts.export, "parse": opts.parse,
         "dry_run": opts.dry_run, "selection": opts.selector.describe(), "phone_region": opts.region,
-        "parsers": [f"{p.name}/{p.version}" for p in parsers.registry()],
+        "parsers": [f"{p.name}/{p.version}" for p in parsers.registry()], "reverify": opts.reverify,
     }
     if opts.validation is not None:
         params["validation"] = opts.validation
@@ -424,12 +425,12 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
         summary.fatal = f"{src.path}: nothing extracted: file systems were found but no entry could be read"
         run.problem("walk", "nothing extracted: no entry could be read from any file system", path=str(src.path),
                     shown=summary.fatal)
-    verify = hash_media(src, run.reporter, "re-verify hash", [])
-    same = (verify.md5, verify.sha1, verify.sha256) == (intake.md5, intake.sha1, intake.sha256)
-    summary.source_verified = "match" if same else "mismatch"
+    reverify = reverify_media(src, run.reporter, run.opts.reverify)
+    summary.source_verified = reverify.verdict(intake)
     run.db.conn.execute("UPDATE sources SET verify_md5=?, verify_sha1=?, verify_sha256=?, verified=? WHERE id=?",
-                        (verify.md5, verify.sha1, verify.sha256, summary.source_verified, run.source_id))
-    if not same:
+                        (reverify.hashes.get("md5"), reverify.hashes.get("sha1"), reverify.hashes.get("sha256"),
+                         summary.source_verified, run.source_id))
+    if summary.source_verified == "mismatch":
         run.problem("verify", "source hashes after extraction differ from intake", path=str(src.path),
                     shown=f"{src.path}: source hashes changed during extraction")
     for outcome in writer.parser_summaries():
@@ -439,10 +440,7 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
         run.custody.append("record-scope", details=record_custody.details(run.db, run.run_id, scope, writer))
     _finish(run.db, run.run_id, "failed" if summary.fatal and (not summary.files or summary.nothing_extracted)
             else "completed")
-    run.custody.append("source-reverify", inputs=[Artefact("source", str(src.path), verify.sha256, src.size)],
-                       result="ok" if same else "mismatch",
-                       details={"md5": verify.md5, "sha1": verify.sha1, "sha256": verify.sha256,
-                                "intake_sha256": intake.sha256, "verdict": summary.source_verified})
+    _log_reverify(run, reverify, intake)
     run.db.flush()
     run.db.conn.commit()
     digest, db_size = sha256_file(run.opts.out / "data" / "case.db")
@@ -452,6 +450,17 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
                        result="ok" if not summary.fatal else "no-file-system",
                        details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
                            "by_category": dict(sorted(summary.by_category.items()))})
+
+
+def _log_reverify(run: _Run, reverify: Reverify, intake: Digests) -> None:
+    verdict = run.summary.source_verified
+    result = {"match": "ok", "mismatch": "mismatch"}.get(verdict, "skipped")
+    details: dict[str, Any] = {"reverify": reverify.choice, "algorithms": sorted(reverify.hashes), **reverify.hashes,
+                               "intake_sha256": intake.sha256, "verdict": verdict}
+    if reverify.choice == "none":
+        details["reason"] = "not re-verified, by the examiner's choice"
+    run.custody.append("source-reverify", inputs=[Artefact("source", str(run.src.path), reverify.hashes.get("sha256"),
+                                                           run.src.size)], result=result, details=details)
 
 
 def _real_entries(db: CaseDB, run_id: int) -> int:

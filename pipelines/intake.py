@@ -12,7 +12,7 @@ from pathlib import Path
 
 from devicex.custody import Artefact, CustodyLog
 from devicex.errors import SourceError
-from devicex.hashing import Digests, hash_reader
+from devicex.hashing import Digests, hash_reader, sha256_reader
 from devicex.sources import Source, open_source
 from pipelines.events import Reporter
 
@@ -45,6 +45,39 @@ def hash_media(src: Source, reporter: Reporter, label: str,
     reporter.stage(label, total_bytes=src.size)
     bad = [] if bad is None else bad
     return hash_reader(src.read, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n), bad=bad)
+
+
+REVERIFY_CHOICES = ("sha256", "all", "none")  # the first is the default
+NOT_REVERIFIED = "not-reverified"  # the verdict when the examiner chose --reverify none
+
+
+@dataclass(frozen=True)
+class Reverify:
+    """The re-verification after extraction: the examiner's choice and the hashes it computed."""
+
+    choice: str  # one of REVERIFY_CHOICES
+    hashes: dict[str, str]  # algorithm -> hex digest, only those computed (none for "none")
+
+    def verdict(self, intake: Digests) -> str:
+        if self.choice == "none":
+            return NOT_REVERIFIED
+        same = all(getattr(intake, algo) == value for algo, value in self.hashes.items())
+        return "match" if same else "mismatch"
+
+
+def reverify_media(src: Source, reporter: Reporter, choice: str) -> Reverify:
+    """Hash the media again after extraction as the examiner chose: SHA-256 only (one read), the three
+    hashes of the intake, or not at all."""
+    if choice == "none":
+        return Reverify(choice, {})
+    if choice == "all":
+        digests = hash_media(src, reporter, "re-verify hash", [])
+        return Reverify(choice, {"md5": digests.md5, "sha1": digests.sha1, "sha256": digests.sha256})
+    if choice != "sha256":
+        raise ValueError(f"unknown re-verification choice {choice!r}")
+    reporter.stage("re-verify hash", total_bytes=src.size)
+    digest, _ = sha256_reader(src.read, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n))
+    return Reverify(choice, {"sha256": digest})
 
 
 def check_stored(src: Source, digests: Digests) -> StoredCheck:

@@ -44,8 +44,10 @@ def sentence(entry: dict[str, Any]) -> str:
                                     f"(settings SHA-256 {d.get('settings_sha256')}).",
         "parser-run": lambda: f"The {d.get('parser')} parser (version {d.get('version')}) read {d.get('files')} "
                               f"files and produced {d.get('records')} records ({d.get('failures')} failures).",
-        "source-reverify": lambda: f"The source was hashed again after the extraction: SHA-256 {d.get('sha256')}; "
-                                   f"compared with intake: {d.get('verdict')}.",
+        "source-reverify": lambda: (f"The source was hashed again after the extraction: SHA-256 {d.get('sha256')}; "
+                                    f"compared with intake: {d.get('verdict')}." if d.get("sha256") else
+                                    "The source was not hashed again after the extraction, by the examiner's "
+                                    "choice."),
         "extraction": lambda: _extraction(d),
         "report": lambda: f"Reports were written ({', '.join(d.get('formats', []))}): {_outputs(entry)}.",
         "tags-import": lambda: f"{d.get('tags')} investigator's marks were imported ({d.get('origin')}).",
@@ -77,10 +79,12 @@ def custody_rows(facts: Facts) -> tuple[tuple[str, ...], ...]:
 
 def hash_check(src: SourceFacts) -> str:
     """The source's intake, re-verification and acquisition (stored) hash check in one plain paragraph."""
+    again = ", ".join(f"{NAMES[k]} {v}" for k, v in src.reverify.items() if v)
     text = (f"At intake the source {src.name} ({src.size} bytes) had MD5 {src.intake['md5']}, "
-            f"SHA-1 {src.intake['sha1']} and SHA-256 {src.intake['sha256']}. After the extraction it was hashed "
-            f"again: MD5 {src.reverify['md5']}, SHA-1 {src.reverify['sha1']}, SHA-256 {src.reverify['sha256']}; "
-            f"the result of the comparison was '{src.verified}'.")
+            f"SHA-1 {src.intake['sha1']} and SHA-256 {src.intake['sha256']}. "
+            + (f"After the extraction it was hashed again: {again}; " if again else
+               "After the extraction it was not hashed again, by the examiner's choice; ")
+            + f"the result of the comparison was '{src.verified}'.")
     if any(src.stored.values()):
         stored = ", ".join(f"{NAMES[k]} {v}" for k, v in src.stored.items() if v)
         text += (f" The acquisition hashes stored in the container were {stored}; the check of the content "

@@ -9,8 +9,16 @@ from reports.html.pages import Raw, e, e_lines, kv, table
 from reports.model import Case, CustodyView
 
 VERDICT = {"match": "MATCH: the image was unchanged by the extraction", "mismatch": "MISMATCH: hashes changed",
-           "not-run": "not run"}
+           "not-run": "not run", "not-reverified": "not re-verified, by the examiner's choice"}
 STORED = {"none": "none stored in the image", "pass": "match", "match": "match", "fail": "MISMATCH"}
+
+
+def _reverified(s: dict[str, Any]) -> str:
+    """The verdict, and which hashes the re-verification computed."""
+    text = str(VERDICT.get(str(s.get("verified")), s.get("verified")))
+    algos = [name for name, col in (("MD5", "verify_md5"), ("SHA-1", "verify_sha1"), ("SHA-256", "verify_sha256"))
+             if s.get(col)]
+    return f"{text} ({', '.join(algos)})" if algos else text
 
 
 RECOVERY = {"": "partition table", "table-entry": "its table entry, read directly (damaged table)",
@@ -40,8 +48,7 @@ def _sources(case: Case) -> str:
             ("MD5 (intake)", Raw(f"<code>{e(s['md5'])}</code>")),
             ("SHA-1 (intake)", Raw(f"<code>{e(s['sha1'])}</code>")),
             ("SHA-256 (intake)", Raw(f"<code>{e(s['sha256'])}</code>")),
-            ("Re-verification after extraction",
-             Raw(f'<span class="{verify_class}">{e(VERDICT.get(s["verified"], s["verified"]))}</span>')),
+            ("Re-verification after extraction", Raw(f'<span class="{verify_class}">{e(_reverified(s))}</span>')),
             ("SHA-256 (re-verification)", Raw(f"<code>{e(s['verify_sha256'])}</code>")),
             ("Hashes stored in the container", STORED.get(s["stored_check"], s["stored_check"])),
             ("Partition table", s["partition_table"]),
@@ -235,7 +242,7 @@ def print_body(case: Case) -> str:
         ("Evidence file", f"{s.get('name', '-')} ({s.get('container', '-')}, {int(s.get('size') or 0):,} bytes)"),
         ("MD5", Raw(f"<code>{e(s.get('md5'))}</code>")), ("SHA-1", Raw(f"<code>{e(s.get('sha1'))}</code>")),
         ("SHA-256", Raw(f"<code>{e(s.get('sha256'))}</code>")),
-        ("Re-verified after extraction", VERDICT.get(str(s.get("verified")), s.get("verified"))),
+        ("Re-verified after extraction", _reverified(s)),
         ("Hashes stored in container", STORED.get(str(s.get("stored_check")), s.get("stored_check"))),
         ("Extraction (UTC)", f"{run.get('started')} to {run.get('finished')} ({run.get('status')})"),
         ("Tool", f"{run.get('tool')} {run.get('tool_version')}"),
