@@ -1,6 +1,9 @@
 """``devicex extract``: the main job."""
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,8 @@ def _summary_table(s: Summary) -> Table:
         ("exports already present (identical, kept)", s.exports_reused),
         ("warnings", s.warnings), ("errors", s.errors),
         ("E01 stored-hash check", s.stored_check), ("source re-verification", s.source_verified),
+        ("media bytes read (per media byte)",
+         f"{s.media_bytes_read} ({s.media_bytes_read / s.media_size:.3f})" if s.media_size else s.media_bytes_read),
     ]
     for cat, n in sorted(s.by_category.items()):
         rows.append((f"category: {cat}", n))
@@ -174,6 +179,7 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
         raise fail(str(exc), EXIT_OUTPUT) from None
     finally:
         reporter.done()
+    _write_stats(summary)
     if not quiet:
         console.print(_summary_table(summary))
         console.print(f"case database: {out / 'data' / 'case.db'}", markup=False)
@@ -185,6 +191,13 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     if summary.source_verified == "mismatch" or summary.stored_check == "fail":
         raise click.exceptions.Exit(EXIT_INTEGRITY)
     raise click.exceptions.Exit(EXIT_OK)
+
+
+def _write_stats(summary: Summary) -> None:
+    """With DEVICEX_STATS=FILE in the environment (the benchmarks), the run's summary as JSON into FILE."""
+    target = os.environ.get("DEVICEX_STATS")
+    if target:
+        Path(target).write_text(json.dumps(asdict(summary), sort_keys=True) + "\n")
 
 
 def _validation_reference(record: Path | None) -> dict[str, Any] | None:

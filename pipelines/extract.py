@@ -34,7 +34,7 @@ from devicex.hashing import Digests, sha256_file
 from devicex.outdir import check_out
 from devicex.records import canonical_json
 from devicex.sources import Source
-from devicex.sources.base import Layout
+from devicex.sources.base import Layout, MediaReads
 from devicex.timeutil import iso, now_utc
 from pipelines import attachments, record_custody, store
 from pipelines.events import Cancelled, Reporter, SilentReporter
@@ -96,6 +96,10 @@ class Summary:
     fatal: str | None = None
     nothing_extracted: bool = False  # file systems opened, but no entry of them could be read
     by_category: dict[str, int] = field(default_factory=dict)
+    #: bytes read from the media by the whole run (all processes: walk, content, media hashes), for the
+    #: bytes-read ratio; not in the custody log (worker processes' caches make it vary from run to run)
+    media_bytes_read: int = 0
+    media_size: int = 0  # the size of the media (what the intake hash covers)
 
 
 def _known_sparse(entry: Entry) -> bool:
@@ -134,6 +138,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         db.close()
         raise _output_error(exc, opts.out) from None
     summary.run_id = run_id
+    reads_before = MediaReads.total()
     try:
         src = open_evidence(opts.source, custody)
     except SourceError as exc:
@@ -146,6 +151,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
     except Exception as exc:  # noqa: BLE001 - only output problems are turned into OutputError
         _close_failed(db, custody, run_id, None, summary, exc)
         raise _output_error(exc, opts.out) from None
+    summary.media_size = src.size
     try:
         _extract(opts, src, db, custody, run_id, params, reporter, summary)
     except (KeyboardInterrupt, Cancelled) as exc:  # what was written stays; the record says the run did not finish
@@ -159,6 +165,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
         _close_failed(db, custody, run_id, src, summary, exc)
         raise _output_error(exc, opts.out) from None
     finally:
+        summary.media_bytes_read += MediaReads.total() - reads_before
         src.close()
         db.close()
     return summary
@@ -351,6 +358,7 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
         runner.close()
         taker.view(False)
         remove_staging(settings.data_dir)
+        run.summary.media_bytes_read += runner.media_bytes_read + plan.media_bytes_read
     writer.finish(parsers.registry())
     return writer
 
@@ -448,7 +456,7 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
                        outputs=[Artefact("case-database", "data/case.db", digest, db_size),
                                 export_listing(run.db.conn, run.run_id)],
                        result="ok" if not summary.fatal else "no-file-system",
-                       details={k: v for k, v in asdict(summary).items() if k != "by_category"} | {
+                       details={k: v for k, v in asdict(summary).items() if k not in _NOT_LOGGED} | {
                            "by_category": dict(sorted(summary.by_category.items()))})
 
 
@@ -461,6 +469,9 @@ def _log_reverify(run: _Run, reverify: Reverify, intake: Digests) -> None:
         details["reason"] = "not re-verified, by the examiner's choice"
     run.custody.append("source-reverify", inputs=[Artefact("source", str(run.src.path), reverify.hashes.get("sha256"),
                                                            run.src.size)], result=result, details=details)
+
+
+_NOT_LOGGED = ("by_category", "media_bytes_read", "media_size")
 
 
 def _real_entries(db: CaseDB, run_id: int) -> int:

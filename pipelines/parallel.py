@@ -35,6 +35,7 @@ import parsers
 from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
 from devicex.parsing import Sibling
+from devicex.sources.base import MediaReads
 from pipelines.lifetime import die_with_parent
 from pipelines.limits import cap_process_memory
 from pipelines.process import Problem, Result, WorkerSettings, open_reader, process
@@ -56,6 +57,7 @@ class ThreadRunner:
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dvx")
         self._window: deque[Future[Result]] = deque()
         self._limit = max(8, workers * 32)
+        self.media_bytes_read = 0  # counted in this process (MediaReads) like the rest
 
     def submit(self, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
                decision: Decision | None) -> list[Result]:
@@ -131,7 +133,9 @@ def _reopen(entry: Entry) -> tuple[ContentReader | None, Problem | None]:
         return None, Problem("read", "error", f"cannot reopen {where} in worker: {exc}")
 
 
-def _run_batch(batch: list[_Task]) -> list[Result]:
+def _run_batch(batch: list[_Task]) -> tuple[list[Result], int]:
+    """The batch's results, and the media bytes this worker read since its previous batch."""
+    before = MediaReads.total()
     settings: WorkerSettings = _worker["settings"]
     out: list[Result] = []
     for entry, file_id, export_rel, decision, content in batch:
@@ -148,7 +152,7 @@ def _run_batch(batch: list[_Task]) -> list[Result]:
         for outcome in result.parsed:
             outcome.spec = outcome.spec.name  # type: ignore[assignment]  # modules do not pickle
         out.append(result)
-    return out
+    return out, MediaReads.total() - before
 
 
 # --------------------------------------------------------------------------- parent side
@@ -160,11 +164,12 @@ class ProcessRunner:
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                          initargs=(str(source_path), settings, os.getpid()))
         self._specs = {spec.name: spec for spec in parsers.registry()}
-        self._window: deque[tuple[list[Entry], list[int], Future[list[Result]]]] = deque()
+        self._window: deque[tuple[list[Entry], list[int], Future[tuple[list[Result], int]]]] = deque()
         self._ids: list[int] = []
         #: called with a file id while its result is awaited, alone in its batch, everything before it
         #: returned (the writer reads the records spooled so far: ResultWriter.tail)
         self.waiting: Callable[[int], None] | None = None
+        self.media_bytes_read = 0  # by the worker processes
         self._limit = workers * 3
         self._batch: list[_Task] = []
         self._entries: list[Entry] = []
@@ -203,7 +208,9 @@ class ProcessRunner:
                     break
                 except FutureTimeout:
                     self.waiting(ids[0])
-        for entry, result in zip(entries, future.result(), strict=True):
+        results, nbytes = future.result()
+        self.media_bytes_read += nbytes
+        for entry, result in zip(entries, results, strict=True):
             result.entry = entry
             for outcome in result.parsed:
                 outcome.spec = self._specs[outcome.spec]  # type: ignore[index]

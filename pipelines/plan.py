@@ -8,6 +8,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from devicex.sources import open_source
+from devicex.sources.base import MediaReads
 from pipelines.lifetime import die_with_parent
 
 
@@ -22,6 +23,7 @@ class Plan:
 
     def __init__(self, source: Path, countable: bool = True) -> None:
         self._totals: tuple[int | None, int | None] | None = None
+        self.media_bytes_read = 0  # by the counting process (known once the totals arrived)
         if not countable:
             self._totals = (None, None)
             return
@@ -54,7 +56,8 @@ class Plan:
 
     def _receive(self) -> None:
         try:
-            self._totals = self._recv.recv()
+            files, nbytes, self.media_bytes_read = self._recv.recv()
+            self._totals = (files, nbytes)
         except EOFError:  # the counting process died
             self._totals = (None, None)
         self._recv.close()
@@ -64,6 +67,8 @@ class Plan:
         """The extraction is done: totals no longer matter; stop counting if still at it."""
         if not hasattr(self, "_proc"):
             return
+        if self._totals is None and not self._recv.closed and self._recv.poll():
+            self._receive()  # counted, but not yet asked for: its media reads are the run's too
         if self._totals is None and self._proc.is_alive():
             self._proc.terminate()
         self._proc.join()
@@ -90,5 +95,5 @@ def _count_entries(source: Path, send: Connection, parent_pid: int) -> None:
             src.close()
     except Exception:  # noqa: BLE001 - no ETA then; the extraction's own walk reports the problem
         totals = (None, None)
-    send.send(totals)
+    send.send((*totals, MediaReads.total()))
     send.close()

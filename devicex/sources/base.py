@@ -18,6 +18,7 @@ caller must consume before asking for the next entry.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,24 @@ from typing import Any, Protocol
 from devicex.entries import ContentReader, Entry, path_component
 
 MEMBER_IN_MEMORY = 8 << 20  # streamed members up to this size are read whole during the walk
+
+
+class MediaReads:
+    """Bytes this process has read from evidence media (disk images: raw, split raw, E01; archive files), counted
+    where the source reads them, whoever asked (TSK for metadata and content, the media hashes). Worker
+    processes report theirs to the parent (``pipelines.parallel``): bytes read per media byte is the figure."""
+
+    _lock = threading.Lock()
+    _total = 0
+
+    @classmethod
+    def add(cls, nbytes: int) -> None:
+        with cls._lock:
+            cls._total += nbytes
+
+    @classmethod
+    def total(cls) -> int:
+        return cls._total
 
 
 @dataclass(frozen=True)
@@ -128,7 +147,9 @@ class FileSource:
         return self.path.name
 
     def read(self, offset: int, size: int) -> bytes:
-        return os.pread(self._fd, size, offset)
+        data = os.pread(self._fd, size, offset)
+        MediaReads.add(len(data))
+        return data
 
     def close(self) -> None:
         if self._fd >= 0:

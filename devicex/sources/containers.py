@@ -19,6 +19,7 @@ import pyvhdi
 import pyvmdk
 
 from devicex.errors import SourceError
+from devicex.sources.base import MediaReads
 
 SPARSE_MAGIC = 0xED26FF3A
 _SPARSE_HEADER = struct.Struct("<IHHHHIIII")
@@ -97,6 +98,7 @@ class SparseImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
                 out += piece
                 offset += len(piece)
                 size -= len(piece)
+        MediaReads.add(len(out))
         return bytes(out)
 
     def get_size(self) -> int:
@@ -116,7 +118,9 @@ class LibyalImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
 
     def read(self, offset: int, size: int) -> bytes:
         with self._lock:
-            return bytes(self._handle.read_buffer_at_offset(size, offset))
+            data = bytes(self._handle.read_buffer_at_offset(size, offset))
+        MediaReads.add(len(data))
+        return data
 
     def get_size(self) -> int:
         return int(self._handle.get_media_size())

@@ -17,7 +17,7 @@ import pyewf
 import pytsk3
 
 from devicex.errors import SourceError, one_line
-from devicex.sources.base import Layout
+from devicex.sources.base import Layout, MediaReads
 from devicex.sources.volumes import discover
 
 EWF_SIGNATURES = (b"EVF\x09\x0d\x0a\xff\x00", b"LVF\x09\x0d\x0a\xff\x00", b"EVF2\x0d\x0a\x81\x00")
@@ -37,7 +37,9 @@ class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
 
     def read(self, offset: int, size: int) -> bytes:
         with self._lock:
-            return self._handle.read_buffer_at_offset(size, offset)
+            data: bytes = self._handle.read_buffer_at_offset(size, offset)
+        MediaReads.add(len(data))
+        return data
 
     def get_size(self) -> int:
         return int(self._handle.get_media_size())
@@ -75,7 +77,35 @@ class SplitRawImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
                 out += chunk
                 offset += len(chunk)
                 size -= len(chunk)
+        MediaReads.add(len(out))
         return bytes(out)
+
+    def get_size(self) -> int:
+        return self._size
+
+
+class RawImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
+    """A pytsk3 image over one raw file or block device, opened read-only; positioned reads (no lock needed)
+    counted in :class:`MediaReads`."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        try:
+            self._size = os.lseek(self._fd, 0, os.SEEK_END)  # a block device's size too
+        except OSError:
+            os.close(self._fd)
+            raise
+        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def read(self, offset: int, size: int) -> bytes:
+        data = os.pread(self._fd, size, offset)
+        MediaReads.add(len(data))
+        return data
 
     def get_size(self) -> int:
         return self._size
@@ -186,7 +216,7 @@ def open_image(p: Path, head: bytes) -> Source:
         img = SplitRawImgInfo(segments)
         return Source(p, "split-raw", segments, img.get_size(), img)
     try:
-        img = pytsk3.Img_Info(str(p))
+        img = RawImgInfo(p)
     except OSError as exc:
         raise SourceError(str(p), f"cannot open as raw image ({_first_line(exc)})") from None
     return Source(p, "raw", [p], int(img.get_size()), img)

@@ -17,7 +17,7 @@ import pytsk3
 
 from devicex import entries as E
 from devicex.entries import ContentReader
-from devicex.sources import exfat, inode_scan
+from devicex.sources import byteruns, exfat, inode_scan
 from devicex.sources.base import Volume, WalkIssue
 from devicex.timeutil import from_filetime, from_unix
 
@@ -72,6 +72,12 @@ class FileSystem:
     def open_path(self, path: str) -> tuple[ContentReader, int] | None:
         return open_path(self, path)
 
+    def plain_runs(self, entry: E.Entry, reader: ContentReader | None, media_size: int) -> list[tuple[int, int]] | None:
+        """Where the walk's ``reader`` for ``entry`` finds its bytes on the media, if plainly (see byteruns)."""
+        if not isinstance(reader, TskContent) or reader.file is None:
+            return None
+        return byteruns.plain_runs(self, reader.file, reader.attr_type, reader.attr_id, entry.size, media_size)
+
 
 class TskContent:
     """Reads one stream of a pytsk3 file object."""
@@ -82,6 +88,18 @@ class TskContent:
         self._file = file
         self._attr_type = attr_type
         self._attr_id = attr_id
+
+    @property
+    def file(self) -> pytsk3.File | None:
+        return self._file
+
+    @property
+    def attr_type(self) -> int | None:
+        return self._attr_type
+
+    @property
+    def attr_id(self) -> int | None:
+        return self._attr_id
 
     def read(self, offset: int, size: int) -> bytes:
         if self._file is None or size <= 0:
