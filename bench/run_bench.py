@@ -29,9 +29,12 @@ disk needs room for all outputs of one invocation (about 1 GiB per run on bench.
 
 Tools measured (``--tools``):
 
-* ``devicex``: ``devicex extract IMAGE -o OUT --workers N -q`` (walk incl. deleted, MD5+SHA-1+SHA-256,
-  libmagic, EXIF, export of every file, case database, intake + re-verify hash of the whole media);
+* ``devicex[:CHOICE]``: this tree's ``devicex extract IMAGE -o OUT --workers N -q [--reverify CHOICE]`` (walk
+  incl. deleted, MD5+SHA-1+SHA-256, libmagic, EXIF, export of every file, case database, intake hashes of the
+  whole media from the same read, re-verification as CHOICE says);
 * ``tsk``: ``tsk_recover -a IMAGE OUT`` then ``hashdeep -c md5,sha256 -r OUT`` (C tools, doing less);
+* ``tskstd``: the same deliverable as devicex made with TSK and standard tools (``TSK_STANDARD``: image hashed
+  before and after, ``fls -m``, ``tsk_recover -e``, ``hashdeep`` with three hashes, ``file``, ``exiftool``);
 * ``plaso``: ``image_export --unattended -w OUT IMAGE`` from ``bench/work/plaso-venv`` (SHA-256 + dedup);
 * ``floor``: read the image once, MD5 on one thread and SHA-1 + SHA-256 on another (``--floor IMAGE``).
 """
@@ -87,13 +90,20 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None) -> dict[str, float]:
-    """Run ``cmd``; return wall seconds, CPU seconds (user+sys of the tree), peak RSS MiB (sum over tree)."""
+def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None,
+            cgroup: Path | None = None) -> dict[str, float]:
+    """Run ``cmd`` (in the memory ``cgroup`` if given); return wall seconds, CPU seconds (user+sys of the tree),
+    peak RSS MiB (sum over tree)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     busy0 = _machine_busy()
     self0 = resource.getrusage(resource.RUSAGE_SELF)
+
+    def join_cgroup() -> None:
+        if cgroup is not None:
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=join_cgroup)
     peak = 0
     done = threading.Event()
 
@@ -156,6 +166,28 @@ def wait_quiet(threshold: float = 0.9, limit: float = 120.0) -> None:
     QUIET_WAITED.append(time.monotonic() - t0)
 
 
+COLD: dict[str, Path] = {}  # "cgroup": the memory cgroup cold runs are made in (--cold)
+
+
+def cold_cgroup(limit_mib: int) -> Path:
+    """A cgroup v1 memory cgroup limited to ``limit_mib``: the page cache of a process in it (the image it
+    reads, the files it writes) is charged to it, so the image cannot stay cached from one read to the next."""
+    group = Path("/sys/fs/cgroup/memory") / f"devicex-bench-{os.getpid()}"
+    group.mkdir(exist_ok=True)
+    (group / "memory.limit_in_bytes").write_text(str(limit_mib << 20))
+    return group
+
+
+def drop(image: Path) -> None:
+    """Flush, then drop the image from the page cache (posix_fadvise DONTNEED): the run reads it from disk."""
+    subprocess.run(["sync"], check=False)
+    fd = os.open(image, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def warm(image: Path) -> None:
     with open(image, "rb", buffering=0) as fh:
         buf = bytearray(8 << 20)
@@ -199,10 +231,10 @@ SOURCES: dict[str, Path] = {}  # tool name "devicex@LABEL" -> a source tree to r
 
 
 def devicex_cmd(tool: str) -> tuple[list[str], dict[str, str] | None]:
-    """The devicex command for ``devicex`` (the installed one) or ``devicex@LABEL`` (a --src tree)."""
-    if "@" not in tool:
-        return [devicex_bin()], None
-    src = SOURCES[tool.split("@", 1)[1]]
+    """The devicex command for ``devicex`` (this tree) or ``devicex@LABEL`` (a --src tree); a ``:CHOICE`` suffix
+    (``devicex:none``, ``devicex@old:all``) is the ``--reverify`` choice, added by :func:`tool_cmd`."""
+    base = tool.split(":", 1)[0]
+    src = SOURCES[base.split("@", 1)[1]] if "@" in base else HERE.parent
     env = dict(os.environ, PYTHONPATH=str(src))
     # -P: the current directory (a devicex checkout, perhaps) must not shadow PYTHONPATH
     return [sys.executable, "-P", "-c", "import sys; from cli import main; sys.argv[0] = 'devicex'; main()"], env
@@ -210,8 +242,11 @@ def devicex_cmd(tool: str) -> tuple[list[str], dict[str, str] | None]:
 
 def tool_cmd(tool: str, image: Path, out: Path, workers: int) -> list[str]:
     if tool.startswith("devicex"):
+        reverify = ["--reverify", tool.split(":", 1)[1]] if ":" in tool else []
         return [*devicex_cmd(tool)[0], "extract", str(image), "-o", str(out), "--workers", str(workers), "-q",
-                *full_extraction_args(tool)]
+                *full_extraction_args(tool.split(":", 1)[0]), *reverify]
+    if tool == "tskstd":
+        return ["bash", "-c", TSK_STANDARD, "tskstd", str(image), str(out)]
     if tool == "tsk":
         script = (f"tsk_recover -a {sh(image)} {sh(out)} >/dev/null && "
                   f"hashdeep -c md5,sha256 -r {sh(out)} > {sh(out)}.hashdeep.txt")
@@ -225,6 +260,23 @@ def tool_cmd(tool: str, image: Path, out: Path, workers: int) -> list[str]:
         return [sys.executable, str(Path(__file__).resolve()), "--floor", str(image)]
     raise SystemExit(f"unknown tool {tool}")
 
+
+# The deliverable devicex makes, made with The Sleuth Kit and standard tools: the image hashed before and after
+# (three hashes), the file-system timeline body (fls -m), every allocated file recovered, its three hashes,
+# file(1) MIME type and description of its first 8 KiB, exiftool on the pictures.
+TSK_STANDARD = r"""
+set -e
+I="$1"; OUT="$2"
+mkdir -p "$OUT/x"
+md5sum "$I" > "$OUT/before.md5"; sha1sum "$I" > "$OUT/before.sha1"; sha256sum "$I" > "$OUT/before.sha256"
+fls -r -m / "$I" > "$OUT/body.txt"
+tsk_recover -e "$I" "$OUT/x" > /dev/null
+hashdeep -c md5,sha1,sha256 -r "$OUT/x" > "$OUT/hashes.txt"
+find "$OUT/x" -type f -print0 | xargs -0 -r file -P bytes=8192 -b --mime-type > "$OUT/mime.txt"
+find "$OUT/x" -type f -print0 | xargs -0 -r file -P bytes=8192 -b > "$OUT/magic.txt"
+exiftool -q -q -r -j -ext jpg -ext jpeg -ext png "$OUT/x" > "$OUT/exif.json" || true
+md5sum "$I" > "$OUT/after.md5"; sha1sum "$I" > "$OUT/after.sha1"; sha256sum "$I" > "$OUT/after.sha256"
+"""
 
 _FULL_ARGS: dict[str, list[str]] = {}
 
@@ -246,8 +298,9 @@ def sh(p: Path | str) -> str:
 
 def tool_available(tool: str) -> str | None:
     """None if runnable, else why not."""
-    if tool == "tsk":
-        missing = [t for t in ("tsk_recover", "hashdeep") if not shutil.which(t)]
+    if tool in ("tsk", "tskstd"):
+        need = ("tsk_recover", "hashdeep") + (("fls", "file", "exiftool", "sha1sum") if tool == "tskstd" else ())
+        missing = [t for t in need if not shutil.which(t)]
         return f"missing {', '.join(missing)} (apt-get install sleuthkit hashdeep)" if missing else None
     if tool == "plaso":
         venv = WORK / "plaso-venv" / "bin"
@@ -296,21 +349,42 @@ def fresh_out(tool: str) -> Path:
     return RUNS / f"{_run_seq[0]:03d}-{tool.replace('@', '-')}"
 
 
+def prepare(image: Path) -> None:
+    """Warm runs: the image read once, into the page cache; cold runs: dropped from it."""
+    if "cgroup" in COLD:
+        drop(image)
+    else:
+        warm(image)
+
+
+def read_ratio(stats: Path) -> float | None:
+    """Bytes devicex read from the media per media byte (its DEVICEX_STATS summary), if it wrote one."""
+    try:
+        data = json.loads(stats.read_text())
+    except (OSError, ValueError):
+        return None
+    return data["media_bytes_read"] / data["media_size"] if data.get("media_size") else None
+
+
 def run_one(tool: str, image: Path, workers: int, log: Path | None = None) -> dict[str, float]:
     out = fresh_out(tool)
-    warm(image)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    prepare(image)
     wait_quiet()
-    if tool == "plaso":
-        out.parent.mkdir(parents=True, exist_ok=True)
     env = devicex_cmd(tool)[1] if tool.startswith("devicex") else None
     for attempt in range(1 + RETRIES):
-        r = measure(tool_cmd(tool, image, out, workers), env=env, log=log or WORK / f"log-{tool}.txt")
+        if env is not None:
+            env["DEVICEX_STATS"] = f"{out}.stats.json"
+        r = measure(tool_cmd(tool, image, out, workers), env=env, log=log or WORK / f"log-{tool}.txt",
+                    cgroup=COLD.get("cgroup"))
+        if env is not None:
+            r["read_ratio"] = read_ratio(Path(f"{out}.stats.json"))
         if r["others_cpu"] <= CONTENDED * r["wall"] or attempt == RETRIES:
             break
         print(f"  ({tool}: other processes used {r['others_cpu']:.1f} CPU-s during the run: contended, "
               f"run again)", flush=True)
         out = fresh_out(tool)
-        warm(image)
+        prepare(image)
         wait_quiet()
     if r["rc"] != 0:
         print(f"  ! {tool} exited {r['rc']} (see {log or WORK / f'log-{tool}.txt'})", flush=True)
@@ -331,22 +405,27 @@ def compare(args: argparse.Namespace) -> dict:
         else:
             tools.append(t)
     print(f"image {image} ({image.stat().st_size / 2**30:.2f} GiB), {args.runs} rounds, tools {tools}, "
-          f"devicex --workers {args.workers}", flush=True)
+          f"devicex --workers {args.workers}, " + (f"COLD (page cache dropped, cgroup memory limit {args.cold} MiB)"
+                                                   if args.cold else "warm (image in the page cache)"), flush=True)
     results: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
     for rnd in range(args.runs):
         order = tools if rnd % 2 == 0 else list(reversed(tools))  # alternate and reverse: no tool always first
         for t in order:
             r = run_one(t, image, args.workers)
             results[t].append(r)
+            ratio = f"  read {r['read_ratio']:.3f}x" if r.get("read_ratio") else ""
             print(f"  round {rnd + 1} {t:14s} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s "
                   f"(user {r['user']:.2f}, sys {r['sys']:.2f})  peak RSS {r['rss']:7.1f} MiB  "
-                  f"[others {r['others_cpu']:.1f} CPU-s]", flush=True)
+                  f"[others {r['others_cpu']:.1f} CPU-s, load {os.getloadavg()[0]:.1f}]{ratio}", flush=True)
     print(f"\n{'tool':16s} {'median wall s':>14s} {'median CPU s':>13s} {'median peak RSS MiB':>20s}")
     for t in tools:
         rows = results[t]
-        print(f"{t:16s} {median(rows, 'wall'):14.2f} {median(rows, 'cpu'):13.2f} {median(rows, 'rss'):20.1f}")
+        ratios_read = [r["read_ratio"] for r in rows if r.get("read_ratio")]
+        read = f"  media bytes read per media byte {statistics.median(ratios_read):.3f}" if ratios_read else ""
+        print(f"{t:16s} {median(rows, 'wall'):14.2f} {median(rows, 'cpu'):13.2f} {median(rows, 'rss'):20.1f}{read}")
     ratios = {}
-    targets = {"tsk": 0.7, "plaso": 0.35, "floor": 2.5}
+    targets = ({"tsk": 1.0, "plaso": 0.5} if "cgroup" in COLD else {"tskstd": 0.25, "plaso": 0.7})
+    targets |= {k: v for k, v in {"tsk": None, "tskstd": None, "floor": None}.items() if k not in targets}
     for dx in [t for t in tools if t.startswith("devicex")]:
         print()
         for other, target in targets.items():
@@ -356,9 +435,9 @@ def compare(args: argparse.Namespace) -> dict:
             of_medians = median(results[dx], "wall") / median(results[other], "wall")
             ratios[f"{dx}/{other}"] = {"median_of_paired": statistics.median(paired), "of_medians": of_medians,
                                        "target": target}
-            ok = "MET" if of_medians <= target else "NOT MET"
+            ok = "" if target is None else f"target <= {target}  " + ("MET" if of_medians <= target else "NOT MET")
             print(f"{dx}/{other:6s} wall: {of_medians:5.2f} (ratio of medians), "
-                  f"{statistics.median(paired):5.2f} (median of paired rounds)  target <= {target}  {ok}")
+                  f"{statistics.median(paired):5.2f} (median of paired rounds)  {ok}")
     return {"image": str(image), "results": results, "ratios": ratios}
 
 
@@ -445,11 +524,16 @@ def main() -> None:
     ap.add_argument("--src", action="append", default=[], metavar="LABEL=DIR",
                     help="also run devicex from source tree DIR as tool devicex@LABEL (e.g. a `git archive` of an "
                          "older commit, for before/after runs in alternation); add devicex@LABEL to --tools")
+    ap.add_argument("--cold", type=int, metavar="MIB", nargs="?", const=512,
+                    help="cold runs: the image dropped from the page cache (posix_fadvise DONTNEED) before each run "
+                         "and every tool run in a cgroup v1 memory cgroup limited to MIB (default 512)")
     ap.add_argument("--floor", metavar="IMAGE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.floor:
         floor(Path(args.floor))
         return
+    if args.cold:
+        COLD["cgroup"] = cold_cgroup(args.cold)
     for spec in args.src:
         label, _, path = spec.partition("=")
         SOURCES[label] = Path(path).resolve()
@@ -459,6 +543,8 @@ def main() -> None:
         result = {"compare": compare, "memory": memory, "scale": scale, "determinism": determinism}[args.mode](args)
     finally:
         shutil.rmtree(RUNS, ignore_errors=True)  # after the last measurement
+        if "cgroup" in COLD:
+            COLD["cgroup"].rmdir()
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
 

@@ -39,6 +39,7 @@ from devicex.timeutil import iso, now_utc
 from pipelines import attachments, record_custody, store
 from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.intake import Reverify, check_stored, hash_media, open_evidence, reverify_media
+from pipelines.oneread import OneRead
 from pipelines.parallel import ProcessRunner, ThreadRunner, find_sibling, make_runner
 from pipelines.plan import Plan
 from pipelines.process import WorkerSettings, process, remove_staging
@@ -71,6 +72,7 @@ class ExtractOptions:
     region: str = "GB"  # where national phone numbers in parsed records are read
     timezone: str | None = None  # the device's IANA time zone, given by the examiner
     reverify: str = "sha256"  # hashing of the media after extraction: "sha256", "all" or "none"
+    one_read: bool = True  # disk images: content and intake hashes from one sequential read (pipelines.oneread)
 
 
 @dataclass
@@ -252,32 +254,77 @@ class _Run:
 def _extract(opts: ExtractOptions, src: Source, db: CaseDB, custody: CustodyLog, run_id: int,
              params: dict[str, Any], reporter: Reporter, summary: Summary) -> None:
     run = _Run(opts, src, db, custody, run_id, reporter, summary)
+    if opts.one_read and getattr(src, "img", None) is not None:  # a disk image (TSK reads its file systems)
+        _extract_one_read(run, params)
+        return
     plan = Plan(src.path, src.countable)  # counts what is to come (for the ETA) while the media is hashed
     intake = _intake(run)
-    custody.append("scope", **scope_custody(opts.out, opts.selector, opts.full_reason))
-    custody.append("extraction-start", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
-                   details={"tool": TOOL_NAME, "tool_version": __version__, "python": platform.python_version(),
-                            "parameters": params, "settings_sha256": settings_digest(params)})
+    _start(run, params, intake.sha256)
     layout = src.layout()
     vol_ids = _record_layout(run, layout)
     writer = _walk(run, layout, vol_ids, plan)
     _close(run, layout, intake, writer)
 
 
+def _start(run: _Run, params: dict[str, Any], sha256: str | None) -> None:
+    run.custody.append("scope", **scope_custody(run.opts.out, run.opts.selector, run.opts.full_reason))
+    run.custody.append("extraction-start", inputs=[Artefact("source", str(run.src.path), sha256, run.src.size)],
+                       details={"tool": TOOL_NAME, "tool_version": __version__,
+                                "python": platform.python_version(), "parameters": params,
+                                "settings_sha256": settings_digest(params)})
+
+
+def _extract_one_read(run: _Run, params: dict[str, Any]) -> None:
+    """A disk image: the walk, then one read of the media that gives both the content and the intake hashes,
+    which are recorded (``sources``, custody ``intake``) before the re-verification and the closing entry."""
+    src, opts = run.src, run.opts
+    run.source_id = _insert_source(run)
+    _start(run, params, None)
+    layout = src.layout()
+    vol_ids = _record_layout(run, layout)
+    settings = _settings(opts)
+    writer = store.ResultWriter(run.db, run.run_id, run.source_id, run.summary, run.reporter, opts.selector)
+    run.reporter.stage("walk")
+    remove_staging(settings.data_dir)
+    namer = _Namer()
+    try:
+        outcome = OneRead(src, run.db, settings, writer, run.reporter, opts.workers, namer.name).run(
+            layout, vol_ids, run.summary)
+    finally:
+        remove_staging(settings.data_dir)
+    intake = _record_intake(run, outcome.digests, outcome.bad, during_extraction=True)
+    writer.finish(parsers.registry())
+    _close(run, layout, intake, writer)
+
+
 def _intake(run: _Run) -> Digests:
     """Hash the whole media, check hashes stored in it, record the source (``sources``, custody ``intake``)."""
-    src, summary = run.src, run.summary
     bad: list[tuple[int, int, str]] = []
-    intake = hash_media(src, run.reporter, "intake hash", bad)
-    stored = check_stored(src, intake)
-    summary.stored_check = stored.verdict
-    run.source_id = run.db.insert("sources", {
+    intake = hash_media(run.src, run.reporter, "intake hash", bad)
+    run.source_id = _insert_source(run)
+    return _record_intake(run, intake, bad)
+
+
+def _insert_source(run: _Run) -> int:
+    """The ``sources`` row, its hashes to come (``_record_intake``)."""
+    src = run.src
+    return run.db.insert("sources", {
         "run_id": run.run_id, "path": str(src.path.resolve()), "name": src.label, "container": src.container,
         "segments": canonical_json([p.name for p in src.segments]), "size": src.size,
-        "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
         "stored_md5": src.stored_hashes.get("md5"), "stored_sha1": src.stored_hashes.get("sha1"),
-        "stored_sha256": src.stored_hashes.get("sha256"), "stored_check": stored.verdict,
+        "stored_sha256": src.stored_hashes.get("sha256"),
         "ewf_headers": canonical_json(src.ewf_headers) if src.ewf_headers else None})
+
+
+def _record_intake(run: _Run, intake: Digests, bad: list[tuple[int, int, str]],
+                   during_extraction: bool = False) -> Digests:
+    """The intake hashes into ``sources`` and the custody log (``intake``), hashes stored in the image checked,
+    unfinished earlier runs re-verified with them, unreadable ranges recorded."""
+    src, summary = run.src, run.summary
+    stored = check_stored(src, intake)
+    summary.stored_check = stored.verdict
+    run.db.conn.execute("UPDATE sources SET md5 = ?, sha1 = ?, sha256 = ?, stored_check = ? WHERE id = ?",
+                        (intake.md5, intake.sha1, intake.sha256, stored.verdict, run.source_id))
     reverify_unfinished(run.db, run.custody, src.path, src.size,
                         {"md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256}, run.run_id)
     run.custody.append("intake", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
@@ -285,7 +332,8 @@ def _intake(run: _Run) -> Digests:
                        details={"container": src.container, "segments": [p.name for p in src.segments],
                                 "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
                                 "bytes_hashed": intake.size, "stored_hash_check": stored.verdict,
-                                "stored_hash_details": stored.details})
+                                "stored_hash_details": stored.details}
+                       | ({"hashed": "from the extraction's own read of the media"} if during_extraction else {}))
     for offset, length, error in bad:
         msg = f"media unreadable at bytes {offset}-{offset + length - 1} (hashed as zeros): {error}"
         run.problem("intake", msg, path=str(src.path), shown=f"{src.path}: {msg}")
@@ -316,11 +364,29 @@ def _record_layout(run: _Run, layout: Layout) -> dict[str, int]:
     return vol_ids
 
 
+def _settings(opts: ExtractOptions) -> WorkerSettings:
+    return WorkerSettings(opts.out / "data", opts.export and not opts.dry_run, opts.parse and not opts.dry_run,
+                          opts.selector, _known_sparse, find_sibling, opts.region)
+
+
+class _Namer:
+    """Export names, assigned for every entry in walk order (export paths do not depend on the scope)."""
+
+    def __init__(self) -> None:
+        self.namer = ExportNamer()
+
+    def name(self, entry: Entry) -> str | None:
+        if entry.kind in ("dir", "virtual-dir"):
+            self.namer.assign_dir(entry.volume, entry.path)
+        elif entry.has_content:
+            return "files/" + self.namer.assign_file(entry.volume, entry.path, entry.stream)
+        return None
+
+
 def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> store.ResultWriter:
     """Walk every file system; each entry is named, selected, processed and stored in walk order."""
     opts = run.opts
-    settings = WorkerSettings(opts.out / "data", opts.export and not opts.dry_run, opts.parse and not opts.dry_run,
-                              opts.selector, _known_sparse, find_sibling, opts.region)
+    settings = _settings(opts)
     assert run.source_id is not None  # recorded by _intake
     writer = store.ResultWriter(run.db, run.run_id, run.source_id, run.summary, run.reporter, opts.selector)
     run.reporter.stage("extract")  # totals (for the ETA) are shown once the counting process has them
@@ -370,7 +436,7 @@ class _Taker:
     def __init__(self, run: _Run, settings: WorkerSettings, runner: ThreadRunner | ProcessRunner,
                  writer: store.ResultWriter) -> None:
         self.run, self.settings, self.runner, self.writer = run, settings, runner, writer
-        self.namer = ExportNamer()
+        self.namer = _Namer()
         self.streamed: StreamedSiblings | None = None  # a streamed view's siblings (see pipelines.streamed)
         self.deferred: list[tuple[Entry, ContentReader | None, int, str | None, Decision | None]] = []
 
@@ -384,11 +450,7 @@ class _Taker:
 
     def take(self, entry: Entry, reader: ContentReader | None, streamed: bool) -> None:
         decision = self.run.opts.selector.decide(entry)
-        export_rel = None  # names are assigned for every entry: export paths do not depend on the scope
-        if entry.kind in ("dir", "virtual-dir"):
-            self.namer.assign_dir(entry.volume, entry.path)
-        elif entry.has_content:
-            export_rel = "files/" + self.namer.assign_file(entry.volume, entry.path, entry.stream)
+        export_rel = self.namer.name(entry)  # for every entry: export paths do not depend on the scope
         included = decision is None or decision.include
         defer = False
         if self.streamed is not None:

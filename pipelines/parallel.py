@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -86,6 +87,9 @@ _Task = tuple[Entry, int, "str | None", "Decision | None", "bool | bytes"]  # la
 
 
 def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int) -> None:
+    # Ctrl-C is for the parent (it stops the run and shuts the pool down); SIGINT is blocked across the fork
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     die_with_parent(parent_pid)
     cap_process_memory(settings.limits)
     _worker["path"] = source_path
@@ -174,7 +178,11 @@ class ProcessRunner:
         self._batch: list[_Task] = []
         self._entries: list[Entry] = []
         self._bytes = 0
-        self._pool.submit(os.getpid).result()  # start the workers now (fork before any thread of ours)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._pool.submit(os.getpid).result()  # start the workers now (fork before any thread of ours)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def submit(self, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
                decision: Decision | None) -> list[Result]:

@@ -1,0 +1,301 @@
+"""One read of the media: the content of every entry and the intake hashes from the same sequential pass.
+
+For a disk image, the extraction first walks the metadata (phase A). Each entry whose stream lies plainly on
+the media (``view.plain_runs``: its byte runs) goes into a plan, spooled to disk; every other entry (no
+content, resident or compressed data, sparse runs, deleted FAT chains, excluded entries, walk problems) is
+handled as it comes, streams read per entry by the runner. Then the media is read once, front to back, in
+large blocks (phase B, :class:`MediaPass`): each block is hashed (MD5, SHA-1, SHA-256 on two helper threads:
+the intake hashes) and handed to the planned streams it holds, taken in the order of their first byte on the
+media. A stream up to ``GATHER_LIMIT`` is gathered whole and goes to the runner with its bytes; a bigger one is
+processed here as the pass reaches it, its reads served by the pass as it moves on. What the pass cannot serve
+(a block that could not be read, a stream it has already passed) is read per entry, the way the walk's reader
+would, so every output is the same as reading each entry on its own. Results are written in walk order
+(:class:`~pipelines.sequence.InOrder`) whatever the order they were read in.
+"""
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from devicex.entries import BytesContent, ContentReader, Entry
+from devicex.errors import one_line
+from devicex.hashing import Digests, ParallelHasher
+from devicex.sources import Source
+from pipelines.intake import MEDIA_CHUNK
+from pipelines.parallel import ProcessRunner, ThreadRunner
+from pipelines.process import Result, WorkerSettings, process
+from pipelines.select import Decision
+from pipelines.sequence import InOrder
+
+BLOCK = MEDIA_CHUNK  # the media is read in blocks of the intake hash's size (the same unreadable ranges)
+GATHER_LIMIT = 8 << 20  # planned streams up to this size are gathered whole and handed to a worker with their bytes
+SPAN_LIMIT = 64 << 20  # ... unless their runs spread wider than this on the media (then read per entry)
+
+
+@dataclass
+class Planned:
+    """An entry whose stream is read by the pass: what processing it needs, and where its bytes are."""
+
+    seq: int
+    entry: Entry
+    file_id: int
+    export_rel: str | None
+    decision: Decision | None
+    runs: list[tuple[int, int]]  # (media offset, length), in stream order, ascending on the media
+    byte_runs: list[dict[str, int]] | None  # the DFXML byte runs the walk's reader gave
+
+    @property
+    def start(self) -> int:
+        return self.runs[0][0]
+
+
+def plannable(runs: list[tuple[int, int]] | None, entry: Entry) -> bool:
+    """True if a stream with these runs can be served by the pass (ascending on the media; a gathered one not
+    spread too wide; content that is the entry's own, not a guess)."""
+    if not runs or entry.content_guess:
+        return False
+    if any(b[0] < a[0] + a[1] for a, b in zip(runs, runs[1:], strict=False)):
+        return False
+    return entry.size > GATHER_LIMIT or runs[-1][0] + runs[-1][1] - runs[0][0] <= SPAN_LIMIT
+
+
+class PlanStore:
+    """The plan, spooled to a private SQLite file (never all in memory), read back by media offset."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path)
+        self._conn.execute("PRAGMA journal_mode=OFF")
+        self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.execute("CREATE TABLE plan (start INTEGER NOT NULL, seq INTEGER NOT NULL, item BLOB NOT NULL)")
+        self._batch: list[tuple[int, int, bytes]] = []
+        self.count = 0
+        self.nbytes = 0
+
+    def add(self, item: Planned) -> None:
+        self._batch.append((item.start, item.seq, pickle.dumps(item, pickle.HIGHEST_PROTOCOL)))
+        self.count += 1
+        self.nbytes += item.entry.size
+        if len(self._batch) >= 1024:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._conn.executemany("INSERT INTO plan VALUES (?, ?, ?)", self._batch)
+        self._batch.clear()
+
+    def by_offset(self) -> Iterator[Planned]:
+        self._flush()
+        for (blob,) in self._conn.execute("SELECT item FROM plan ORDER BY start, seq"):
+            yield pickle.loads(blob)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _Gather:
+    """A small planned stream being gathered from the blocks as they pass."""
+
+    __slots__ = ("item", "buf", "run", "got", "tainted")
+
+    def __init__(self, item: Planned) -> None:
+        self.item, self.buf, self.run, self.got, self.tainted = item, bytearray(), 0, 0, False
+
+    def feed(self, start: int, block: bytes, bad: bool) -> bool:
+        """Take this block's part of the stream; True once the whole stream is in (or it cannot be)."""
+        end = start + len(block)
+        runs = self.item.runs
+        while self.run < len(runs):
+            off, length = runs[self.run]
+            lo = off + self.got
+            if lo >= end:
+                return False
+            if lo < start:  # bytes already passed (cannot happen with ascending runs): read it per entry
+                self.tainted = True
+                return True
+            hi = min(off + length, end)
+            self.buf += block[lo - start:hi - start]
+            self.tainted |= bad
+            if hi < off + length:
+                self.got += hi - lo
+                return False
+            self.run += 1
+            self.got = 0
+        return True
+
+
+class MediaPass:
+    """The one sequential read of the media: hashes every block (the intake hashes) and serves the plan."""
+
+    def __init__(self, src: Source, plan: Iterator[Planned], on_gathered: Callable[[Planned, bytes | None], None]
+                 ) -> None:
+        self.src, self.on_gathered = src, on_gathered
+        self.hasher = ParallelHasher()
+        self.bad: list[tuple[int, int, str]] = []  # unreadable ranges, hashed as zeros (as the intake hash did)
+        self.block_start, self.block, self.block_bad = 0, b"", False
+        self.pos = 0  # media bytes read and hashed so far
+        self.ended = False
+        self._plan = plan
+        self._next: Planned | None = next(plan, None)
+        self._open: list[_Gather] = []
+        self.big: deque[Planned] = deque()  # big streams reached, to be processed by the caller
+        self.missed: list[Planned] = []  # streams the pass could not serve: read per entry afterwards
+
+    def advance(self) -> bool:
+        """Read, hash and hand out the next block; False at the end of the media."""
+        if self.ended or self.pos >= self.src.size:
+            self._end()
+            return False
+        want = min(BLOCK, self.src.size - self.pos)
+        bad = False
+        try:
+            data = self.src.read(self.pos, want)
+        except OSError as exc:
+            self.bad.append((self.pos, want, one_line(exc)[:300]))
+            data, bad = bytes(want), True
+        if not data:
+            self._end()
+            return False
+        self.hasher.update(data)
+        self.block_start, self.block, self.block_bad = self.pos, data, bad
+        self.pos += len(data)
+        self._start_reached()
+        self._feed()
+        return True
+
+    def _start_reached(self) -> None:
+        end = self.pos
+        while self._next is not None and self._next.start < end:
+            item, self._next = self._next, next(self._plan, None)
+            if item.start < self.block_start:
+                self.missed.append(item)  # passed while a big stream was being read
+            elif item.entry.size > GATHER_LIMIT:
+                self.big.append(item)
+            else:
+                self._open.append(_Gather(item))
+
+    def _feed(self) -> None:
+        still = []
+        for gather in self._open:
+            if gather.feed(self.block_start, self.block, self.block_bad):
+                if gather.tainted:
+                    self.missed.append(gather.item)
+                else:
+                    self.on_gathered(gather.item, bytes(gather.buf))
+            else:
+                still.append(gather)
+        self._open = still
+
+    def _end(self) -> None:
+        """The media ended (or could not be read further): what is still open is read per entry."""
+        self.ended = True
+        self.missed.extend(g.item for g in self._open)
+        self._open = []
+        while self._next is not None:
+            self.missed.append(self._next)
+            self._next = next(self._plan, None)
+
+    def take(self, offset: int, size: int) -> bytes | None:
+        """``size`` media bytes at ``offset`` from the pass, advancing it as far as needed; None if the pass has
+        already left them behind, could not read them, or the media ended."""
+        out = bytearray()
+        while size > 0:
+            while offset >= self.block_start + len(self.block):
+                if not self.advance():
+                    return None
+            if offset < self.block_start or self.block_bad:
+                return None
+            piece = self.block[offset - self.block_start:offset - self.block_start + size]
+            out += piece
+            offset += len(piece)
+            size -= len(piece)
+        return bytes(out)
+
+    def digests(self) -> Digests:
+        return self.hasher.digests()
+
+
+class PassContent:
+    """The reader of a big planned stream processed as the pass reaches it: reads in stream order come from
+    the pass; any other read (a parser seeking back, a block the pass could not read) goes to the entry's own
+    reader, opened when first needed."""
+
+    def __init__(self, media: MediaPass, item: Planned, reopen: Callable[[], ContentReader | None]) -> None:
+        self._media, self._item, self._reopen = media, item, reopen
+        self._next = 0
+        self._own: ContentReader | None = None
+        self._off_pass = False
+
+    def read(self, offset: int, size: int) -> bytes:
+        size = min(size, self._item.entry.size - offset)
+        if size <= 0:
+            return b""
+        if not self._off_pass and offset == self._next:
+            data = self._from_pass(offset, size)
+            if data is not None:
+                self._next += len(data)
+                return data
+            self._off_pass = True
+        if self._own is None:
+            self._own = self._reopen()
+            if self._own is None:
+                raise OSError("cannot open the entry again")
+        return self._own.read(offset, size)
+
+    def _from_pass(self, offset: int, size: int) -> bytes | None:
+        out = bytearray()
+        covered = 0
+        for start, length in self._item.runs:
+            lo, hi = max(offset, covered), min(offset + size, covered + length)
+            if lo < hi:
+                piece = self._media.take(start + lo - covered, hi - lo)
+                if piece is None:
+                    return None
+                out += piece
+            covered += length
+            if covered >= offset + size:
+                break
+        return bytes(out)
+
+
+class Dispatcher:
+    """Hands entries to the runner and puts every result in its place in walk order."""
+
+    def __init__(self, runner: ThreadRunner | ProcessRunner, order: InOrder) -> None:
+        self.runner, self.order = runner, order
+        self._sent: deque[tuple[int, list[dict[str, int]] | None, bool]] = deque()
+
+    def submit(self, seq: int, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
+               decision: Decision | None, byte_runs: list[dict[str, int]] | None = None,
+               planned: bool = False) -> None:
+        self._sent.append((seq, byte_runs, planned))
+        self._place(self.runner.submit(entry, reader, file_id, export_rel, decision))
+
+    def gathered(self, item: Planned, data: bytes | None) -> None:
+        self.submit(item.seq, item.entry, BytesContent(data or b""), item.file_id, item.export_rel, item.decision,
+                    item.byte_runs, planned=True)
+
+    def inline(self, item: Planned, media: MediaPass, settings: WorkerSettings,
+               reopen: Callable[[], ContentReader | None]) -> None:
+        result = process(item.entry, PassContent(media, item, reopen), item.file_id, item.export_rel, settings,
+                         item.decision)
+        self._planned(result, item.byte_runs)
+        self.order.put(item.seq, ("result", result))
+
+    def drain(self) -> None:
+        self._place(self.runner.drain())
+
+    def _place(self, results: list[Result]) -> None:
+        for result in results:
+            seq, byte_runs, planned = self._sent.popleft()
+            if planned:
+                self._planned(result, byte_runs)
+            self.order.put(seq, ("result", result))
+
+    @staticmethod
+    def _planned(result: Result, byte_runs: list[dict[str, int]] | None) -> None:
+        """The DFXML byte runs the walk's reader gave (the pass's reader has none of its own)."""
+        result.byte_runs = byte_runs or None

@@ -1,0 +1,162 @@
+"""The extraction of a disk image in one read of the media (see :mod:`pipelines.onepass`): phase A walks
+the metadata, handling at once what is not read by the pass and planning the rest; phase B reads the media
+once, hashing it (the intake hashes) and serving the plan; results are written in walk order."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import parsers
+from devicex.casedb import CaseDB
+from devicex.entries import ContentReader, Entry
+from devicex.hashing import Digests
+from devicex.sources import Source
+from devicex.sources.base import Layout
+from pipelines import store
+from pipelines.events import Reporter
+from pipelines.onepass import Dispatcher, MediaPass, Planned, PlanStore, plannable
+from pipelines.parallel import make_runner
+from pipelines.process import STAGING, WorkerSettings
+from pipelines.sequence import InOrder
+
+
+@dataclass
+class Outcome:
+    """What the pass gave: the media hashes and the ranges it could not read (hashed as zeros)."""
+
+    digests: Digests
+    bad: list[tuple[int, int, str]]
+
+
+class OneRead:
+    def __init__(self, src: Source, db: CaseDB, settings: WorkerSettings, writer: store.ResultWriter,
+                 reporter: Reporter, workers: int, name: Callable[[Entry], str | None]) -> None:
+        self.src, self.db, self.settings, self.writer, self.reporter = src, db, settings, writer, reporter
+        self.name = name
+        work = settings.data_dir / STAGING / "one-read"
+        self.runner = make_runner(max(1, workers), src.path, settings)
+        self.order = InOrder(self._emit, work / "waiting.sqlite", freeze=_freeze, thaw=_thaw)
+        self.dispatch = Dispatcher(self.runner, self.order)
+        self.plan = PlanStore(work / "plan.sqlite")
+        self.views: dict[str, Any] = {}
+        self.list_excluded = bool(getattr(settings.selector, "list_excluded", False))
+        self.walked = 0
+        self.content_bytes = 0
+
+    def run(self, layout: Layout, vol_ids: dict[str, int], summary: Any) -> Outcome:
+        try:
+            for fs in layout.filesystems:
+                fs_id = self.db.insert("filesystems", {
+                    "volume_id": vol_ids[fs.volume.label], "label": fs.label, "offset": fs.offset,
+                    "fs_type": fs.fs_type, "block_size": fs.block_size, "block_count": fs.block_count,
+                    "forced": int(fs.forced)})
+                summary.filesystems += 1
+                self.order.add(("fs", fs_id))
+                self.views[fs.label] = fs
+                self._walk(fs)
+            self.reporter.totals(self.walked, self.content_bytes)
+            outcome = self._read_media()
+            self.dispatch.drain()
+            if self.order.waiting:
+                raise RuntimeError(f"{self.order.waiting} entries walked but never processed")
+            return outcome
+        finally:
+            self.plan.close()
+            self.runner.close()
+            self.order.close()
+
+    def _walk(self, fs: Any) -> None:
+        planner = getattr(fs, "plain_runs", None)
+        for entry, reader in fs.entries(self.src.label):
+            if entry is None:
+                self.order.add(("issue", fs.label, str(reader)))
+                continue
+            self.walked += 1
+            self.content_bytes += entry.size if entry.has_content else 0
+            self._take(entry, reader, planner)
+
+    def _take(self, entry: Entry, reader: ContentReader | None, planner: Any) -> None:
+        seq = self.order.number()
+        decision = self.settings.selector.decide(entry)
+        export_rel = self.name(entry)  # for every entry: export paths do not depend on the scope
+        if decision is not None and not decision.include:
+            self.order.put(seq, ("exclude", entry, decision, self.db.next_file_id() if self.list_excluded else None))
+            return
+        file_id = self.db.next_file_id()
+        item = self._planned(seq, entry, reader, planner, file_id, export_rel, decision)
+        if item is not None:
+            self.plan.add(item)
+        else:
+            self.dispatch.submit(seq, entry, reader, file_id, export_rel, decision)
+
+    def _planned(self, seq: int, entry: Entry, reader: ContentReader | None, planner: Any, file_id: int,
+                 export_rel: str | None, decision: Any) -> Planned | None:
+        if planner is None or reader is None or not entry.has_content or entry.size <= 0:
+            return None
+        runs = planner(entry, reader, self.src.size)
+        if runs is None or not plannable(runs, entry):
+            return None
+        byte_runs = getattr(reader, "byte_runs", None)
+        try:
+            dfxml = byte_runs(entry.fs_offset, entry.size) if callable(byte_runs) else None
+        except OSError:
+            return None  # read per entry: its problem is recorded as before
+        return Planned(seq, entry, file_id, export_rel, decision, runs, dfxml)
+
+    def _read_media(self) -> Outcome:
+        self.reporter.stage("read media", total_bytes=self.src.size, total_files=self.walked)
+        media = MediaPass(self.src, self.plan.by_offset(), self.dispatch.gathered)
+        try:
+            while media.advance() or media.big:
+                self.reporter.advance(nbytes=len(media.block))
+                while media.big:
+                    item = media.big.popleft()
+                    if item.start < media.block_start:
+                        media.missed.append(item)
+                        continue
+                    self.dispatch.inline(item, media, self.settings, self._reopener(item.entry))
+            for item in media.missed:
+                self.dispatch.submit(item.seq, item.entry, self._reopener(item.entry)(), item.file_id,
+                                     item.export_rel, item.decision, item.byte_runs, planned=True)
+            return Outcome(media.digests(), media.bad)
+        finally:
+            media.hasher.close()
+
+    def _reopener(self, entry: Entry) -> Callable[[], ContentReader | None]:
+        view = self.views[entry.volume]
+
+        def reopen() -> ContentReader | None:
+            try:
+                reader: ContentReader | None = view.reopen(entry)
+                return reader
+            except OSError:
+                return None
+
+        return reopen
+
+    def _emit(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if kind == "fs":
+            self.writer.fs_id = item[1]
+        elif kind == "issue":
+            self.writer.walk_problem(item[1], item[2])
+        elif kind == "exclude":
+            self.writer.exclude(item[1], item[2], item[3])
+        else:
+            self.writer.write(item[1])
+
+
+def _freeze(item: tuple[Any, ...]) -> tuple[Any, ...]:
+    if item[0] == "result":
+        for outcome in item[1].parsed:
+            outcome.spec = outcome.spec.name
+    return item
+
+
+def _thaw(item: tuple[Any, ...]) -> tuple[Any, ...]:
+    if item[0] == "result":
+        specs = {spec.name: spec for spec in parsers.registry()}
+        for outcome in item[1].parsed:
+            outcome.spec = specs[outcome.spec]
+    return item

@@ -1,0 +1,87 @@
+"""Putting back in walk order what was done in another order (the one-read pass reads by media offset).
+
+Items are numbered in walk order as they are walked; each is put when it is done, in any order, and given
+to ``emit`` as soon as every item before it has been. Items waiting for an earlier one are kept in memory up
+to ``limit``, then spooled to a private SQLite file, so memory stays bounded whatever the image.
+"""
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_MISSING = object()
+
+
+class InOrder:
+    def __init__(self, emit: Callable[[Any], None], spool: Path, limit: int = 4096,
+                 freeze: Callable[[Any], Any] = lambda item: item, thaw: Callable[[Any], Any] = lambda item: item
+                 ) -> None:
+        self._emit, self._spool_path, self._limit = emit, spool, limit
+        self._freeze, self._thaw = freeze, thaw
+        self._ready: dict[int, Any] = {}
+        self._next = 0  # the next item to emit
+        self._numbered = 0  # items numbered so far
+        self._spooled = 0
+        self._conn: sqlite3.Connection | None = None
+
+    def number(self) -> int:
+        """The walk-order number of the next item."""
+        seq = self._numbered
+        self._numbered += 1
+        return seq
+
+    def put(self, seq: int, item: Any) -> None:
+        self._ready[seq] = item
+        self._release()
+        if len(self._ready) > self._limit:
+            self._spool()
+
+    def add(self, item: Any) -> None:
+        """Number an item that is done already and put it."""
+        self.put(self.number(), item)
+
+    @property
+    def waiting(self) -> int:
+        return self._numbered - self._next
+
+    def _release(self) -> None:
+        while True:
+            item = self._ready.pop(self._next, _MISSING)
+            if item is _MISSING and self._spooled:
+                item = self._unspool(self._next)
+            if item is _MISSING:
+                return
+            self._next += 1
+            self._emit(item)
+
+    def _spool(self) -> None:
+        if self._conn is None:
+            self._spool_path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self._spool_path)
+            self._conn.execute("PRAGMA journal_mode=OFF")
+            self._conn.execute("PRAGMA synchronous=OFF")
+            self._conn.execute("CREATE TABLE waiting (seq INTEGER PRIMARY KEY, item BLOB NOT NULL)")
+        self._conn.executemany("INSERT INTO waiting VALUES (?, ?)",
+                               [(seq, pickle.dumps(self._freeze(item), pickle.HIGHEST_PROTOCOL))
+                                for seq, item in self._ready.items()])
+        self._spooled += len(self._ready)
+        self._ready.clear()
+
+    def _unspool(self, seq: int) -> Any:
+        assert self._conn is not None
+        row = self._conn.execute("SELECT item FROM waiting WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            return _MISSING
+        self._conn.execute("DELETE FROM waiting WHERE seq = ?", (seq,))
+        self._spooled -= 1
+        return self._thaw(pickle.loads(row[0]))
+
+    def close(self) -> None:
+        """Drop the spool (whatever is left in it: a run that ended early)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self._spool_path.unlink(missing_ok=True)

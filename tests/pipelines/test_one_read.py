@@ -1,0 +1,128 @@
+"""The one-read engine (pipelines.oneread: one sequential read of the media gives the content and the intake
+hashes) against reading each entry on its own (``one_read=False``, the engine before it): the same entries,
+hashes, types, exports, records and problems on every fixture image and on the shared corpus, with
+``--workers 1`` and ``--workers 2``; its bytes read from the media; and damaged media."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipelines.extract import ExtractOptions, run
+from tests.conftest import CORPUS, FIXTURES, needs_corpus
+
+IMAGES = FIXTURES / "images"
+FIXTURE_IMAGES = ["ntfs.img", "ext4.img", "ext4.E01", "fat16.img", "exfat.img", "gpt.img", "mbr2.img",
+                  "names.img", "phone.img", "split.raw.001"]
+_SKIP_COLS = {"files": (), "records": (), "errors": ("id",)}
+
+
+def outputs(out: Path) -> dict[str, object]:
+    """What an extraction wrote, as comparable values: every row of files, records, errors (their order
+    aside from ids), parser_runs, exclusions, the intake hashes, and every file under data/files."""
+    conn = sqlite3.connect(out / "data" / "case.db")
+    found: dict[str, object] = {}
+    for table in ("files", "records", "errors", "parser_runs", "exclusions"):
+        cols = [c[1] for c in conn.execute(f"PRAGMA table_info({table})") if c[1] not in _SKIP_COLS.get(table, ())]
+        rows = conn.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
+        found[table] = sorted(json.dumps(r, default=str) for r in rows) if table == "errors" else rows
+    found["intake"] = conn.execute("SELECT md5, sha1, sha256, stored_check FROM sources").fetchall()
+    conn.close()
+    exported = {}
+    root = out / "data" / "files"
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath) / name
+            exported[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    found["exports"] = exported
+    return found
+
+
+def _extract(source: Path, out: Path, one_read: bool, workers: int) -> dict[str, object]:
+    summary = run(ExtractOptions(source=source, out=out, full_reason="engines compared", workers=workers,
+                                 one_read=one_read))
+    assert summary.run_id
+    return outputs(out)
+
+
+@pytest.mark.parametrize("name", FIXTURE_IMAGES)
+def test_fixture_outputs_equal_the_per_entry_engine(tmp_path: Path, name: str) -> None:
+    before = _extract(IMAGES / name, tmp_path / "per-entry", one_read=False, workers=2)
+    assert before["files"]
+    for workers in (1, 2):
+        after = _extract(IMAGES / name, tmp_path / f"one-read-{workers}", one_read=True, workers=workers)
+        for key in before:
+            assert after[key] == before[key], (name, workers, key)
+
+
+@needs_corpus
+def test_corpus_outputs_equal_the_per_entry_engine(tmp_path: Path, decoded_dir: Path) -> None:
+    from pipelines.validate import unsupported
+    from pipelines.validate.truth import load_dataset
+
+    compared = 0
+    for n, media in enumerate(load_dataset(CORPUS).media):
+        path = media.path(decoded_dir)
+        if media.later_segment or unsupported(path):
+            continue
+        before = _extract(path, tmp_path / f"{n}-per-entry", one_read=False, workers=2)
+        after = _extract(path, tmp_path / f"{n}-one-read", one_read=True, workers=1)
+        for key in before:
+            assert after[key] == before[key], (path.name, key)
+        compared += 1
+    assert compared >= 50
+
+
+def _tree_image(tmp_path: Path) -> Path:
+    """An ext4 image made by mke2fs -d from 300 files (1 KiB to 2 MiB, one of 12 MiB): mostly content."""
+    import random
+    import subprocess
+
+    rng = random.Random(14)
+    tree = tmp_path / "tree"
+    for i in range(300):
+        folder = tree / f"d{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.bin").write_bytes(rng.randbytes(rng.randint(1 << 10, 2 << 20)))
+    (tree / "big.bin").write_bytes(rng.randbytes(12 << 20))
+    image = tmp_path / "tree.ext4"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-d", str(tree), str(image), "400M"], check=True)
+    return image
+
+
+def test_bytes_read_from_the_media_per_media_byte(tmp_path: Path) -> None:
+    image = _tree_image(tmp_path)
+    size = image.stat().st_size
+    ratios = {}
+    for name, one_read, reverify in (("one-read, none", True, "none"), ("one-read, sha256", True, "sha256"),
+                                     ("per entry, all", False, "all")):
+        summary = run(ExtractOptions(source=image, out=tmp_path / name, full_reason="test", reverify=reverify,
+                                     one_read=one_read))
+        assert summary.media_size == size and summary.files > 300
+        ratios[name] = summary.media_bytes_read / size
+    # the media once, plus the metadata TSK reads for the walk (64 KiB at a time: about 8% of this small image
+    # holding few files; 3.6% of bench.ext4, see bench/README.md)
+    assert 1.0 < ratios["one-read, none"] <= 1.10, ratios
+    assert abs(ratios["one-read, sha256"] - ratios["one-read, none"] - 1.0) < 0.001, ratios  # one SHA-256 read
+    assert ratios["per entry, all"] > 3.0, ratios  # intake, content, re-verification: the counter sees them all
+
+
+def test_damaged_media_gives_the_same_outputs(tmp_path: Path) -> None:
+    """An E01 with corrupted compressed chunks: what libewf returns for them (the content, the intake hashes
+    that no longer match those stored in the E01) is the same through the pass as per entry. Damaged file
+    system metadata is the fault-injection harness's (tests/faults), which runs the one-read engine."""
+    image = tmp_path / "damaged.E01"
+    data = bytearray((IMAGES / "ext4.E01").read_bytes())
+    start = int(len(data) * 0.6)
+    for at in range(start, start + 2000, 97):
+        data[at] ^= 0x5A
+    image.write_bytes(bytes(data))
+    before = _extract(image, tmp_path / "per-entry", one_read=False, workers=2)
+    after = _extract(image, tmp_path / "one-read", one_read=True, workers=2)
+    for key in before:
+        assert after[key] == before[key], key
+    assert before["intake"][0][3] == "fail"  # type: ignore[index]
