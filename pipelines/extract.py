@@ -38,12 +38,12 @@ from devicex.sources.base import Layout, MediaReads
 from devicex.timeutil import iso, now_utc
 from pipelines import attachments, record_custody, store
 from pipelines.events import Cancelled, Reporter, SilentReporter
-from pipelines.intake import Reverify, check_stored, hash_media, open_evidence, reverify_media
+from pipelines.intake import hash_media, insert_source, log_reverify, open_evidence, record_intake, reverify_media
 from pipelines.oneread import OneRead
 from pipelines.parallel import ProcessRunner, ThreadRunner, find_sibling, make_runner
 from pipelines.plan import Plan
 from pipelines.process import WorkerSettings, process, remove_staging
-from pipelines.recovery import close_dead_runs, reverify_unfinished
+from pipelines.recovery import close_dead_runs
 from pipelines.select import Decision, FullSelector, Selector, scope_custody
 from pipelines.streamed import StreamedSiblings
 
@@ -306,40 +306,14 @@ def _intake(run: _Run) -> Digests:
 
 
 def _insert_source(run: _Run) -> int:
-    """The ``sources`` row, its hashes to come (``_record_intake``)."""
-    src = run.src
-    return run.db.insert("sources", {
-        "run_id": run.run_id, "path": str(src.path.resolve()), "name": src.label, "container": src.container,
-        "segments": canonical_json([p.name for p in src.segments]), "size": src.size,
-        "stored_md5": src.stored_hashes.get("md5"), "stored_sha1": src.stored_hashes.get("sha1"),
-        "stored_sha256": src.stored_hashes.get("sha256"),
-        "ewf_headers": canonical_json(src.ewf_headers) if src.ewf_headers else None})
+    return insert_source(run.db, run.run_id, run.src)
 
 
 def _record_intake(run: _Run, intake: Digests, bad: list[tuple[int, int, str]],
                    during_extraction: bool = False) -> Digests:
-    """The intake hashes into ``sources`` and the custody log (``intake``), hashes stored in the image checked,
-    unfinished earlier runs re-verified with them, unreadable ranges recorded."""
-    src, summary = run.src, run.summary
-    stored = check_stored(src, intake)
-    summary.stored_check = stored.verdict
-    run.db.conn.execute("UPDATE sources SET md5 = ?, sha1 = ?, sha256 = ?, stored_check = ? WHERE id = ?",
-                        (intake.md5, intake.sha1, intake.sha256, stored.verdict, run.source_id))
-    reverify_unfinished(run.db, run.custody, src.path, src.size,
-                        {"md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256}, run.run_id)
-    run.custody.append("intake", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
-                       result="ok" if stored.verdict != "fail" else "stored-hash-mismatch",
-                       details={"container": src.container, "segments": [p.name for p in src.segments],
-                                "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
-                                "bytes_hashed": intake.size, "stored_hash_check": stored.verdict,
-                                "stored_hash_details": stored.details}
-                       | ({"hashed": "from the extraction's own read of the media"} if during_extraction else {}))
-    for offset, length, error in bad:
-        msg = f"media unreadable at bytes {offset}-{offset + length - 1} (hashed as zeros): {error}"
-        run.problem("intake", msg, path=str(src.path), shown=f"{src.path}: {msg}")
-    if stored.verdict == "fail":
-        run.problem("intake", "; ".join(f"{k}: {v}" for k, v in stored.details.items()), path=str(src.path),
-                    shown=f"{src.path}: hashes stored in the image do not match its content")
+    assert run.source_id is not None
+    run.summary.stored_check = record_intake(run.db, run.custody, run.src, (run.run_id, run.source_id), intake, bad,
+                                             run.problem, during_extraction)
     return intake
 
 
@@ -510,7 +484,7 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
         run.custody.append("record-scope", details=record_custody.details(run.db, run.run_id, scope, writer))
     _finish(run.db, run.run_id, "failed" if summary.fatal and (not summary.files or summary.nothing_extracted)
             else "completed")
-    _log_reverify(run, reverify, intake)
+    log_reverify(run.custody, run.src, reverify, intake, summary.source_verified)
     run.db.flush()
     run.db.conn.commit()
     digest, db_size = sha256_file(run.opts.out / "data" / "case.db")
@@ -520,17 +494,6 @@ def _close(run: _Run, layout: Layout, intake: Digests, writer: store.ResultWrite
                        result="ok" if not summary.fatal else "no-file-system",
                        details={k: v for k, v in asdict(summary).items() if k not in _NOT_LOGGED} | {
                            "by_category": dict(sorted(summary.by_category.items()))})
-
-
-def _log_reverify(run: _Run, reverify: Reverify, intake: Digests) -> None:
-    verdict = run.summary.source_verified
-    result = {"match": "ok", "mismatch": "mismatch"}.get(verdict, "skipped")
-    details: dict[str, Any] = {"reverify": reverify.choice, "algorithms": sorted(reverify.hashes), **reverify.hashes,
-                               "intake_sha256": intake.sha256, "verdict": verdict}
-    if reverify.choice == "none":
-        details["reason"] = "not re-verified, by the examiner's choice"
-    run.custody.append("source-reverify", inputs=[Artefact("source", str(run.src.path), reverify.hashes.get("sha256"),
-                                                           run.src.size)], result=result, details=details)
 
 
 _NOT_LOGGED = ("by_category", "media_bytes_read", "media_size")

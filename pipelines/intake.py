@@ -7,14 +7,19 @@ so they use :func:`devicex.sources.open_source` directly.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from devicex.casedb import CaseDB
 from devicex.custody import Artefact, CustodyLog
 from devicex.errors import SourceError
 from devicex.hashing import Digests, hash_reader, sha256_reader
+from devicex.records import canonical_json
 from devicex.sources import Source, open_source
 from pipelines.events import Reporter
+from pipelines.recovery import reverify_unfinished
 
 MEDIA_CHUNK = 4 << 20
 
@@ -94,3 +99,51 @@ def check_stored(src: Source, digests: Digests) -> StoredCheck:
         ok = False
         details["size"] = f"read {digests.size} of {src.size} bytes"
     return StoredCheck("pass" if ok else "fail", details)
+
+
+def insert_source(db: CaseDB, run_id: int, src: Source) -> int:
+    """The ``sources`` row, its intake hashes to come (:func:`record_intake`)."""
+    return db.insert("sources", {
+        "run_id": run_id, "path": str(src.path.resolve()), "name": src.label, "container": src.container,
+        "segments": canonical_json([p.name for p in src.segments]), "size": src.size,
+        "stored_md5": src.stored_hashes.get("md5"), "stored_sha1": src.stored_hashes.get("sha1"),
+        "stored_sha256": src.stored_hashes.get("sha256"),
+        "ewf_headers": canonical_json(src.ewf_headers) if src.ewf_headers else None})
+
+
+def record_intake(db: CaseDB, custody: CustodyLog, src: Source, ids: tuple[int, int], intake: Digests,
+                  bad: list[tuple[int, int, str]], problem: Callable[..., None], during_extraction: bool) -> str:
+    """The intake hashes into ``sources`` (row ``ids[1]`` of run ``ids[0]``) and the custody log (``intake``),
+    hashes stored in the image checked, unfinished earlier runs re-verified with them, unreadable ranges and a
+    stored-hash mismatch recorded through ``problem``; returns the stored-hash verdict."""
+    run_id, source_id = ids
+    stored = check_stored(src, intake)
+    db.conn.execute("UPDATE sources SET md5 = ?, sha1 = ?, sha256 = ?, stored_check = ? WHERE id = ?",
+                    (intake.md5, intake.sha1, intake.sha256, stored.verdict, source_id))
+    reverify_unfinished(db, custody, src.path, src.size,
+                        {"md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256}, run_id)
+    custody.append("intake", inputs=[Artefact("source", str(src.path), intake.sha256, src.size)],
+                   result="ok" if stored.verdict != "fail" else "stored-hash-mismatch",
+                   details={"container": src.container, "segments": [p.name for p in src.segments],
+                            "md5": intake.md5, "sha1": intake.sha1, "sha256": intake.sha256,
+                            "bytes_hashed": intake.size, "stored_hash_check": stored.verdict,
+                            "stored_hash_details": stored.details}
+                   | ({"hashed": "from the extraction's own read of the media"} if during_extraction else {}))
+    for offset, length, error in bad:
+        msg = f"media unreadable at bytes {offset}-{offset + length - 1} (hashed as zeros): {error}"
+        problem("intake", msg, path=str(src.path), shown=f"{src.path}: {msg}")
+    if stored.verdict == "fail":
+        problem("intake", "; ".join(f"{k}: {v}" for k, v in stored.details.items()), path=str(src.path),
+                shown=f"{src.path}: hashes stored in the image do not match its content")
+    return stored.verdict
+
+
+def log_reverify(custody: CustodyLog, src: Source, reverify: Reverify, intake: Digests, verdict: str) -> None:
+    """The ``source-reverify`` custody entry: the examiner's choice, the hashes computed, the verdict."""
+    result = {"match": "ok", "mismatch": "mismatch"}.get(verdict, "skipped")
+    details: dict[str, Any] = {"reverify": reverify.choice, "algorithms": sorted(reverify.hashes), **reverify.hashes,
+                               "intake_sha256": intake.sha256, "verdict": verdict}
+    if reverify.choice == "none":
+        details["reason"] = "not re-verified, by the examiner's choice"
+    custody.append("source-reverify", inputs=[Artefact("source", str(src.path), reverify.hashes.get("sha256"),
+                                                       src.size)], result=result, details=details)
