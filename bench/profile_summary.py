@@ -13,7 +13,9 @@ import sys
 
 # (stage, substrings of a frame), checked leaf first; the first frame matching any rule decides.
 RULES = [
-    ("media hash (intake + re-verify)", ("hash_media (pipelines/intake.py", "hash_media (devicex/")),
+    ("media hash (intake in the one read + re-verify)", ("hash_media (pipelines/intake.py", "hash_media (devicex/",
+                                                         "_run (devicex/hashing.py", "sha256_reader (devicex/")),
+    ("plan and order (spools)", ("pipelines/sequence.py", "PlanStore", "by_offset (pipelines/onepass.py")),
     ("hash (per file)", ("update (devicex/hashing.py", "_hash_chunk", "(hashlib", "digests (devicex/hashing.py")),
     ("read (pytsk3 read_random)", ("read (devicex/sources/walk.py", "read (devicex/sources/image.py")),
     ("magic", ("devicex/filetype.py", "magic/")),
@@ -26,6 +28,7 @@ RULES = [
     ("walk (TSK metadata, entries)", ("devicex/sources/walk.py", "devicex/entries.py", "devicex/timeutil.py",
                                       "devicex/sources/volumes.py")),
     ("custody log", ("devicex/custody.py",)),
+    ("media pass (read blocks, gather streams)", ("advance (pipelines/onepass.py", "take (pipelines/onepass.py")),
     ("imports/startup", ("_find_and_load", "_call_with_frames_removed")),
     ("pool/bookkeeping", ("concurrent/futures", "queue.py", "pipelines/process.py", "pipelines/extract.py",
                           "pipelines/parallel.py", "threading.py")),

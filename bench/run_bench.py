@@ -152,11 +152,13 @@ def _cpu_idle(seconds: float = 1.0) -> float:
 QUIET_WAITED: list[float] = []
 CONTENDED = 0.10  # a run during which others used more than 10% of one core (on average) is measured again
 RETRIES = 2
+SETTINGS: dict[str, float] = {"quiet_wait": 120.0, "retries": RETRIES}
 
 
-def wait_quiet(threshold: float = 0.9, limit: float = 120.0) -> None:
-    """Wait (up to ``limit`` s) until the machine is >= ``threshold`` idle: other work on a 2-core
+def wait_quiet(threshold: float = 0.9) -> None:
+    """Wait (up to ``--quiet-wait`` s) until the machine is >= ``threshold`` idle: other work on a 2-core
     machine (a colleague's test run) inflates every figure. Runs that never got a quiet machine are noted."""
+    limit = SETTINGS["quiet_wait"]
     t0 = time.monotonic()
     while (idle := _cpu_idle()) < threshold:
         if time.monotonic() - t0 > limit:
@@ -372,14 +374,15 @@ def run_one(tool: str, image: Path, workers: int, log: Path | None = None) -> di
     prepare(image)
     wait_quiet()
     env = devicex_cmd(tool)[1] if tool.startswith("devicex") else None
-    for attempt in range(1 + RETRIES):
+    retries = int(SETTINGS["retries"])
+    for attempt in range(1 + retries):
         if env is not None:
             env["DEVICEX_STATS"] = f"{out}.stats.json"
         r = measure(tool_cmd(tool, image, out, workers), env=env, log=log or WORK / f"log-{tool}.txt",
                     cgroup=COLD.get("cgroup"))
         if env is not None:
             r["read_ratio"] = read_ratio(Path(f"{out}.stats.json"))
-        if r["others_cpu"] <= CONTENDED * r["wall"] or attempt == RETRIES:
+        if r["others_cpu"] <= CONTENDED * r["wall"] or attempt == retries:
             break
         print(f"  ({tool}: other processes used {r['others_cpu']:.1f} CPU-s during the run: contended, "
               f"run again)", flush=True)
@@ -527,6 +530,10 @@ def main() -> None:
     ap.add_argument("--cold", type=int, metavar="MIB", nargs="?", const=512,
                     help="cold runs: the image dropped from the page cache (posix_fadvise DONTNEED) before each run "
                          "and every tool run in a cgroup v1 memory cgroup limited to MIB (default 512)")
+    ap.add_argument("--quiet-wait", type=float, default=120.0, metavar="S",
+                    help="wait up to S seconds for a quiet machine before each run (default 120)")
+    ap.add_argument("--retries", type=int, default=RETRIES,
+                    help=f"measure a contended run again up to this many times (default {RETRIES})")
     ap.add_argument("--floor", metavar="IMAGE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.floor:
@@ -534,6 +541,7 @@ def main() -> None:
         return
     if args.cold:
         COLD["cgroup"] = cold_cgroup(args.cold)
+    SETTINGS["quiet_wait"], SETTINGS["retries"] = args.quiet_wait, args.retries
     for spec in args.src:
         label, _, path = spec.partition("=")
         SOURCES[label] = Path(path).resolve()

@@ -284,7 +284,7 @@ def _extract_one_read(run: _Run, params: dict[str, Any]) -> None:
     vol_ids = _record_layout(run, layout)
     settings = _settings(opts)
     writer = store.ResultWriter(run.db, run.run_id, run.source_id, run.summary, run.reporter, opts.selector)
-    run.reporter.stage("walk")
+    run.reporter.stage("extract")  # its totals (for the ETA) once the walk has counted them
     remove_staging(settings.data_dir)
     namer = _Namer()
     try:

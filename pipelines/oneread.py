@@ -105,11 +105,9 @@ class OneRead:
         return Planned(seq, entry, file_id, export_rel, decision, runs, dfxml)
 
     def _read_media(self) -> Outcome:
-        self.reporter.stage("read media", total_bytes=self.src.size, total_files=self.walked)
         media = MediaPass(self.src, self.plan.by_offset(), self.dispatch.gathered)
         try:
             while media.advance() or media.big:
-                self.reporter.advance(nbytes=len(media.block))
                 while media.big:
                     item = media.big.popleft()
                     if item.start < media.block_start:
