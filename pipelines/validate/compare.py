@@ -224,8 +224,9 @@ def media_hashes(label: str, truth_file: Path, conn: sqlite3.Connection, tally: 
     for t in rows[:1]:
         algos = [a for a in ("md5", "sha1", "sha256") if t.get(a)]
         ours = dict(zip(("md5", "sha1", "sha256", "size", "verify_md5", "verify_sha256"), src, strict=False))
+        again = [(ours[f"verify_{a}"], ours[a]) for a in ("md5", "sha256") if ours[f"verify_{a}"] is not None]
         same = all(ours[a] == t[a] for a in algos) and str(ours["size"]) == t["size"] and \
-            (ours["verify_md5"], ours["verify_sha256"]) == (ours["md5"], ours["sha256"])
+            bool(again) and all(v == i for v, i in again)  # the hashes the re-verification computed (--reverify)
         if same:
             tally.agree(label)
         else:
