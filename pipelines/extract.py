@@ -287,9 +287,10 @@ def _extract_one_read(run: _Run, params: dict[str, Any]) -> None:
     run.reporter.stage("extract")  # its totals (for the ETA) once the walk has counted them
     remove_staging(settings.data_dir)
     namer = _Namer()
+    reader = OneRead(src, run.db, settings, writer, run.reporter, opts.workers, namer.name)
     try:
-        outcome = OneRead(src, run.db, settings, writer, run.reporter, opts.workers, namer.name).run(
-            layout, vol_ids, run.summary)
+        outcome = reader.run(layout, vol_ids, run.summary)
+        _take_attachments(run, writer, reader.fs_rows, settings)
     finally:
         remove_staging(settings.data_dir)
     intake = _record_intake(run, outcome.digests, outcome.bad, during_extraction=True)
@@ -389,10 +390,7 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
                 else:
                     taker.take(entry, reader, fs.streamed)
             taker.end_view()
-        if writer.attachments or writer.databases:  # what the messages a communications selection took need
-            writer.attachments_taken = attachments.take(
-                views, run.src.label, attachments.wanted(writer), opts.selector, writer,
-                lambda e, r, rel, d: process(e, r, run.db.next_file_id(), rel, settings, d))
+        _take_attachments(run, writer, views, settings)
     finally:
         plan.stop()
         runner.close()
@@ -401,6 +399,16 @@ def _walk(run: _Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> sto
         run.summary.media_bytes_read += runner.media_bytes_read + plan.media_bytes_read
     writer.finish(parsers.registry())
     return writer
+
+
+def _take_attachments(run: _Run, writer: store.ResultWriter, views: list[tuple[int, Any]],
+                      settings: WorkerSettings) -> None:
+    """The attachments (and databases read beside a message store) the messages a communications selection took
+    need, found once every entry was walked."""
+    if writer.attachments or writer.databases:  # what the messages a communications selection took need
+        writer.attachments_taken = attachments.take(
+            views, run.src.label, attachments.wanted(writer), run.opts.selector, writer,
+            lambda e, r, rel, d: process(e, r, run.db.next_file_id(), rel, settings, d))
 
 
 class _Taker:

@@ -40,6 +40,7 @@ class OneRead:
         self.dispatch = Dispatcher(self.runner, self.order)
         self.plan = PlanStore(work / "plan.sqlite")
         self.views: dict[str, Any] = {}
+        self.fs_rows: list[tuple[int, Any]] = []  # (filesystems row id, view), in walk order
         self.list_excluded = bool(getattr(settings.selector, "list_excluded", False))
         self.walked = 0
         self.content_bytes = 0
@@ -54,6 +55,7 @@ class OneRead:
                 summary.filesystems += 1
                 self.order.add(("fs", fs_id))
                 self.views[fs.label] = fs
+                self.fs_rows.append((fs_id, fs))
                 self._walk(fs)
             self.reporter.totals(self.walked, self.content_bytes)
             outcome = self._read_media()
