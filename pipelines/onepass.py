@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,7 +288,7 @@ class Dispatcher:
     def drain(self) -> None:
         self._place(self.runner.drain())
 
-    def _place(self, results: list[Result]) -> None:
+    def _place(self, results: Iterable[Result]) -> None:
         for result in results:
             seq, byte_runs, planned = self._sent.popleft()
             if planned:
