@@ -3,6 +3,7 @@ the metadata, handling at once what is not read by the pass and planning the res
 once, hashing it (the intake hashes) and serving the plan; results are written in walk order."""
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from pipelines.parallel import make_runner
 from pipelines.process import STAGING, WorkerSettings
 from pipelines.sequence import InOrder
 
+BATCH_BYTES = 2 << 20  # content bytes per batch sent to a worker process
+
 
 @dataclass
 class Outcome:
@@ -29,13 +32,25 @@ class Outcome:
     bad: list[tuple[int, int, str]]
 
 
+def _large_buffers_mapped() -> None:
+    """glibc: buffers of 1 MiB and more always get their own mapping, returned to the system when freed (its
+    default threshold rises after each such free, and blocks of the pass then pile up in the heap)."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return
+
+
 class OneRead:
     def __init__(self, src: Source, db: CaseDB, settings: WorkerSettings, writer: store.ResultWriter,
                  reporter: Reporter, workers: int, name: Callable[[Entry], str | None]) -> None:
         self.src, self.db, self.settings, self.writer, self.reporter = src, db, settings, writer, reporter
         self.name = name
         work = settings.data_dir / STAGING / "one-read"
-        self.runner = make_runner(max(1, workers), src.path, settings)
+        _large_buffers_mapped()
+        # content travels with the entries: small batches keep what is in flight (and its copies) small
+        self.runner = make_runner(max(1, workers), src.path, settings, batch_bytes=BATCH_BYTES)
         self.order = InOrder(self._emit, work / "waiting.sqlite", freeze=_freeze, thaw=_thaw)
         self.dispatch = Dispatcher(self.runner, self.order)
         self.plan = PlanStore(work / "plan.sqlite")

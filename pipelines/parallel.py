@@ -163,7 +163,8 @@ def _run_batch(batch: list[_Task]) -> tuple[list[Result], int]:
 class ProcessRunner:
     """``process`` on worker processes that open the source themselves."""
 
-    def __init__(self, workers: int, source_path: Path, settings: WorkerSettings) -> None:
+    def __init__(self, workers: int, source_path: Path, settings: WorkerSettings,
+                 batch_bytes: int = BATCH_BYTES) -> None:
         ctx = multiprocessing.get_context("fork")
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                          initargs=(str(source_path), settings, os.getpid()))
@@ -175,6 +176,7 @@ class ProcessRunner:
         self.waiting: Callable[[int], None] | None = None
         self.media_bytes_read = 0  # by the worker processes
         self._limit = workers * 3
+        self._batch_bytes = batch_bytes
         self._batch: list[_Task] = []
         self._entries: list[Entry] = []
         self._bytes = 0
@@ -194,7 +196,7 @@ class ProcessRunner:
         self._entries.append(entry)
         self._ids.append(file_id)
         self._bytes += entry.size if reader is not None else 0
-        if len(self._batch) >= BATCH_FILES or self._bytes >= BATCH_BYTES:
+        if len(self._batch) >= BATCH_FILES or self._bytes >= self._batch_bytes:
             self._send()
         done: list[Result] = []
         while len(self._window) > self._limit:
@@ -234,8 +236,9 @@ class ProcessRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_runner(workers: int, source_path: Path, settings: WorkerSettings) -> ThreadRunner | ProcessRunner:
+def make_runner(workers: int, source_path: Path, settings: WorkerSettings,
+                batch_bytes: int = BATCH_BYTES) -> ThreadRunner | ProcessRunner:
     """Worker processes for ``workers`` >= 2 (measured faster), one thread otherwise."""
     if workers >= 2:
-        return ProcessRunner(workers, source_path, settings)
+        return ProcessRunner(workers, source_path, settings, batch_bytes)
     return ThreadRunner(workers, settings, source_path)
