@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 POLL = 0.05
 REFIRE = 1.0
@@ -37,15 +37,22 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 @dataclass(frozen=True)
 class Limits:
-    seconds: float = 120.0  # wall time for one parser on one file
+    seconds: float = 120.0  # wall time for one parser on one file, plus per_mib for each MiB of it
     memory: int = 1 << 30  # growth of resident memory during one parse, bytes
+    per_mib: float = 1.0  # more wall time per MiB of the file: a large message store is big, not hostile
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Defaults, or DEVICEX_PARSER_SECONDS / DEVICEX_PARSER_MEMORY_MB when set."""
+        """Defaults, or DEVICEX_PARSER_SECONDS / DEVICEX_PARSER_MEMORY_MB / DEVICEX_PARSER_SECONDS_PER_MB."""
         seconds = float(os.environ.get("DEVICEX_PARSER_SECONDS", cls.seconds))
         memory = int(float(os.environ.get("DEVICEX_PARSER_MEMORY_MB", cls.memory >> 20)) * (1 << 20))
-        return cls(seconds, memory)
+        per_mib = float(os.environ.get("DEVICEX_PARSER_SECONDS_PER_MB", cls.per_mib))
+        return cls(seconds, memory, per_mib)
+
+    def for_size(self, size: int) -> Limits:
+        """The limits for one file of ``size`` bytes: its time grows with it (a 2 GiB WhatsApp store of a
+        real phone needs more than a minute on a loaded machine, and losing it would lose the evidence)."""
+        return replace(self, seconds=self.seconds + self.per_mib * max(size, 0) / (1 << 20))
 
 
 class LimitExceeded(BaseException):
@@ -172,7 +179,7 @@ def _stop(watch: _Watch) -> None:
 
 def describe(exc: BaseException, limits: Limits) -> str:
     if isinstance(exc, TimeLimit):
-        return f"stopped after {limits.seconds:g} s (time limit per parser and file)"
+        return f"stopped after {round(limits.seconds, 1):g} s (time limit per parser and file, grown with its size)"
     if isinstance(exc, MemoryLimit):
         return f"stopped: memory grew by more than {limits.memory >> 20} MiB (memory limit per parser and file)"
     return "stopped: out of memory (address-space limit of the worker process)"

@@ -127,3 +127,21 @@ def test_limits_end_cleanly_when_the_parse_is_within_them() -> None:
         hoard = []
         while True:
             hoard.append(bytearray(1 << 20))
+
+
+def _busy(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:  # Python bytecode: the watchdog's exception is delivered here
+        pass
+
+
+def test_the_time_limit_grows_with_the_file() -> None:
+    limits = Limits(seconds=0.3, per_mib=1.0)
+    assert Limits().for_size(300 << 20).seconds == 420  # 120 s + 1 s per MiB
+    assert limits.for_size(0).seconds == 0.3
+    with limited(limits.for_size(2 << 20)):  # 2.3 s for a 2 MiB file: 0.8 s of work is not stopped
+        _busy(0.8)
+    began = time.monotonic()
+    with pytest.raises(TimeLimit), limited(limits.for_size(0)):  # 0.3 s for an empty one: it is
+        _busy(5.0)
+    assert time.monotonic() - began < 3.0
