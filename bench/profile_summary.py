@@ -15,7 +15,6 @@ import sys
 RULES = [
     ("media hash (intake in the one read + re-verify)", ("hash_media (pipelines/intake.py", "hash_media (devicex/",
                                                          "_run (devicex/hashing.py", "sha256_reader (devicex/")),
-    ("plan and order (spools)", ("pipelines/sequence.py", "PlanStore", "by_offset (pipelines/onepass.py")),
     ("hash (per file)", ("update (devicex/hashing.py", "_hash_chunk", "(hashlib", "digests (devicex/hashing.py")),
     ("read (pytsk3 read_random)", ("read (devicex/sources/walk.py", "read (devicex/sources/image.py")),
     ("magic", ("devicex/filetype.py", "magic/")),
@@ -30,6 +29,7 @@ RULES = [
     ("custody log", ("devicex/custody.py",)),
     ("media pass (read blocks, gather streams)", ("advance (pipelines/onepass.py", "take (pipelines/onepass.py")),
     ("imports/startup", ("_find_and_load", "_call_with_frames_removed")),
+    ("plan and order (spools)", ("pipelines/sequence.py", "PlanStore", "by_offset (pipelines/onepass.py")),
     ("pool/bookkeeping", ("concurrent/futures", "queue.py", "pipelines/process.py", "pipelines/extract.py",
                           "pipelines/parallel.py", "threading.py")),
 ]
