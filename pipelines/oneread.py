@@ -16,9 +16,10 @@ from devicex.sources import Source
 from devicex.sources.base import Layout
 from pipelines import store
 from pipelines.events import Reporter
+from pipelines.exportfile import STAGING
 from pipelines.onepass import Dispatcher, MediaPass, Planned, PlanStore, plannable
 from pipelines.parallel import make_runner
-from pipelines.process import STAGING, WorkerSettings
+from pipelines.process import WorkerSettings
 from pipelines.sequence import InOrder
 
 BATCH_BYTES = 2 << 20  # content bytes per batch sent to a worker process

@@ -5,12 +5,9 @@ Nothing here touches the case database: results go back to the single writer.
 """
 from __future__ import annotations
 
-import ctypes
-import errno
 import io
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +18,9 @@ import parsers
 from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
 from devicex.errors import Damage, NotMyFormat, OutputError, one_line, output_problem
 from devicex.filetype import HEAD_SIZE, WHOLE_FILE_LIMIT, WHOLE_FILE_TYPES, FileType, identify, identify_path
-from devicex.hashing import CHUNK, Digests, MultiHasher, sha256_file
-from devicex.outdir import open_nofollow
+from devicex.hashing import CHUNK, Digests, MultiHasher
 from devicex.parsing import ParserContext, ParserSpec, Sibling
+from pipelines.exportfile import STAGING, create, make_dir, place, staging_dir, write_sparse
 from pipelines.limits import LimitExceeded, Limits, describe, limited
 from pipelines.record_scope import RecordScope, attachment_paths
 from pipelines.recordsink import RecordSink, Row
@@ -233,7 +230,7 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
     out = None
     try:
         if export.tmp is not None and export.target is not None:
-            out = _create(export.tmp)
+            out = create(export.tmp)
         while read.offset < size:
             try:
                 data = reader.read(read.offset, min(CHUNK, size - read.offset))
@@ -293,12 +290,12 @@ def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export
         try:
             # the target's folder is made only now: an export that never completes leaves no empty folder
             # (seal refuses folders no extraction recorded)
-            _make_dir(target.parent)
+            make_dir(target.parent)
             try:
-                placed, result.export_reused = _place(tmp, target, result.digests)
+                placed, result.export_reused = place(tmp, target, result.digests)
             except FileNotFoundError:  # the folder went away since (another run into a recreated OUT)
-                _make_dir(target.parent, again=True)
-                placed, result.export_reused = _place(tmp, target, result.digests)
+                make_dir(target.parent, again=True)
+                placed, result.export_reused = place(tmp, target, result.digests)
             if placed is not target:  # moved aside to name~vN
                 result.export_rel = placed.relative_to(settings.data_dir).as_posix()
             target = placed
@@ -326,22 +323,6 @@ def _discard(out: BinaryIO | None, tmp: Path | None) -> None:
         pass  # the close flushes into the same full disk; the file goes anyway
     if tmp is not None:
         tmp.unlink(missing_ok=True)
-
-
-HOLE = 64 << 10  # all-zero runs of this size (aligned in the stream) are left as holes in the export
-_ZERO = bytes(HOLE)
-
-
-def write_sparse(out: BinaryIO, data: bytes | bytearray | memoryview) -> None:
-    """Write ``data`` at the current position, seeking over aligned all-zero blocks instead
-    of writing them, so a sparse stream is exported sparse (its bytes read back the same)."""
-    view = memoryview(data)
-    for start in range(0, len(view), HOLE):
-        piece = view[start:start + HOLE]
-        if len(piece) == HOLE and piece == _ZERO:
-            out.seek(HOLE, os.SEEK_CUR)
-        else:
-            out.write(piece)
 
 
 def _close_sparse(out: BinaryIO, written: int, result: Result) -> None:
@@ -374,107 +355,6 @@ def _retype_whole(ftype: FileType, memory: bytearray | None, target: Path | None
     except OSError:
         return ftype
     return identify(data, extension, whole=True) if len(data) == size else ftype
-
-
-_made_dirs: set[str] = set()  # export folders this process has made (saves a mkdir call per file)
-STAGING = ".staging"  # data/.staging/PID/: export temp files, renamed into place when complete
-
-
-def staging_dir(data_dir: Path) -> Path:
-    """This process's folder for export temp files. Writing them next to their targets made two workers
-    create and rename in the same folder at once, contending for its lock; here each worker has its own
-    folder and the target folder sees one operation per file (the no-clobber rename)."""
-    return data_dir / STAGING / str(os.getpid())
-
-
-def remove_staging(data_dir: Path) -> None:
-    """Remove the temp folders (empty unless a worker died mid-file) and forget which folders
-    this process made: called before and after each run."""
-    shutil.rmtree(data_dir / STAGING, ignore_errors=True)
-    _made_dirs.clear()
-
-
-def _make_dir(folder: Path, again: bool = False) -> None:
-    key = str(folder)
-    if again or key not in _made_dirs:
-        folder.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(key)
-
-
-def _create(tmp: Path) -> BinaryIO:
-    """Open a new export temp file, making its (staging) folder once per process."""
-    _make_dir(tmp.parent)
-    try:
-        return _open_new(tmp)
-    except FileNotFoundError:  # a folder went away since (another run into a recreated OUT)
-        _make_dir(tmp.parent, again=True)
-        return _open_new(tmp)
-
-
-def _open_new(tmp: Path) -> BinaryIO:
-    """The temp file, never through a link planted at its name."""
-    return open(open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb")
-
-
-def _place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
-    """Move a finished export into place without ever overwriting a file.
-
-    A later run into the same OUT (a widened scope) finds its exports already
-    there: identical content is kept as it is (not rewritten; reported as
-    reused), different content goes to ``name~vN.ext`` instead. Targets are
-    claimed with O_EXCL so concurrent workers cannot clobber each other.
-    """
-    candidate, n = target, 1
-    while True:
-        try:
-            if _rename_noreplace(tmp, candidate):
-                return candidate, False
-            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        except FileExistsError:
-            if _same_content(candidate, digests):
-                tmp.unlink()
-                return candidate, True
-            n += 1
-            stem, dot, ext = target.name.rpartition(".")
-            candidate = target.with_name(f"{stem}~v{n}.{ext}" if dot and stem else f"{target.name}~v{n}")
-            continue
-        os.replace(tmp, candidate)
-        return candidate, False
-
-
-_AT_FDCWD, _RENAME_NOREPLACE = -100, 1
-_renameat2: Callable[..., int] | None = None
-if sys.platform.startswith("linux"):
-    try:
-        _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        _renameat2 = None
-
-
-def _rename_noreplace(tmp: Path, target: Path) -> bool:
-    """Rename ``tmp`` to ``target`` in one call that fails if ``target`` exists (Linux
-    renameat2 RENAME_NOREPLACE: no empty placeholder to create and replace).
-    True if done, False if not supported here (the caller claims with O_EXCL);
-    raises FileExistsError if ``target`` exists."""
-    global _renameat2
-    if _renameat2 is None:
-        return False
-    if _renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # file system or kernel without it
-        _renameat2 = None
-        return False
-    raise OSError(err, os.strerror(err), str(target))  # EEXIST makes a FileExistsError
-
-
-def _same_content(path: Path, digests: Digests) -> bool:
-    try:
-        if path.stat().st_size != digests.size:
-            return False
-        return sha256_file(str(path))[0] == digests.sha256
-    except OSError:
-        return False
 
 
 def record_spool(data_dir: Path, file_id: int, index: int, parser: str) -> Path:

@@ -15,7 +15,8 @@ from devicex.parsing import ParserSpec
 from devicex.records import canonical_json
 from devicex.timeutil import format_utc_offset, iso
 from pipelines.events import Reporter
-from pipelines.process import GUESSED, STAGING, ParserOutcome, Result
+from pipelines.exportfile import STAGING
+from pipelines.process import GUESSED, ParserOutcome, Result
 from pipelines.recordsink import spooled
 from pipelines.select import FOLDER_REASON, Decision, FullSelector, Selector
 

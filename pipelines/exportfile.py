@@ -1,0 +1,132 @@
+"""Export files: each written to a per-process staging folder (sparse where the stream is), then moved
+into place under ``data/files`` without ever overwriting a file (identical content kept, different
+content written beside it as ``name~vN.ext``)."""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from devicex.hashing import Digests, sha256_file
+from devicex.outdir import open_nofollow
+
+HOLE = 64 << 10  # all-zero runs of this size (aligned in the stream) are left as holes in the export
+_ZERO = bytes(HOLE)
+
+
+def write_sparse(out: BinaryIO, data: bytes | bytearray | memoryview) -> None:
+    """Write ``data`` at the current position, seeking over aligned all-zero blocks instead
+    of writing them, so a sparse stream is exported sparse (its bytes read back the same)."""
+    view = memoryview(data)
+    for start in range(0, len(view), HOLE):
+        piece = view[start:start + HOLE]
+        if len(piece) == HOLE and piece == _ZERO:
+            out.seek(HOLE, os.SEEK_CUR)
+        else:
+            out.write(piece)
+
+
+_made_dirs: set[str] = set()  # export folders this process has made (saves a mkdir call per file)
+STAGING = ".staging"  # data/.staging/PID/: export temp files, renamed into place when complete
+
+
+def staging_dir(data_dir: Path) -> Path:
+    """This process's folder for export temp files. Writing them next to their targets made two workers
+    create and rename in the same folder at once, contending for its lock; here each worker has its own
+    folder and the target folder sees one operation per file (the no-clobber rename)."""
+    return data_dir / STAGING / str(os.getpid())
+
+
+def remove_staging(data_dir: Path) -> None:
+    """Remove the temp folders (empty unless a worker died mid-file) and forget which folders
+    this process made: called before and after each run."""
+    shutil.rmtree(data_dir / STAGING, ignore_errors=True)
+    _made_dirs.clear()
+
+
+def make_dir(folder: Path, again: bool = False) -> None:
+    key = str(folder)
+    if again or key not in _made_dirs:
+        folder.mkdir(parents=True, exist_ok=True)
+        _made_dirs.add(key)
+
+
+def create(tmp: Path) -> BinaryIO:
+    """Open a new export temp file, making its (staging) folder once per process."""
+    make_dir(tmp.parent)
+    try:
+        return _open_new(tmp)
+    except FileNotFoundError:  # a folder went away since (another run into a recreated OUT)
+        make_dir(tmp.parent, again=True)
+        return _open_new(tmp)
+
+
+def _open_new(tmp: Path) -> BinaryIO:
+    """The temp file, never through a link planted at its name."""
+    return open(open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb")
+
+
+def place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
+    """Move a finished export into place without ever overwriting a file.
+
+    A later run into the same OUT (a widened scope) finds its exports already
+    there: identical content is kept as it is (not rewritten; reported as
+    reused), different content goes to ``name~vN.ext`` instead. Targets are
+    claimed with O_EXCL so concurrent workers cannot clobber each other.
+    """
+    candidate, n = target, 1
+    while True:
+        try:
+            if _rename_noreplace(tmp, candidate):
+                return candidate, False
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            if same_content(candidate, digests):
+                tmp.unlink()
+                return candidate, True
+            n += 1
+            stem, dot, ext = target.name.rpartition(".")
+            candidate = target.with_name(f"{stem}~v{n}.{ext}" if dot and stem else f"{target.name}~v{n}")
+            continue
+        os.replace(tmp, candidate)
+        return candidate, False
+
+
+_AT_FDCWD, _RENAME_NOREPLACE = -100, 1
+_renameat2: Callable[..., int] | None = None
+if sys.platform.startswith("linux"):
+    try:
+        _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        _renameat2 = None
+
+
+def _rename_noreplace(tmp: Path, target: Path) -> bool:
+    """Rename ``tmp`` to ``target`` in one call that fails if ``target`` exists (Linux
+    renameat2 RENAME_NOREPLACE: no empty placeholder to create and replace).
+    True if done, False if not supported here (the caller claims with O_EXCL);
+    raises FileExistsError if ``target`` exists."""
+    global _renameat2
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # file system or kernel without it
+        _renameat2 = None
+        return False
+    raise OSError(err, os.strerror(err), str(target))  # EEXIST makes a FileExistsError
+
+
+def same_content(path: Path, digests: Digests) -> bool:
+    try:
+        if path.stat().st_size != digests.size:
+            return False
+        return sha256_file(str(path))[0] == digests.sha256
+    except OSError:
+        return False
