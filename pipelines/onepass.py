@@ -7,10 +7,11 @@ handled as it comes, streams read per entry by the runner. Then the media is rea
 large blocks (phase B, :class:`MediaPass`): each block is hashed (MD5, SHA-1, SHA-256 on two helper threads:
 the intake hashes) and handed to the planned streams it holds, taken in the order of their first byte on the
 media. A stream up to ``GATHER_LIMIT`` is gathered whole and goes to the runner with its bytes; a bigger one is
-processed here as the pass reaches it, its reads served by the pass as it moves on. What the pass cannot serve
-(a block that could not be read, a stream it has already passed) is read per entry, the way the walk's reader
-would, so every output is the same as reading each entry on its own. Results are written in walk order
-(:class:`~pipelines.sequence.InOrder`) whatever the order they were read in.
+processed here as the pass reaches it, its reads served by the pass as it moves on, except a big database a
+parser wants by its path (:func:`parsed_apart`), which a worker reads and parses on its own beside the pass.
+What the pass cannot serve (a block that could not be read, a stream it has already passed) is read per
+entry, the way the walk's reader would, so every output is the same as reading each entry on its own.
+Results are written in walk order (:class:`~pipelines.sequence.InOrder`) whatever the order they were read in.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import parsers
 from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import one_line
 from devicex.hashing import Digests, ParallelHasher
@@ -51,6 +53,13 @@ class Planned:
     @property
     def start(self) -> int:
         return self.runs[0][0]
+
+
+def parsed_apart(entry: Entry) -> bool:
+    """A big stream a parser wants by its path (a phone's message store): read per entry by a worker, so that
+    its long parse runs beside the pass instead of holding it up in this process (its bytes are read twice,
+    the pass reading them for the media hashes only)."""
+    return entry.size > GATHER_LIMIT and any(spec.wants_path(entry.path) for spec in parsers.registry())
 
 
 def plannable(runs: list[tuple[int, int]] | None, entry: Entry) -> bool:

@@ -17,7 +17,7 @@ from devicex.sources.base import Layout
 from pipelines import store
 from pipelines.events import Reporter
 from pipelines.exportfile import STAGING
-from pipelines.onepass import Dispatcher, MediaPass, Planned, PlanStore, plannable
+from pipelines.onepass import Dispatcher, MediaPass, Planned, PlanStore, parsed_apart, plannable
 from pipelines.parallel import make_runner
 from pipelines.process import WorkerSettings
 from pipelines.sequence import InOrder
@@ -83,6 +83,7 @@ class OneRead:
             self.plan.close()
             self.runner.close()
             self.order.close()
+            summary.media_bytes_read += self.runner.media_bytes_read  # what worker processes read per entry
 
     def _walk(self, fs: Any) -> None:
         planner = getattr(fs, "plain_runs", None)
@@ -110,7 +111,7 @@ class OneRead:
 
     def _planned(self, seq: int, entry: Entry, reader: ContentReader | None, planner: Any, file_id: int,
                  export_rel: str | None, decision: Any) -> Planned | None:
-        if planner is None or reader is None or not entry.has_content or entry.size <= 0:
+        if planner is None or reader is None or not entry.has_content or entry.size <= 0 or parsed_apart(entry):
             return None
         runs = planner(entry, reader, self.src.size)
         if runs is None or not plannable(runs, entry):

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,28 @@ def test_damaged_media_gives_the_same_outputs(tmp_path: Path) -> None:
     for key in before:
         assert after[key] == before[key], key
     assert before["intake"][0][3] == "fail"  # type: ignore[index]
+
+
+def test_a_big_message_store_is_parsed_apart_from_the_pass(tmp_path: Path) -> None:
+    """A message store over the pass's gathering size is read and parsed by a worker on its own (beside the pass,
+    not holding it up in the main process): its bytes are read a second time, and every output is still the
+    per-entry engine's."""
+    db = tmp_path / "root/data/data/com.android.providers.telephony/databases/mmssms.db"
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    schema = (FIXTURES / "comms" / "android_sms" / "schema.sql").read_text().splitlines()
+    conn.executescript("\n".join(line for line in schema if "sqlite_sequence" not in line))
+    conn.executemany("INSERT INTO sms (address, date, type, body) VALUES ('07700900123', ?, 1, ?)",
+                     [(1709467200000 + n, f"message {n} " + "x" * 3000) for n in range(3000)])
+    conn.commit()
+    conn.close()
+    assert db.stat().st_size > 8 << 20
+    image = tmp_path / "phone.img"
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", str(tmp_path / "root"), str(image), "24M"], check=True,
+                   env={"PATH": "/usr/sbin:/sbin:/usr/bin:/bin"})
+    before = _extract(image, tmp_path / "per-entry", one_read=False, workers=2)
+    summary = run(ExtractOptions(source=image, out=tmp_path / "one-read", full_reason="test", reverify="none"))
+    assert outputs(tmp_path / "one-read") == before
+    with sqlite3.connect(tmp_path / "one-read" / "data" / "case.db") as case:
+        assert case.execute("SELECT count(*) FROM records WHERE record_type = 'message'").fetchone()[0] == 3000
+    assert summary.media_bytes_read >= image.stat().st_size + db.stat().st_size
