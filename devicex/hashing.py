@@ -6,7 +6,7 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from devicex.errors import one_line
@@ -113,6 +113,28 @@ def hash_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK
 
 def _hash_into(hasher: MultiHasher | ParallelHasher, read: Callable[[int, int], bytes], size: int, chunk: int,
                progress: Callable[[int], None] | None, bad: list[tuple[int, int, str]] | None) -> Digests:
+    for data in _chunks(read, size, chunk, progress, bad):
+        hasher.update(data)
+    return hasher.digests()
+
+
+def sha256_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK,
+                  progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """(SHA-256, bytes hashed) of ``size`` bytes from ``read(offset, length)``; unreadable chunks are hashed
+    as zeros (as the intake hash does), so damage the intake saw gives the same digest again."""
+    h = hashlib.sha256()
+    hashed = 0
+    for data in _chunks(read, size, chunk, progress, []):
+        h.update(data)
+        hashed += len(data)
+    return h.hexdigest(), hashed
+
+
+def _chunks(read: Callable[[int, int], bytes], size: int, chunk: int, progress: Callable[[int], None] | None,
+            bad: list[tuple[int, int, str]] | None) -> Iterator[bytes]:
+    """``size`` bytes from ``read(offset, length)`` in chunks, until the reader runs dry. With ``bad`` given,
+    an unreadable chunk comes as zeros and is listed there as (offset, length, error); without it, the error
+    propagates."""
     offset = 0
     while offset < size:
         want = min(chunk, size - offset)
@@ -125,32 +147,10 @@ def _hash_into(hasher: MultiHasher | ParallelHasher, read: Callable[[int, int], 
             data = bytes(want)
         if not data:
             break
-        hasher.update(data)
+        yield data
         offset += len(data)
         if progress is not None:
             progress(len(data))
-    return hasher.digests()
-
-
-def sha256_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK,
-                  progress: Callable[[int], None] | None = None) -> tuple[str, int]:
-    """(SHA-256, bytes hashed) of ``size`` bytes from ``read(offset, length)``; unreadable chunks are hashed
-    as zeros (as the intake hash does), so damage the intake saw gives the same digest again."""
-    h = hashlib.sha256()
-    offset = 0
-    while offset < size:
-        want = min(chunk, size - offset)
-        try:
-            data = read(offset, want)
-        except OSError:
-            data = bytes(want)
-        if not data:
-            break
-        h.update(data)
-        offset += len(data)
-        if progress is not None:
-            progress(len(data))
-    return h.hexdigest(), offset
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = CHUNK) -> tuple[str, int]:
