@@ -7,6 +7,7 @@ reader, the manifest, the custody chain and ``fail``)."""
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from typing import Any
 
 from devicex.bagit import EXPORT_ROOT, PAYLOAD, sources_from_log
@@ -16,14 +17,15 @@ from devicex.evidence import export_listing
 from devicex.seal_checks import listed_runs, recorded_exports
 
 
-class EvidenceChecks:
+class EvidenceChecks(ABC):
     r: BundleReader
     manifest: dict[str, str]
     chain: ChainReport
     res: Any
 
+    @abstractmethod
     def fail(self, code: str, message: str, path: str | None = None) -> None:
-        raise NotImplementedError
+        """Record a failed check (the verifier's result)."""
 
     def _case_db(self) -> None:
         rel = f"{PAYLOAD}/case.db"
