@@ -1,4 +1,5 @@
-"""``devicex tag``: investigators' marks on items of a case (add from the command line, import a tags file)."""
+"""``devicex tag``: investigators' marks on items of a case (add from the command line, import a tags file, remove
+a mark with the reason)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ import click
 from cli.base import EXIT_USAGE, console, fail
 from cli.options import examiner_identity_options
 from devicex.custody import Actor
-from devicex.tags import MARKS, ImportResult, TagError, import_tags, make_tag, read_file
+from devicex.tags import MARKS, ImportResult, TagError, import_tags, make_tag, read_file, remove_tags
 from devicex.timeutil import iso, now_utc
 
 
@@ -35,15 +36,20 @@ def _case_ref(root: Path) -> str | None:
 def _done(root: Path, result: ImportResult) -> None:
     click.echo(f"{result.added} tag(s) added, {result.already_held} already held"
                + (f" (custody seq {result.custody_seq})" if result.custody_seq else ""))
-    if (root / "bagit.txt").is_file() and result.added:
+    if result.added:
+        _sealed_note(root)
+
+
+def _sealed_note(root: Path) -> None:
+    if (root / "bagit.txt").is_file():
         console.print("note: this bundle was sealed; re-seal it (`devicex seal OUT --accept-changes REASON`) so its "
                       "manifest covers the new case.db", markup=False)
 
 
 @click.group()
 def tag() -> None:
-    """Mark items of a case as relevant, possibly disclosable or sensitive (own table of case.db,
-    one custody entry per import; evidence and other rows never change)."""
+    """Mark items of a case as relevant, possibly disclosable or sensitive, or take a mark back (own table of
+    case.db, one custody entry per import or removal; evidence and other rows never change)."""
 
 
 @tag.command("add")
@@ -80,3 +86,24 @@ def import_command(case_path: Path, tags_file: Path, examiner: str, examiner_id:
     except TagError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     _done(root, result)
+
+
+@tag.command("remove")
+@click.argument("case_path", metavar="CASE_OR_BUNDLE", type=click.Path(path_type=Path))
+@click.argument("items", nargs=-1, required=True, metavar="ITEM...")
+@click.option("--reason", required=True, help="Why the mark is taken back (recorded in case.db and custody).")
+@click.option("--mark", type=click.Choice(MARKS), default=None,
+              help="Remove only this mark.  [default: every mark held on ITEM]")
+@examiner_identity_options
+def remove(case_path: Path, items: tuple[str, ...], reason: str, mark: str | None, examiner: str,
+           examiner_id: str | None) -> None:
+    """Take back the marks held on ITEM... (file:N or record:N) of CASE_OR_BUNDLE. Each removed mark keeps its
+    row in case.db with who removed it, when and why, and one 'tags-remove' custody entry records the removal.
+    An ITEM with no such mark is an error and nothing is removed."""
+    root = _root(case_path)
+    try:
+        result = remove_tags(root, items, mark, reason, Actor(examiner_id or examiner, examiner))
+    except TagError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    click.echo(f"{result.removed} mark(s) removed (custody seq {result.custody_seq})")
+    _sealed_note(root)

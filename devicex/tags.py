@@ -22,6 +22,11 @@ The tags file (what the HTML report exports, what ``devicex tag import`` reads):
 
 A tag identical to one already held (item, mark, note, by, at) is not added again,
 so importing the same file twice adds nothing.
+
+A mark is taken back with :func:`remove_tags` (``devicex tag remove``): its row stays in ``tags`` with who
+removed it, when and why (``removed_by``, ``removed_at``, ``removed_reason``), so the review history is kept,
+and one ``tags-remove`` custody entry records the same. A removed mark is no longer held: the report and the
+CPS drafts leave it out, and importing it again adds it again (with its own custody entry).
 """
 from __future__ import annotations
 
@@ -52,9 +57,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS tags (
   id INTEGER PRIMARY KEY, item_kind TEXT NOT NULL, item_id INTEGER NOT NULL, mark TEXT NOT NULL,
   note TEXT NOT NULL, tagged_by TEXT NOT NULL, tagged_at TEXT NOT NULL, imported_by TEXT NOT NULL,
-  imported_at TEXT NOT NULL, origin TEXT NOT NULL);
+  imported_at TEXT NOT NULL, origin TEXT NOT NULL, removed_by TEXT, removed_at TEXT, removed_reason TEXT);
 CREATE INDEX IF NOT EXISTS tags_item ON tags(item_kind, item_id);
 """
+REMOVAL_COLUMNS = ("removed_by", "removed_at", "removed_reason")
 
 
 class TagError(DevicexError):
@@ -83,6 +89,12 @@ class ImportResult:
     added: int
     already_held: int
     custody_seq: int | None
+
+
+@dataclass(frozen=True)
+class RemoveResult:
+    removed: int
+    custody_seq: int
 
 
 def parse_item(text: str) -> tuple[str, int]:
@@ -165,7 +177,24 @@ def _path_forms(row: sqlite3.Row) -> set[str]:
 
 
 def _held(conn: sqlite3.Connection) -> set[tuple[str, int, str, str, str, str]]:
-    return {tuple(r) for r in conn.execute("SELECT item_kind, item_id, mark, note, tagged_by, tagged_at FROM tags")}
+    return {tuple(r) for r in conn.execute("SELECT item_kind, item_id, mark, note, tagged_by, tagged_at FROM tags"
+                                           + _IN_EFFECT[_has_removal(conn)])}
+
+
+_IN_EFFECT = {True: " WHERE removed_at IS NULL", False: ""}
+
+
+def _has_removal(conn: sqlite3.Connection) -> bool:
+    """Whether ``tags`` has the removal columns (a case whose tags were first imported before marks could be
+    removed has not, until a write adds them)."""
+    return "removed_at" in {r[1] for r in conn.execute("PRAGMA table_info(tags)")}
+
+
+def _ensure_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+    if not _has_removal(conn):
+        for column in REMOVAL_COLUMNS:
+            conn.execute(f"ALTER TABLE tags ADD COLUMN {column} TEXT")
 
 
 def import_tags(root: Path, tags: Sequence[Tag], actor: Actor, origin: str, *,
@@ -187,7 +216,7 @@ def import_tags(root: Path, tags: Sequence[Tag], actor: Actor, origin: str, *,
         if not new:
             return ImportResult(0, len(tags), None)
         with conn:
-            conn.executescript(SCHEMA)
+            _ensure_schema(conn)
             ids = [conn.execute("INSERT INTO tags (item_kind, item_id, mark, note, tagged_by, tagged_at, "
                                 "imported_by, imported_at, origin) VALUES (?,?,?,?,?,?,?,?,?)",
                                 (t.item_kind, t.item_id, t.mark, t.note, t.by, t.at, actor.name, now, origin)
@@ -213,11 +242,55 @@ def _has_table(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tags'").fetchone() is not None
 
 
-def read_tags(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every tag of a case (read-only connection), in id order; empty when none was ever imported."""
+def read_tags(conn: sqlite3.Connection, *, removed: bool = False) -> list[dict[str, Any]]:
+    """The marks held by a case (read-only connection), in id order; empty when none was ever imported. With
+    ``removed``, the marks taken back instead (each with who removed it, when and why)."""
     if not _has_table(conn):
         return []
-    return [dict(r) for r in conn.execute("SELECT * FROM tags ORDER BY id")]
+    if not _has_removal(conn):
+        return [] if removed else [dict(r) for r in conn.execute("SELECT * FROM tags ORDER BY id")]
+    where = "removed_at IS NOT NULL" if removed else "removed_at IS NULL"
+    return [dict(r) for r in conn.execute(f"SELECT * FROM tags WHERE {where} ORDER BY id")]
+
+
+def remove_tags(root: Path, items: Sequence[str], mark: str | None, reason: str, actor: Actor) -> RemoveResult:
+    """Take back every mark held on ``items`` (only ``mark`` when given) of the case at ``root``, all or none,
+    with ``reason``; one ``tags-remove`` custody entry. An item with no such mark is an error: nothing is
+    removed silently and nothing is removed in part."""
+    reason = str(reason or "").strip()
+    if not reason:
+        raise TagError("removing a mark needs the reason (--reason)")
+    if mark is not None and mark not in MARKS:
+        raise TagError(f"mark {mark!r} is not one of {', '.join(MARKS)}")
+    try:
+        keys = list(dict.fromkeys(parse_item(i) for i in items))
+    except ValueError as exc:
+        raise TagError(str(exc)) from None
+    db_path = root / "data" / "case.db"
+    conn = connect(db_path)
+    try:
+        held = read_tags(conn)
+        chosen = [t for t in held if (t["item_kind"], t["item_id"]) in keys and mark in (None, t["mark"])]
+        found = {(t["item_kind"], t["item_id"]) for t in chosen}
+        missing = [f"{k}:{n}" for k, n in keys if (k, n) not in found]
+        if missing:
+            raise TagError(f"{', '.join(missing)}: no {mark or 'mark'} held on this item in this case; "
+                           "nothing removed")
+        now = iso(now_utc()) or ""
+        with conn:
+            _ensure_schema(conn)
+            conn.executemany("UPDATE tags SET removed_by = ?, removed_at = ?, removed_reason = ? WHERE id = ?",
+                             [(actor.name, now, reason, t["id"]) for t in chosen])
+        run = conn.execute("SELECT case_ref, exhibit_ref FROM runs ORDER BY id LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    log = CustodyLog(root / CUSTODY_FILE, actor, run["case_ref"] if run else None, run["exhibit_ref"] if run else None)
+    entry = log.append("tags-remove", outputs=[_artefact("case-database", "data/case.db", db_path)],
+                       details={"reason": reason, "tags": len(chosen), "tag_ids": [t["id"] for t in chosen],
+                                "items": [f"{k}:{n}" for k, n in keys],
+                                "marks": dict(sorted(Counter(t["mark"] for t in chosen).items())),
+                                "table": "tags"})
+    return RemoveResult(len(chosen), entry["seq"])
 
 
 def export_document(tags: Iterable[Tag], case_ref: str | None) -> dict[str, Any]:

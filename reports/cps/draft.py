@@ -26,12 +26,13 @@ class Drafted:
 
 
 def documents(case: Case, folder: Path) -> dict[str, Document]:
-    """Every document by file name (MG6C numbering is read from and extended in ``folder``)."""
+    """Every document by file name (MG6C and MG6D numbering is read from and extended in ``folder``)."""
     facts = gather(case)
     mg6c, numbers = mg6.build_mg6c(case, folder, facts.case_ref)
+    mg6d, sensitive_numbers = mg6.build_mg6d(case, folder, facts.case_ref)
     built = {"MG11-continuity-statement": mg11.build(facts), "readers-guide": guide.build(facts),
-             "MG6C-unused-material": mg6c, "MG6D-sensitive-material": mg6.build_mg6d(case, facts.case_ref),
-             "MG6E-disclosure-officers-report": mg6e.build(case, facts, numbers),
+             "MG6C-unused-material": mg6c, "MG6D-sensitive-material": mg6d,
+             "MG6E-disclosure-officers-report": mg6e.build(case, facts, numbers, sensitive_numbers),
              "search-and-review-record": search.build(case, facts), "SFR1-draft": sfr1.build(case, facts)}
     return {name: built[name] for name in DOCUMENTS}
 
@@ -42,7 +43,7 @@ def draft(case: Case, actor: Actor | None, *, pdf: bool = True) -> Drafted:
     folder = case.data_dir / CPS_DIR
     folder.mkdir(exist_ok=True)
     words = [write(doc, folder / f"{name}.docx", case.generated) for name, doc in documents(case, folder).items()]
-    files = words + (convert(words) if pdf else []) + [folder / mg6.NUMBERING]
+    files = words + (convert(words) if pdf else []) + [folder / mg6.numbering_file(s) for s in mg6.SCHEDULES]
     files.sort()
     if actor is None:
         return Drafted(files, None)

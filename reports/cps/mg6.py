@@ -2,8 +2,11 @@
 with quantities and date spans (:mod:`reports.cps.schedule`), items marked possibly disclosable listed
 individually) and MG6D (items marked sensitive with the reason, or a nil return).
 
-MG6C numbers are kept in ``data/cps/mg6c-numbering.json``: a later draft keeps every number already given and
-numbers only what is new, after the highest, so the schedule is never renumbered."""
+MG6C numbers are kept in ``data/cps/mg6c-numbering.json`` and MG6D numbers in ``data/cps/mg6d-numbering.json``
+(:func:`numbering`, for both): a later draft keeps every number already given and numbers only what is new,
+after the highest, so a schedule is never renumbered. A number stays with its line or item even when the item
+is no longer listed (its mark removed): the number is not given to anything else, and comes back with the item
+if it is marked again."""
 from __future__ import annotations
 
 import json
@@ -18,8 +21,7 @@ from reports.cps.plain import when
 from reports.cps.schedule import Entry
 from reports.model import Case
 
-NUMBERING = "mg6c-numbering.json"
-NUMBERING_FORMAT = "devicex-mg6c-numbering"
+SCHEDULES = ("MG6C", "MG6D")  # the schedules whose numbers are kept across drafts
 EXCERPT = 120
 
 
@@ -63,9 +65,15 @@ def marked(case: Case, mark: str) -> list[dict[str, Any]]:
     return out
 
 
-def numbering(folder: Path, keys: list[str]) -> dict[str, int]:
-    """The MG6C number of every key: the ones already given kept, new ones after the highest."""
-    path = folder / NUMBERING
+def numbering_file(schedule: str) -> str:
+    """The file (in ``data/cps``) that keeps ``schedule``'s numbers."""
+    return f"{schedule.lower()}-numbering.json"
+
+
+def numbering(folder: Path, keys: list[str], schedule: str = "MG6C") -> dict[str, int]:
+    """The ``schedule`` number of every key: every one already given kept (also of keys not listed now), new
+    ones after the highest, in the order of ``keys``."""
+    path = folder / numbering_file(schedule)
     held: dict[str, int] = {}
     if path.is_file():
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -76,7 +84,8 @@ def numbering(folder: Path, keys: list[str]) -> dict[str, int]:
             top += 1
             held[key] = top
     items = [{"number": n, "key": k} for k, n in sorted(held.items(), key=lambda kv: kv[1])]
-    write_atomic(path, (json.dumps({"format": NUMBERING_FORMAT, "version": 1, "items": items}, indent=1)
+    write_atomic(path, (json.dumps({"format": f"devicex-{schedule.lower()}-numbering", "version": 1, "items": items},
+                                   indent=1)
                         + "\n").encode())
     return held
 
@@ -110,16 +119,19 @@ def build_mg6c(case: Case, folder: Path, case_ref: str | None) -> tuple[Document
                     tuple(blocks)), numbers
 
 
-def build_mg6d(case: Case, case_ref: str | None) -> Document:
+def build_mg6d(case: Case, folder: Path, case_ref: str | None) -> tuple[Document, dict[str, int]]:
+    """The MG6D and the number of every item marked sensitive (by :func:`item_key`), kept across drafts."""
     tags = marked(case, "sensitive")
+    numbers = numbering(folder, [item_key(t) for t in tags], "MG6D")
     blocks: list[Heading | Para | Table] = [Para(f"URN {case_ref or '[TO SUPPLY]'}.")]
     if tags:
-        rows = tuple((str(n), describe_item(case, t),
+        rows = tuple((str(numbers[item_key(t)]), describe_item(case, t),
                       f"{t['note']} (marked by {t['tagged_by']} at {when(t['tagged_at'])})")
-                     for n, t in enumerate(tags, 1))
+                     for t in sorted(tags, key=lambda t: numbers[item_key(t)]))
         blocks.append(Table(("No.", "Description", "Reason for sensitivity"), rows, (1.2, 8.8, 7.0)))
     else:
         blocks.append(Para("NIL RETURN: no item of this examination is marked sensitive."))
     blocks.append(supply("endorsement, signature and date (a nil return must be signed too)", DISCLOSURE_OFFICER))
     return Document("MG6D", "POLICE SCHEDULE OF SENSITIVE MATERIAL - DRAFT", "RESTRICTED when complete; "
-                    "Criminal Procedure and Investigations Act 1996", tuple(blocks))
+                    "Criminal Procedure and Investigations Act 1996; numbering continues across revisions",
+                    tuple(blocks)), numbers

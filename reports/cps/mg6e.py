@@ -26,11 +26,12 @@ def _undermining(case: Case, numbers: dict[str, int]) -> list[Heading | Para | T
                   (1.8, 8.2, 7.0))]
 
 
-def _sensitive(case: Case) -> list[Heading | Para | Table]:
+def _sensitive(case: Case, numbers: dict[str, int]) -> list[Heading | Para | Table]:
     tags = marked(case, "sensitive")
     if not tags:
         return [Para("None: the MG6D is a nil return.")]
-    return [Para(f"MG6D item(s) {', '.join(str(n) for n in range(1, len(tags) + 1))} are marked sensitive; the "
+    listed = sorted(numbers[item_key(t)] for t in tags)
+    return [Para(f"MG6D item(s) {', '.join(str(n) for n in listed)} are marked sensitive; the "
                  "reason for each is on the MG6D."),
             supply("for each, whether it might meet the disclosure test, and the prosecutor's attention drawn to it",
                    DISCLOSURE_OFFICER)]
@@ -46,14 +47,15 @@ def _not_covered(case: Case, facts: Facts) -> Para:
                 "limitations of the examination.")
 
 
-def build(case: Case, facts: Facts, numbers: dict[str, int]) -> Document:
+def build(case: Case, facts: Facts, numbers: dict[str, int], sensitive_numbers: dict[str, int]) -> Document:
+    """``numbers``: the MG6C number of each line and item; ``sensitive_numbers``: the MG6D number of each item."""
     blocks: list[Heading | Para | Table] = [
         Para(f"URN {facts.case_ref or '[TO SUPPLY]'}, exhibit {facts.exhibit_ref or '[TO SUPPLY]'}. Drafted from "
              f"the investigators' marks recorded in devicex; not disclosed to the defence."),
         Heading("Material that might undermine the prosecution case or assist the accused (MG6C)"),
         *_undermining(case, numbers),
         Heading("Sensitive material (MG6D)"),
-        *_sensitive(case),
+        *_sensitive(case, sensitive_numbers),
         Heading("What this examination did not cover"),
         _not_covered(case, facts),
         Heading("Reasonable lines of enquiry"),

@@ -51,6 +51,8 @@ def sentence(entry: dict[str, Any]) -> str:
         "extraction": lambda: _extraction(d),
         "report": lambda: f"Reports were written ({', '.join(d.get('formats', []))}): {_outputs(entry)}.",
         "tags-import": lambda: f"{d.get('tags')} investigator's marks were imported ({d.get('origin')}).",
+        "tags-remove": lambda: f"{d.get('tags')} investigator's marks were removed from "
+                               f"{', '.join(d.get('items', []))} (reason given: {d.get('reason')}).",
         "cps-draft": lambda: f"CPS documents were drafted: {_outputs(entry)}.",
         "seal": lambda: _seal("The case was sealed as a signed bundle", d),
         "handover": lambda: _seal(f"The bundle was handed over from {d.get('from')} to {d.get('to')} "

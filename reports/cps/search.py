@@ -48,6 +48,25 @@ def _marks(entry: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in entry["details"].get("marks", {}).items())
 
 
+def _action(entry: dict[str, Any]) -> str:
+    d = entry["details"]
+    if entry["action"] == "tags-remove":
+        return (f"removed {d.get('tags')} ({_marks(entry)}) from {', '.join(d.get('items', []))}; "
+                f"reason: {d.get('reason')}")
+    return f"imported {d.get('tags')} ({_marks(entry)}); {d.get('origin')}"
+
+
+def _removals(case: Case) -> list[Heading | Para | Table]:
+    removed = read_tags(case.conn, removed=True)
+    if not removed:
+        return []
+    return [Para(f"Marks taken back: {len(removed)} (no longer held; each with who removed it, when and why)."),
+            Table(("Item", "Mark", "Marked by", "Removed", "Reason"), tuple(
+                (f"{t['item_kind']}:{t['item_id']}", t["mark"], t["tagged_by"],
+                 f"{when(t['removed_at'])} by {t['removed_by']}", t["removed_reason"]) for t in removed),
+                (2.2, 3.2, 3.2, 4.0, 4.4))]
+
+
 def build(case: Case, facts: Facts) -> Document:
     blocks: list[Heading | Para | Table] = [
         Para(f"URN {facts.case_ref or '[TO SUPPLY]'}, exhibit {facts.exhibit_ref or '[TO SUPPLY]'}. Every rule "
@@ -60,15 +79,15 @@ def build(case: Case, facts: Facts) -> Document:
     blocks.append(Heading("Dry runs (counts only, nothing taken)"))
     blocks += [Para(f"{when(e['time'])} by {e['actor'].get('name')}: scope {e['details'].get('scope_file')} "
                     f"(SHA-256 {e['details'].get('scope_sha256')}).") for e in dry] or [Para("None recorded.")]
-    imports = [e for e in facts.custody if e["action"] == "tags-import"]
+    imports = [e for e in facts.custody if e["action"] in ("tags-import", "tags-remove")]
     blocks.append(Heading("What was reviewed: investigators' marks"))
     if imports:
-        blocks.append(Table(("Seq", "Time", "By", "Marks imported"), tuple(
-            (str(e["seq"]), when(e["time"]), str(e["actor"].get("name")),
-             f"{e['details'].get('tags')} ({_marks(e)}); "
-             f"{e['details'].get('origin')}") for e in imports), (1.2, 4.0, 3.3, 8.5)))
+        blocks.append(Table(("Seq", "Time", "By", "Marks imported or removed"), tuple(
+            (str(e["seq"]), when(e["time"]), str(e["actor"].get("name")), _action(e)) for e in imports),
+            (1.2, 4.0, 3.3, 8.5)))
     else:
         blocks.append(Para("No review marks were recorded in devicex."))
+    blocks += _removals(case)
     held = read_tags(case.conn)
     blocks.append(Para("Marks held now: " + ", ".join(f"{m} {sum(t['mark'] == m for t in held)}" for m in MARKS)
                        + f" (on {len({(t['item_kind'], t['item_id']) for t in held})} items)."))

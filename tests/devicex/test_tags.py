@@ -175,3 +175,113 @@ def test_tagging_a_sealed_bundle_then_reseal_verifies(tmp_path: Path) -> None:
     assert not verify_bundle(bundle).ok  # case.db changed after the seal: caught until re-sealed
     seal(bundle, session_key(tmp_path / "work")[0], EXAMINER, accept_changes="investigator's marks imported")
     assert verify_bundle(bundle).ok
+
+
+def _tag_rows(case: Path) -> list[tuple]:
+    conn = _db(case)
+    try:
+        return conn.execute("SELECT item_kind || ':' || item_id, mark, tagged_by, removed_by, removed_reason, "
+                            "removed_at IS NOT NULL FROM tags ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_remove_a_mark_with_its_reason(case: Path) -> None:
+    (f1, _), (f2, _) = _some_files(case, 2)
+    for item, mark, note in ((f"file:{f1}", "relevant", ""), (f"file:{f1}", "sensitive", "names a witness"),
+                             (f"file:{f2}", "relevant", "")):
+        assert devicex("tag", "add", str(case), item, "--mark", mark, "--note", note, "--examiner", "DC Jones"
+                       ).returncode == 0
+    before, exports, log_before = _other_tables(case), _exports(case), _custody(case)
+    done = devicex("tag", "remove", str(case), f"file:{f1}", "--mark", "sensitive", "--reason",
+                   "marked on the wrong file", "--examiner", "DS Brown", "--examiner-id", "5678")
+    assert done.returncode == 0, done.stderr
+    assert "1 mark(s) removed" in done.stdout
+    assert _tag_rows(case) == [(f"file:{f1}", "relevant", "DC Jones", None, None, 0),
+                               (f"file:{f1}", "sensitive", "DC Jones", "DS Brown", "marked on the wrong file", 1),
+                               (f"file:{f2}", "relevant", "DC Jones", None, None, 0)]
+    assert _other_tables(case) == before and _exports(case) == exports  # evidence and other rows unchanged
+    log = _custody(case)
+    assert log[:-1] == log_before and read_chain(case / "custody.jsonl").ok
+    entry = log[-1]
+    assert entry["action"] == "tags-remove" and entry["actor"] == {"id": "5678", "name": "DS Brown",
+                                                                    "role": "examiner"}
+    assert entry["details"]["reason"] == "marked on the wrong file" and entry["details"]["tags"] == 1
+    assert entry["details"]["items"] == [f"file:{f1}"] and entry["details"]["marks"] == {"sensitive": 1}
+    db = (case / "data" / "case.db").read_bytes()
+    assert entry["outputs"][0]["sha256"] == hashlib.sha256(db).hexdigest()
+
+    from devicex.tags import read_tags
+    conn = sqlite3.connect(f"file:{case / 'data' / 'case.db'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    held = [(t["item_id"], t["mark"]) for t in read_tags(conn)]
+    taken_back = [(t["item_id"], t["mark"], t["removed_reason"]) for t in read_tags(conn, removed=True)]
+    conn.close()
+    assert held == [(f1, "relevant"), (f2, "relevant")]
+    assert taken_back == [(f1, "sensitive", "marked on the wrong file")]
+
+    every = devicex("tag", "remove", str(case), f"file:{f1}", f"file:{f2}", "--reason", "review withdrawn",
+                    "--examiner", "DS Brown")
+    assert every.returncode == 0 and "2 mark(s) removed" in every.stdout
+    assert [r[3:] for r in _tag_rows(case)] == [("DS Brown", "review withdrawn", 1),
+                                                ("DS Brown", "marked on the wrong file", 1),  # removed before
+                                                ("DS Brown", "review withdrawn", 1)]
+    assert _custody(case)[-1]["details"]["marks"] == {"relevant": 2}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--reason", "  "), "removing a mark needs the reason"),
+    (("--reason", "x", "--mark", "relevant"), "no relevant held on this item"),
+    (("--reason", "x", "EXTRA"), "is not file:N or record:N"),
+])
+def test_remove_refused_changes_nothing(case: Path, args: tuple[str, ...], message: str) -> None:
+    (f1, _), (f2, _) = _some_files(case, 2)
+    assert devicex("tag", "add", str(case), f"file:{f1}", "--mark", "sensitive", "--note", "why",
+                   "--examiner", "DC Jones").returncode == 0
+    db, log = (case / "data" / "case.db").read_bytes(), _custody(case)
+    items = [f"file:{f1}"] + (["nonsense"] if "EXTRA" in args else [])
+    done = devicex("tag", "remove", str(case), *items, *[a for a in args if a != "EXTRA"], "--examiner", "X")
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert (case / "data" / "case.db").read_bytes() == db and _custody(case) == log
+
+
+def test_remove_an_unmarked_item_names_it_and_removes_nothing(case: Path) -> None:
+    (f1, _), (f2, _) = _some_files(case, 2)
+    assert devicex("tag", "add", str(case), f"file:{f1}", "--mark", "relevant", "--examiner", "DC Jones"
+                   ).returncode == 0
+    db, log = (case / "data" / "case.db").read_bytes(), _custody(case)
+    done = devicex("tag", "remove", str(case), f"file:{f1}", f"file:{f2}", "--reason", "x", "--examiner", "X")
+    assert done.returncode == 2 and f"file:{f2}: no mark held on this item" in done.stderr
+    assert (case / "data" / "case.db").read_bytes() == db and _custody(case) == log  # not even file:{f1}
+
+
+def test_removed_mark_imported_again_is_held_again(case: Path, tmp_path: Path) -> None:
+    (f1, p1), = _some_files(case, 1)
+    doc = {"format": "devicex-tags", "version": 1, "tags": [
+        {"item": f"file:{f1}", "mark": "relevant", "note": "", "by": "DC Smith", "at": "2024-05-02T09:00:00Z"}]}
+    tags_file = tmp_path / "marks.json"
+    tags_file.write_text(json.dumps(doc))
+    assert devicex("tag", "import", str(case), str(tags_file), "--examiner", "X").returncode == 0
+    assert devicex("tag", "remove", str(case), f"file:{f1}", "--reason", "duplicate", "--examiner", "X"
+                   ).returncode == 0
+    again = devicex("tag", "import", str(case), str(tags_file), "--examiner", "X")
+    assert again.returncode == 0 and "1 tag(s) added, 0 already held" in again.stdout
+    assert [r[-1] for r in _tag_rows(case)] == [1, 0]
+    assert [e["action"] for e in _custody(case)[-3:]] == ["tags-import", "tags-remove", "tags-import"]
+
+
+def test_remove_on_a_case_tagged_before_marks_could_be_removed(case: Path) -> None:
+    """A tags table without the removal columns (as written before) gains them on the first removal."""
+    (f1, _), = _some_files(case, 1)
+    conn = sqlite3.connect(case / "data" / "case.db")
+    conn.executescript("CREATE TABLE tags (id INTEGER PRIMARY KEY, item_kind TEXT NOT NULL, item_id INTEGER NOT "
+                       "NULL, mark TEXT NOT NULL, note TEXT NOT NULL, tagged_by TEXT NOT NULL, tagged_at TEXT NOT "
+                       "NULL, imported_by TEXT NOT NULL, imported_at TEXT NOT NULL, origin TEXT NOT NULL);")
+    conn.execute("INSERT INTO tags VALUES (1, 'file', ?, 'relevant', '', 'DC Old', '2024-01-01T00:00:00Z', "
+                 "'DC Old', '2024-01-01T00:00:00Z', 'command line')", (f1,))
+    conn.commit()
+    conn.close()
+    done = devicex("tag", "remove", str(case), f"file:{f1}", "--reason", "old mark withdrawn", "--examiner", "X")
+    assert done.returncode == 0, done.stderr
+    assert _tag_rows(case) == [(f"file:{f1}", "relevant", "DC Old", "X", "old mark withdrawn", 1)]

@@ -26,7 +26,7 @@ MG11, GUIDE = "MG11-continuity-statement", "readers-guide"
 DOCS = (MG11, GUIDE, "MG6C-unused-material", "MG6D-sensitive-material")
 WRITTEN = sorted([f"{d}.{x}" for d in (*DOCS, "MG6E-disclosure-officers-report", "search-and-review-record",
                                         "SFR1-draft") for x in ("docx", "pdf")]
-                 + ["mg6c-numbering.json"])
+                 + ["mg6c-numbering.json", "mg6d-numbering.json"])
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +248,52 @@ def test_mg6c_numbering_stable_and_mg6d_lists_sensitive(drafted: dict, tmp_path:
     assert "2024-05-01 12:05:00 UTC" in mg6d[0][2]
     numbering = json.loads((bundle / "data" / "cps" / "mg6c-numbering.json").read_text())
     assert [i["number"] for i in numbering["items"]] == list(range(1, len(first) + 2))
+
+
+def test_mg6d_numbers_kept_when_marks_are_removed_or_added_earlier(drafted: dict, tmp_path: Path) -> None:
+    """An MG6D number stays with its item: a mark removed leaves its number unused, a mark made earlier in time
+    but imported later is numbered after the ones already given, and an item marked again gets its number back.
+    Marks removed through the command line, as an officer would."""
+    from devicex.custody import Actor
+    from devicex.tags import import_tags, make_tag
+    from reports.cps.draft import draft
+    from reports.model import open_case
+
+    bundle = tmp_path / "b"
+    shutil.copytree(drafted["bundle"], bundle)
+    conn = _db(bundle)
+    (a, pa), (b, pb), (c, pc) = conn.execute("SELECT id, path FROM files WHERE kind = 'file' AND sha256 IS NOT NULL "
+                                             "ORDER BY id LIMIT 3").fetchall()
+    conn.close()
+    mg6d_path = bundle / "data" / "cps" / "MG6D-sensitive-material.docx"
+
+    def redraft(*tags: tuple[int, str, str]) -> list[tuple[str, str]]:
+        if tags:
+            import_tags(bundle, [make_tag(f"file:{i}", "sensitive", why, "DC Jones", at) for i, why, at in tags],
+                        Actor("1", "DC Jones"), "test")
+        with open_case(bundle) as case:
+            draft(case, None, pdf=False)
+        return [(r[0], r[1]) for r in _mg6_rows(mg6d_path)]
+
+    first = redraft((a, "names witness A", "2024-05-01T10:00:00Z"), (b, "names witness B", "2024-05-01T11:00:00Z"))
+    assert [n for n, _ in first] == ["1", "2"] and pa in first[0][1] and pb in first[1][1]
+    done = subprocess.run([sys.executable, "-m", "devicex", "tag", "remove", str(bundle), f"file:{a}", "--reason",
+                           "not sensitive after review", "--examiner", "DS Brown"], capture_output=True, text=True,
+                          cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin:/usr/local/bin"})
+    assert done.returncode == 0, done.stderr
+    second = redraft((c, "names witness C", "2024-05-01T09:00:00Z"))  # marked before A and B, imported after
+    assert [n for n, _ in second] == ["2", "3"] and pb in second[0][1] and pc in second[1][1]
+    mg6e = _docx_text(bundle / "data" / "cps" / "MG6E-disclosure-officers-report.docx")
+    assert "MG6D item(s) 2, 3 are marked sensitive" in mg6e
+    record = _docx_text(bundle / "data" / "cps" / "search-and-review-record.docx")
+    assert f"removed 1 (sensitive: 1) from file:{a}; reason: not sensitive after review" in record
+    assert "Marks taken back: 1" in record and "not sensitive after review" in record
+    third = redraft((a, "names witness A again", "2024-05-02T10:00:00Z"))
+    assert [n for n, _ in third] == ["1", "2", "3"] and pa in third[0][1] and "again" in _mg6_rows(mg6d_path)[0][2]
+    numbering = json.loads((bundle / "data" / "cps" / "mg6d-numbering.json").read_text())
+    assert numbering["format"] == "devicex-mg6d-numbering"
+    assert [(i["number"], i["key"]) for i in numbering["items"]] == [
+        (1, f"item:file:{a}"), (2, f"item:file:{b}"), (3, f"item:file:{c}")]
 
 
 def test_search_and_review_record_of_a_scoped_case(tmp_path: Path) -> None:
