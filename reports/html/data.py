@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from devicex.safetext import visible
+from devicex.tags import read_tags
 from reports.model import Case, Event, full_path
 
 CHUNK_ROWS = 5000
@@ -135,10 +136,31 @@ class ChunkWriter:
         self.rows = []
 
 
+def held_marks(case: Case) -> list[dict[str, Any]]:
+    """The marks held in case.db (imported earlier; not those taken back), as the report's Marks page and rows
+    show them: the item, its path as the report shows it (a record: its kind and the file it was read from), the
+    mark, note, who made it and when, and who imported it and when."""
+    out = []
+    for t in read_tags(case.conn):
+        if t["item_kind"] == "file":
+            rows = case.rows("SELECT volume, path, stream FROM files WHERE id = ?", (t["item_id"],))
+            where = full_path(rows[0]["volume"], rows[0]["path"], rows[0]["stream"]) if rows else ""
+        else:
+            rows = case.rows("SELECT r.parser, r.record_type, f.volume, f.path, f.stream FROM records r JOIN files f "
+                             "ON f.id = r.file_id WHERE r.id = ?", (t["item_id"],))
+            where = (f"{rows[0]['parser']}/{rows[0]['record_type']} in "
+                     f"{full_path(rows[0]['volume'], rows[0]['path'], rows[0]['stream'])}") if rows else ""
+        out.append({"item": f"{t['item_kind']}:{t['item_id']}", "path": where, "mark": t["mark"], "note": t["note"],
+                    "by": t["tagged_by"], "at": t["tagged_at"], "imported_by": t["imported_by"],
+                    "imported_at": t["imported_at"]})
+    return [_shown_all(m) for m in out]
+
+
 def write_case_js(data_dir: Path, case: Case, chunks: dict[str, int], totals: dict[str, int]) -> None:
     meta = {
         "generated": case.generated, "tool": case.tool, "chunks": chunks, "totals": totals,
         "case_ref": visible(case.first_run().get("case_ref")) if case.first_run().get("case_ref") else None,
+        "marks": held_marks(case),
         "columns": {"files": FILE_COLUMNS, "timeline": TIMELINE_COLUMNS, "gallery": GALLERY_COLUMNS,
                     "places": PLACES_COLUMNS, "mismatch": MISMATCH_COLUMNS, "problems": PROBLEM_COLUMNS},
     }

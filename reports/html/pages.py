@@ -89,7 +89,8 @@ MARKS_BODY = """<p class="intro">Mark files (on their details in Files, in Pictu
 messages, calls, contacts and web history (on their pages) as relevant, possibly disclosable or sensitive,
 with a note. Marks stay in this browser and change nothing in the report or the evidence. Export them here
 and give the file to the examiner, who imports it into the case with <code>devicex tag import CASE FILE</code>
-(recorded in the custody log).</p>
+(recorded in the custody log). Marks already imported into the case are listed first and shown on the rows
+with an <strong>IN CASE</strong> label; they are taken back only with <code>devicex tag remove</code>.</p>
 <div id="status" class="status" role="status">Loading marks…</div>
 <noscript><p class="warn">Marking needs JavaScript (it runs only the report's own files).</p></noscript>
 <div id="marks-view" class="view"></div>"""

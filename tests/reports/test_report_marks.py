@@ -84,7 +84,7 @@ def test_marks_made_in_the_report_are_imported(case: Path, browser: Any, shots_d
         assert _mark(page, row, "sensitive", "names a protected witness") == ""
 
         _goto(page, report, "marks.html")
-        rows = page.query_selector_all("#marks-view tbody tr")
+        rows = page.query_selector_all("#marks-browser tbody tr")
         assert len(rows) == 3 and page.inner_text("#mark-count") == "Marks (3)"
         shot(page, shots_dir, "marks-page")
         with page.expect_download() as download:
@@ -175,3 +175,74 @@ def test_marks_on_places_and_pictures_with_hostile_names(reported: Path, browser
     tags = conn.execute("SELECT item_kind, item_id, mark FROM tags ORDER BY id").fetchall()
     conn.close()
     assert tags == [("file", gps, "relevant"), ("file", hostile, "possibly-disclosable")]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "devicex", *args], capture_output=True, text=True, cwd=REPO,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin:/usr/local/bin"})
+
+
+def test_marks_held_in_the_case_are_shown_apart(case: Path, browser: Any, shots_dir: Path, tmp_path: Path) -> None:
+    """Marks imported into case.db before the report was written are on their rows and on the Marks page, labelled
+    'in case', with no remove button, apart from the marks made in this browser, and not in the export; a mark
+    taken back with `devicex tag remove` is not shown."""
+    copy = tmp_path / "case"
+    shutil.copytree(case, copy)
+    conn = sqlite3.connect(f"file:{copy / 'data' / 'case.db'}?mode=ro", uri=True)
+    # items no other test of this module marks (they share the extraction)
+    fid, other = [r[0] for r in conn.execute("SELECT id FROM files WHERE kind = 'file' AND name != 'chat.db' "
+                                             "ORDER BY id DESC LIMIT 2")]
+    call_id = conn.execute("SELECT id FROM records WHERE record_type = 'call' ORDER BY id DESC LIMIT 1").fetchone()[0]
+    conn.close()
+    for item, mark, note in ((f"file:{fid}", "sensitive", HOSTILE_NOTE), (f"record:{call_id}", "relevant", "the call"),
+                             (f"file:{other}", "relevant", "withdrawn later")):
+        done = _cli("tag", "add", str(copy), item, "--mark", mark, "--note", note, "--examiner", "DC Held")
+        assert done.returncode == 0, done.stderr
+    assert _cli("tag", "remove", str(copy), f"file:{other}", "--reason", "wrong file", "--examiner", "DS X"
+                ).returncode == 0
+    render(copy, ["html"], generated="2024-05-02T12:00:00Z")
+    conn = sqlite3.connect(f"file:{copy / 'data' / 'case.db'}?mode=ro", uri=True)
+    held = conn.execute("SELECT item_kind || ':' || item_id, mark, note, tagged_by FROM tags WHERE removed_at IS NULL "
+                        "ORDER BY id").fetchall()
+    conn.close()
+    assert (f"file:{fid}", "sensitive", HOSTILE_NOTE, "DC Held") in held and len(held) >= 2
+    report = copy / "data" / "report"
+    page, watch = open_page(browser, url(report, "files.html") + f"#file={fid}")
+    try:
+        wait_until(page, "!!document.querySelector('#detail .marks')")
+        chip = "#detail .marks .chip-held"
+        assert page.inner_text(chip).replace("\n", " ").lower() == "in case sensitive"
+        assert page.query_selector(f"{chip} .chip-x") is None  # only `devicex tag remove` takes it back
+        assert HOSTILE_NOTE in page.get_attribute(chip, "title")
+        assert page.inner_text("#mark-count") == f"Marks (0) · {len(held)} in the case"
+        page.fill("#mark-by", "DC Browser")
+        page.dispatch_event("#mark-by", "change")
+        assert _mark(page, "#detail .marks", "relevant", "made in the browser") == ""
+        assert page.eval_on_selector_all("#detail .marks .chip", "cs => cs.map(c => c.className)") == [
+            "chip chip-sensitive chip-held", "chip chip-relevant"]
+
+        _goto(page, report, "calls.html")
+        wait_until(page, "document.body.dataset.comms === 'ready'")
+        row = f"#calls-view .marks[data-item='record:{call_id}']"
+        assert page.inner_text(f"{row} .chip-held").replace("\n", " ").lower() == "in case relevant"
+        shot(page, shots_dir, "marks-held-calls")
+
+        _goto(page, report, "marks.html")
+        shown = [[c.inner_text() for c in r.query_selector_all("td")[:5]]
+                 for r in page.query_selector_all("#marks-held tbody tr")]
+        assert [(r[0], r[2], r[3], r[4]) for r in shown] == [
+            (i, {"possibly-disclosable": "possibly disclosable"}.get(m, m), n, b) for i, m, n, b in held]
+        assert f"file:{other}" not in [r[0] for r in shown]  # taken back
+        browser_rows = page.query_selector_all("#marks-browser tbody tr")
+        assert len(browser_rows) == 1 and "made in the browser" in browser_rows[0].inner_text()
+        assert page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+        shot(page, shots_dir, "marks-held-page")
+        with page.expect_download() as download:
+            page.click("#marks-export")
+        saved = tmp_path / "marks.json"
+        download.value.save_as(saved)
+        assert watch.problems() == []
+    finally:
+        page.context.close()
+    doc = json.loads(saved.read_text(encoding="utf-8"))
+    assert [(t["item"], t["mark"]) for t in doc["tags"]] == [(f"file:{fid}", "relevant")]  # held marks not exported
