@@ -129,10 +129,11 @@ def identify(head: bytes, extension: str, whole: bool = False) -> FileType:
     if plain_prose(head):
         # Plain prose is typed by libmagic's built-in tests alone (encoding and line endings, JSON, CSV:
         # ``ASCII text``, ``text/plain``), without the database scan, whose text rules cost about 1.5 ms
-        # per 8 KiB head (0.03 ms without). The scan could only add a type from a magic entry matching
-        # words at the head of the text (``file`` calls a note opening with ``GIF89a`` a GIF image and
-        # one opening with ``Article`` saved news): on the corpus, the fixtures and the bench tree the
-        # answer is file(1)'s for every stream (tests/devicex/test_filetype_sets.py).
+        # per 8 KiB head (0.03 ms without). The scan can still find a type in such text (``file`` calls
+        # a note opening with ``GIF89a`` a GIF image, one opening with ``Article`` saved news, and
+        # ``from .a import b`` a Python script: tests/devicex/test_filetype.py lists them); on the
+        # corpus, the fixtures and the bench tree the answer is file(1)'s for every stream
+        # (tests/devicex/test_filetype_sets.py).
         return _filetype(_magic(True, scan=False).from_buffer(head), _magic(False, scan=False).from_buffer(head),
                          extension)
     return identify_exact(head, extension)

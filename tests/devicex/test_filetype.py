@@ -99,18 +99,20 @@ def test_mime_taken_from_builtin_tests_only_when_that_is_exact() -> None:
     assert skipped >= 50 and scanned >= 50, (skipped, scanned)
 
 
-# Plain prose whose first words are a signature in libmagic's database: the `file` command's answer, which
-# devicex's plain-prose typing (built-in tests only) does not give (README.md, "Performance and limits").
+# Plain prose in which libmagic's database finds a type (first words that are a signature, a word-only
+# Python import): the `file` command's answer, which devicex's plain-prose typing (built-in tests only)
+# does not give (README.md, "Performance and limits").
 PROSE_DEPARTURES = {
     b"GIF89a looks like a picture\nsecond line of the note.\n": ("image/gif", "GIF image data"),
     b"Article 5 of the agreement\nsecond line of the note.\n": ("message/news", "saved news"),
     b"begin 644 notes\nsecond line of the note.\n": ("text/plain", "uuencoded or xxencoded text"),
     b"RIFF was the word\nsecond line of the note.\n": ("text/plain", "RIFF (little-endian) data"),
+    b"from .build import BuildApiMixin as BuildApiMixin\n": ("text/x-script.python", "Python script"),
 }
 
 
 @pytest.mark.parametrize("text", sorted(PROSE_DEPARTURES))
-def test_plain_prose_departs_from_file_only_on_a_leading_signature(text: bytes, tmp_path: Path) -> None:
+def test_plain_prose_departures_from_the_file_command(text: bytes, tmp_path: Path) -> None:
     path = tmp_path / "note.txt"
     path.write_bytes(text)
     mime, desc = _file_cmd(path)
