@@ -3,11 +3,14 @@
 several devicex trees in paired, interleaved rounds (each run a fresh process; medians printed).
 
     python3 bench/typing_bench.py TREE --src old=DIR [--src new=DIR] [--rounds 5] [--once]
+    python3 bench/typing_bench.py TREE --check      # this tree's typing against the file command, every head
 
 TREE: a folder of files (the bench tree: ``make_tree.py bench/work/tree/t --files 20000 --big-mb 256``).
 ``--src NAME=DIR``: a devicex source tree (``git archive COMMIT | tar -x -C DIR``); this tree is ``new``
 unless given. ``--once``: also type each distinct head once (a cache keyed by the head's bytes).
-Prints per run the CPU seconds, the load average, and how many heads went by each path.
+Prints per run the CPU seconds, the load average, and how many heads went by each path. ``--check``: the
+MIME type, category and description of every head against ``file -b --mime-type`` and ``file -b`` run on the
+same bytes (each head written to a file of its own), differences listed.
 """
 from __future__ import annotations
 
@@ -60,13 +63,43 @@ def run_one(src: Path, heads_file: Path, once: bool) -> tuple[float, int]:
     return float(out[0]), int(out[1])
 
 
+def check(heads: list[tuple[str, bytes]]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from devicex.filetype import category_for, identify, plain_prose
+
+    with tempfile.TemporaryDirectory() as tmp:
+        names = []
+        for n, (_, head) in enumerate(heads):
+            names.append(os.path.join(tmp, f"{n:06d}"))
+            Path(names[-1]).write_bytes(head)
+        (Path(tmp) / "list").write_text("\n".join(names) + "\n")
+        truth = [subprocess.run(["file", "-b", *opt, "-f", os.path.join(tmp, "list")], capture_output=True,
+                                text=True, check=True).stdout.split("\n")[:-1] for opt in (["--mime-type"], [])]
+    counts = dict.fromkeys(("MIME type", "category", "description", "plain prose"), 0)
+    for (ext, head), mime, desc in zip(heads, truth[0], truth[1], strict=True):
+        ours = identify(head, ext)
+        counts["plain prose"] += plain_prose(head)
+        for what, differs in (("MIME type", ours.mime != mime), ("description", ours.description != desc),
+                              ("category", (ours.category, ours.mime.split("/")[0]) !=
+                               (category_for(mime), mime.split("/")[0]))):
+            if differs:
+                counts[what] += 1
+                print(f"{what} differs: {ours.mime} / {ours.description!r}  file: {mime} / {desc!r}")
+    print(f"{len(heads)} heads ({counts.pop('plain prose')} plain prose); differences from file(1): "
+          + ", ".join(f"{what} {n}" for what, n in counts.items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("tree", type=Path)
     ap.add_argument("--src", action="append", default=[], help="NAME=DIR: a devicex source tree")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--once", action="store_true", help="also measure each distinct head typed once")
+    ap.add_argument("--check", action="store_true", help="compare this tree's typing with the file command")
     a = ap.parse_args()
+    if a.check:
+        check(heads_of(a.tree))
+        return
     srcs = dict(s.split("=", 1) for s in a.src)
     srcs.setdefault("new", str(Path(__file__).resolve().parents[1]))
     heads = heads_of(a.tree)
