@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from devicex.filetype import HEAD_SIZE, category_for, identify, plain_prose
 from devicex.sources import open_source
 from tests.conftest import CORPUS, FIXTURES, REPO, needs_corpus
@@ -125,9 +123,10 @@ def test_corpus_typed_as_the_file_command(tmp_path: Path, decoded_dir: Path) -> 
     assert _check("corpus", heads, tmp_path / "heads") >= 500
 
 
-@pytest.mark.skipif(not MAKE_TREE.is_file(), reason=f"shared bench generator absent at {MAKE_TREE}")
+@needs_corpus  # shared/ (the corpus and the bench generator beside it) absent
 def test_bench_tree_typed_as_the_file_command(tmp_path: Path) -> None:
     """The bench tree's generator with fewer files (same kinds: notes, photos, databases, archives, blobs)."""
+    assert MAKE_TREE.is_file(), f"the bench tree generator is missing: {MAKE_TREE}"
     tree = tmp_path / "tree" / "t"
     subprocess.run([sys.executable, str(MAKE_TREE), str(tree), "--files", "600", "--big-mb", "0", "--seed", "7"],
                    check=True, capture_output=True)
