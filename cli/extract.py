@@ -52,6 +52,8 @@ def _dry_run_table(p: dryrun.Preview) -> Table:
     t.add_row("files that would be taken", str(p.taken_files), str(p.taken_bytes))
     if p.record_scope:
         t.add_row("  of which read for their records only (not exported)", str(p.record_databases), "")
+        for kind, (count, nbytes) in sorted(p.after_walk.items()):
+            t.add_row(f"  of which taken after the walk: {kind}", str(count), str(nbytes))
     for reason, (count, nbytes) in sorted(p.excluded.items()):
         t.add_row(f"left: {visible(reason)}", str(count), str(nbytes))
     t.add_row("left in the image in total", str(p.excluded_entries), str(p.excluded_bytes))

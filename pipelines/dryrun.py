@@ -5,6 +5,10 @@ device's content.
 It walks the file systems like an extraction and applies the same selector;
 files the scope decides on metadata are not read at all, the others are read
 only as far as their rules need (the same :class:`pipelines.select.Content`).
+With a communications selection, it also walks again, as an extraction does after its walk
+(:mod:`pipelines.attachments`), to count the attachments of the messages it would take and the other
+databases the parsers would read beside a message store (WhatsApp's ``wa.db``): files the first walk
+left that an extraction takes after all, counted as taken, per kind, and no longer as left.
 Nothing is written under ``OUT/data``: no case database, no files. The only
 trace is one ``scope-dry-run`` entry appended to ``OUT/custody.jsonl`` (the
 evidence was opened and read), holding the scope's SHA-256 and the counts.
@@ -21,10 +25,12 @@ from devicex.custody import Actor, Artefact, CustodyLog
 from devicex.entries import KIND_DIR, KIND_VIRTUAL_DIR, BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
 from devicex.sources import View, open_source
+from pipelines import attachments
 from pipelines.events import Reporter, SilentReporter
 from pipelines.extract import ExtractOptions
-from pipelines.record_count import RecordCounts, count
+from pipelines.record_count import Finder, RecordCounts, count, view_finder
 from pipelines.select import FOLDER_REASON, Content, Decision, Selector
+from pipelines.streamed import StreamedSiblings
 
 
 @dataclass
@@ -40,6 +46,7 @@ class Preview:
     records: RecordCounts = field(default_factory=RecordCounts)  # what communications selections would take
     record_scope: bool = False  # the scope has communications selections (records are counted)
     record_databases: int = 0  # taken files that are databases read for their records only (not exported)
+    after_walk: dict[str, list[int]] = field(default_factory=dict)  # kind -> [files, bytes] taken after the walk
 
     @property
     def excluded_entries(self) -> int:
@@ -60,6 +67,7 @@ class Preview:
                 "records_taken": dict(sorted(self.records.taken.items())),
                 "records_left": dict(sorted(self.records.left.items())),
                 "record_databases": self.record_databases,
+                "taken_after_walk": {k: {"files": c, "bytes": b} for k, (c, b) in sorted(self.after_walk.items())},
                 "record_databases_unreadable": self.records.problems} if self.record_scope else {})
 
 
@@ -69,14 +77,14 @@ def _decide(selector: Selector, entry: Entry, reader: ContentReader | None) -> t
     return decision, content.bytes_read
 
 
-def _records(selector: Selector, entry: Entry, reader: ContentReader | None, view: View, region: str,
+def _records(selector: Selector, entry: Entry, reader: ContentReader | None, find: Finder, region: str,
              decided: Decision | None) -> tuple[Decision, int, RecordCounts | None]:
     """Decide (if not yet decided), and for a database a communications selection reads, count its records."""
     decision, nread = (decided, 0) if decided is not None else _decide(selector, entry, reader)
     records = getattr(selector, "records", None)
     if not decision.records_only or records is None or reader is None:
         return decision, nread, None
-    return decision, nread + entry.size, count(records, entry, reader, view, region)
+    return decision, nread + entry.size, count(records, entry, reader, find, region)
 
 
 Outcome: TypeAlias = Future[tuple[Decision, int, "RecordCounts | None"]] | Decision
@@ -105,16 +113,20 @@ class _Tally:
             preview.taken_files += 1
             preview.taken_bytes += size
             preview.record_databases += decision.records_only
-            parts = entry.path.split("/")
-            for n in range(2, len(parts)):
-                key = (entry.volume, "/".join(parts[:n]))
-                if key in self.pending:
-                    self.pending[key] = True
+            self.hold_parents(entry)
         else:
             counts = preview.excluded.setdefault(decision.reason, [0, 0])
             counts[0] += 1
             counts[1] += size
         self.reporter.advance(nfiles=1)
+
+    def hold_parents(self, entry: Entry) -> None:
+        """The folders above a taken file are kept."""
+        parts = entry.path.split("/")
+        for n in range(2, len(parts)):
+            key = (entry.volume, "/".join(parts[:n]))
+            if key in self.pending:
+                self.pending[key] = True
 
     def close_folders(self, defer: bool) -> None:
         """Folders are kept when they hold something taken (or always, when folders are not deferred)."""
@@ -126,28 +138,86 @@ class _Tally:
                 counts[0] += 1
 
 
+AFTER_WALK = {attachments.TAKE: "attachments of taken messages",
+              attachments.DATABASE: "databases read beside a message store (not exported)"}
+
+
+def _after_walk(filesystems: list[View], label: str, selector: Selector, tally: _Tally) -> None:
+    """What an extraction takes after its walk (:func:`pipelines.attachments.take`): found by the same second
+    walk, counted as taken (per kind) and no longer as left under the rule that left it in the first walk; the
+    folders above it are kept."""
+    preview = tally.preview
+    wanted = attachments.plan(preview.records.databases, preview.records.attachments)
+    if not wanted:
+        return
+    for _, entry, _, left, _ in attachments.left_wanted(enumerate(filesystems), label, wanted, selector):
+        how = wanted[(entry.volume, entry.path)]
+        counts = preview.excluded.get(left.reason)
+        if counts is not None:  # as pipelines.store.ResultWriter.untake
+            counts[0] -= 1
+            counts[1] -= entry.size
+            if counts[0] <= 0:
+                del preview.excluded[left.reason]
+        kind = preview.after_walk.setdefault(AFTER_WALK[how], [0, 0])
+        kind[0] += 1
+        kind[1] += entry.size
+        preview.taken_files += 1
+        preview.taken_bytes += entry.size
+        preview.record_databases += how.records_only
+        tally.hold_parents(entry)
+
+
+def _outcome(selector: Selector, entry: Entry, reader: ContentReader | None, find: Finder, region: str,
+             decision: Decision | None, streamed: bool, pool: ThreadPoolExecutor) -> Outcome:
+    if decision is not None and not decision.records_only:
+        return decision
+    if streamed and reader is not None and not isinstance(reader, BytesContent):
+        return _now(selector, entry, reader, find, region, decision)  # valid only until the walk moves on
+    return pool.submit(_records, selector, entry, reader, find, region, decision)
+
+
+def _now(selector: Selector, entry: Entry, reader: ContentReader | None, find: Finder, region: str,
+         decision: Decision | None) -> Outcome:
+    """Counted here, in this thread (a streamed view's reader and sibling index are this thread's)."""
+    done: Future[tuple[Decision, int, RecordCounts | None]] = Future()
+    done.set_result(_records(selector, entry, reader, find, region, decision))
+    return done
+
+
+def _settle(window: deque[tuple[Entry, Outcome]], tally: _Tally, keep: int) -> None:
+    while len(window) > keep:
+        tally.settle(*window.popleft())
+
+
 def _walk(fs: View, label: str, selector: Selector, pool: ThreadPoolExecutor, tally: _Tally, workers: int,
           region: str) -> None:
-    """Decide on every entry of one file system, content decisions on the pool, settled in walk order."""
+    """Decide on every entry of one file system, content decisions on the pool, settled in walk order. In a
+    streamed view (a tar), as in an extraction (:mod:`pipelines.streamed`), the siblings a parser may read are
+    kept as they stream past and a database a parser wants by path is counted once the walk has ended."""
     window: deque[tuple[Entry, Outcome]] = deque()
-    for entry, item in fs.entries(label):
-        if entry is None:
-            tally.preview.walk_problems += 1
-            continue
-        reader = cast("ContentReader | None", item)  # with an entry, the walk gives its reader
-        decision = selector.decide(entry)
-        if decision is not None and not decision.records_only:
-            window.append((entry, decision))
-        elif fs.streamed and reader is not None and not isinstance(reader, BytesContent):
-            done: Future[tuple[Decision, int, RecordCounts | None]] = Future()  # valid only until the walk moves on
-            done.set_result(_records(selector, entry, reader, fs, region, decision))
-            window.append((entry, done))
-        else:
-            window.append((entry, pool.submit(_records, selector, entry, reader, fs, region, decision)))
-        while len(window) > max(8, workers * 32):
-            tally.settle(*window.popleft())
-    while window:
-        tally.settle(*window.popleft())
+    kept = StreamedSiblings() if fs.streamed else None
+    find: Finder = (lambda path: kept.find("", path)) if kept is not None else view_finder(fs)
+    deferred: list[tuple[Entry, ContentReader | None, Decision | None]] = []
+    try:
+        for entry, item in fs.entries(label):
+            if entry is None:
+                tally.preview.walk_problems += 1
+                continue
+            reader = cast("ContentReader | None", item)  # with an entry, the walk gives its reader
+            decision = selector.decide(entry)
+            if kept is not None:
+                reader, later = kept.take(entry, reader, decision is None or decision.include)
+                if later:
+                    deferred.append((entry, reader, decision))
+                    continue
+            window.append((entry, _outcome(selector, entry, reader, find, region, decision, fs.streamed, pool)))
+            _settle(window, tally, max(8, workers * 32))
+        window.extend((entry, _now(selector, entry, reader, find, region, decision))
+                      for entry, reader, decision in deferred)
+        _settle(window, tally, 0)
+    finally:
+        if kept is not None:
+            kept.close()
 
 
 def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
@@ -172,6 +242,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Preview:
         if not layout.filesystems:
             preview.fatal = f"{src.path}: no readable file system found"
             reporter.problem("error", preview.fatal)
+        _after_walk(list(layout.filesystems), src.label, opts.selector, tally)
         tally.close_folders(bool(getattr(opts.selector, "defer_folders", False)))
         scope = getattr(opts.selector, "scope", None)
         custody.append("scope-dry-run", inputs=[Artefact("source", str(src.path), None, src.size)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from devicex.filetype import HEAD_SIZE
 from devicex.parsing import ParserContext, Sibling
 from devicex.sources.base import View
 from pipelines.process import open_reader
-from pipelines.record_scope import RecordScope
+from pipelines.record_scope import RecordScope, attachment_paths
 
 
 @dataclass
@@ -23,18 +24,25 @@ class RecordCounts:
     taken: dict[str, int] = field(default_factory=dict)  # record type -> records a run would take
     left: dict[str, int] = field(default_factory=dict)   # "type: reason" -> records it would leave
     problems: list[str] = field(default_factory=list)    # "path (parser): why", databases a parser could not read
+    # (volume, path) of what an extraction takes after its walk: the taken messages' attachments, and the other
+    # databases the parsers read beside a message store (pipelines.attachments)
+    attachments: set[tuple[str, str]] = field(default_factory=set)
+    databases: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, other: RecordCounts) -> None:
         for mine, theirs in ((self.taken, other.taken), (self.left, other.left)):
             for key, n in theirs.items():
                 mine[key] = mine.get(key, 0) + n
         self.problems.extend(other.problems)
+        self.attachments |= other.attachments
+        self.databases |= other.databases
 
 
-def count(records: RecordScope, entry: Entry, reader: ContentReader, view: View, region: str) -> RecordCounts:
-    """What ``records`` would take from the database ``entry`` (its own stream, and siblings by path)."""
-    out = RecordCounts()
-    head = open_reader(reader, entry.size).read(HEAD_SIZE)
+Finder = Callable[[str], Sibling | None]  # a database's sibling by path (a -wal, an attachment, wa.db)
+
+
+def view_finder(view: View) -> Finder:
+    """Siblings opened by path from a view that can (a disk image's file system, a folder, a zip)."""
     opener = getattr(view, "open_path", None)
 
     def sibling(path: str) -> Sibling | None:
@@ -43,7 +51,13 @@ def count(records: RecordScope, entry: Entry, reader: ContentReader, view: View,
             return None
         sib_reader, size = found
         return Sibling(path, size, lambda: open_reader(sib_reader, size))
+    return sibling
 
+
+def count(records: RecordScope, entry: Entry, reader: ContentReader, sibling: Finder, region: str) -> RecordCounts:
+    """What ``records`` would take from the database ``entry`` (its own stream, and siblings by path)."""
+    out = RecordCounts()
+    head = open_reader(reader, entry.size).read(HEAD_SIZE)
     wanted = [s for s in parsers.for_type("", entry.extension, entry.path) if records.wants(s)]
     for spec in wanted:
         scratch = Path(tempfile.mkdtemp(prefix="devicex-dry-records-"))
@@ -54,6 +68,8 @@ def count(records: RecordScope, entry: Entry, reader: ContentReader, view: View,
                 reason = records.judge(record)
                 bucket, key = (out.taken, record.record_type) if reason is None else (out.left, reason)
                 bucket[key] = bucket.get(key, 0) + 1
+                if reason is None:
+                    out.attachments.update((entry.volume, p) for p in attachment_paths(record))
         except NotMyFormat:
             continue
         except Damage as exc:
@@ -61,5 +77,6 @@ def count(records: RecordScope, entry: Entry, reader: ContentReader, view: View,
         except Exception as exc:  # noqa: BLE001 - listed as a problem of this database; the dry run goes on
             out.problems.append(f"{entry.path} ({spec.name}): {type(exc).__name__}: {one_line(exc)}")
         finally:
+            out.databases.update((entry.volume, p) for p in ctx.databases)  # as an extraction records them
             shutil.rmtree(scratch, ignore_errors=True)
     return out

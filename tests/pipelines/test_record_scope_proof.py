@@ -105,8 +105,63 @@ def test_dry_run_counts_what_the_extraction_takes_and_leaves(phone: tuple[Path, 
     left = dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS NOT NULL"))
     taken = dict(conn.execute("SELECT record_type, count(*) FROM records GROUP BY record_type"))
     assert counts["records_left"] == left and counts["records_taken"] == taken
-    assert counts["record_databases"] == 7  # read for their records, none exported
+    assert counts["record_databases"] == 8  # read for their records, none exported: the 7 stores and wa.db
     assert taken == {"message": 27, "call": 3}  # 2 SMS, 4 MMS, 6 WhatsApp, 5 each: Google Messages, WhatsApp iOS, iMessage
+    # everything the real run took, the attachments and wa.db taken after its walk included, and what it left
+    files, nbytes = conn.execute("SELECT count(*), sum(size) FROM files WHERE kind NOT IN ('dir', 'virtual-dir')"
+                                 ).fetchone()
+    assert (counts["taken_files"], counts["taken_bytes"]) == (files, nbytes)
+    assert counts["folders_kept"] == conn.execute("SELECT count(*) FROM files WHERE kind = 'dir'").fetchone()[0]
+    assert counts["excluded"] == {r: {"files": n, "bytes": b} for r, n, b in conn.execute(
+        "SELECT reason, count, bytes FROM exclusions WHERE record_type IS NULL")}
+    # the files taken after the walk, per kind, with their sizes from the tree the image was made of
+    root = image.parent / "root"
+    parts = [p for (p,) in conn.execute("SELECT path FROM files WHERE path LIKE '%/app_parts/%' AND export_path "
+                                        "IS NOT NULL ORDER BY path")]
+    custody = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
+    exported = next(e for e in custody if e["action"] == "record-scope")["details"]["attachments_exported"]
+    assert len(parts) == exported > 0  # the MMS attachments of the whole-thread messages taken
+    wa_db = root / "data/data/com.whatsapp/databases/wa.db"
+    assert counts["taken_after_walk"] == {
+        "attachments of taken messages": {"files": len(parts), "bytes": sum((root / p.lstrip("/")).stat().st_size
+                                                                   for p in parts)},
+        "databases read beside a message store (not exported)": {"files": 1, "bytes": wa_db.stat().st_size}}
+    assert "of which taken after the walk: attachments of taken messages" in shown
+
+
+@pytest.mark.parametrize("packed", ["tar", "tar.gz"])
+def test_dry_run_of_the_phone_tree_as_an_archive(phone: tuple[Path, scope_proof.Markers, Path], tmp_path: Path,
+                                                 packed: str) -> None:
+    """A tar is read in one pass: the dry run keeps the siblings and counts the message stores once the walk has
+    ended, as the extraction does, so it counts the same records, attachments and wa.db as the real run."""
+    image, _, _ = phone
+    root = image.parent / "root"
+    archive = tmp_path / f"phone.{packed}"
+    subprocess.run(["tar", "-czf" if packed == "tar.gz" else "-cf", str(archive), "-C", str(root), "."], check=True)
+    scope = tmp_path / "suspect-week.toml"
+    scope.write_text(scope_proof.SCOPE % "whole-thread")
+    dry, out = tmp_path / "dry", tmp_path / "out"
+    proc = _cli("extract", archive, "-o", dry, "--scope", scope, "--dry-run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads((dry / "custody.jsonl").read_text().splitlines()[-1])["details"]["counts"]
+    assert _cli("extract", archive, "-o", out, "--scope", scope, "-q", cwd=tmp_path).returncode == 0
+    conn = sqlite3.connect(out / "data" / "case.db")
+    assert counts["record_databases_unreadable"] == []
+    assert counts["records_taken"] == dict(conn.execute("SELECT record_type, count(*) FROM records GROUP BY 1"))
+    assert counts["records_left"] == dict(conn.execute("SELECT reason, count FROM exclusions WHERE record_type IS "
+                                                       "NOT NULL"))
+    files, nbytes = conn.execute("SELECT count(*), sum(size) FROM files WHERE kind NOT IN ('dir', 'virtual-dir')"
+                                 ).fetchone()
+    assert (counts["taken_files"], counts["taken_bytes"]) == (files, nbytes)
+    assert counts["excluded"] == {r: {"files": n, "bytes": b} for r, n, b in conn.execute(
+        "SELECT reason, count, bytes FROM exclusions WHERE record_type IS NULL")}
+    parts = [p for (p,) in conn.execute("SELECT path FROM files WHERE path LIKE '%/app_parts/%' AND export_path "
+                                        "IS NOT NULL")]
+    wa_db = root / "data/data/com.whatsapp/databases/wa.db"
+    assert parts and counts["taken_after_walk"] == {
+        "attachments of taken messages": {"files": len(parts), "bytes": sum((root / p.lstrip("/")).stat().st_size
+                                                                            for p in parts)},
+        "databases read beside a message store (not exported)": {"files": 1, "bytes": wa_db.stat().st_size}}
 
 
 def test_widening_adds_records_and_says_so(phone: tuple[Path, scope_proof.Markers, Path], tmp_path: Path) -> None:
