@@ -1,5 +1,7 @@
 /* devicex report: the activity chart (counts aggregated when the report was written).
- * Static SVG drawn here; brushing a range calls opts.onSelect with a filter. */
+ * Static SVG drawn here; brushing a range calls opts.onSelect with a filter. Days are UTC dates; when the report
+ * has the device's time zone, the hour-of-day and day-of-week views are in that zone (counted when the report
+ * was written, the zone named on the chart) or in UTC, as chosen. */
 "use strict";
 (function () {
   const NS = "http://www.w3.org/2000/svg";
@@ -17,18 +19,38 @@
   function dayOf(text) { return Math.floor(Date.UTC(+text.slice(0, 4), +text.slice(5, 7) - 1, +text.slice(8, 10)) / DAY_MS); }
   function weekday(d) { return (((d + 3) % 7) + 7) % 7; } // 0 = Monday (1970-01-01 was a Thursday)
   function fmt(n) { return Number(n).toLocaleString("en"); }
+  function hh(h) { return String(h).padStart(2, "0"); }
+
+  /* {hour, weekday} of a UTC time text in `zone` ("UTC" or an IANA name), by the browser's own zone rules */
+  const seen = new Map(), formats = new Map();
+  function partsIn(t, zone) {
+    const text = String(t);
+    if (!zone || zone === "UTC") return { hour: +text.slice(11, 13), weekday: weekday(dayOf(text)) };
+    const key = `${zone} ${text.slice(0, 16)}`;
+    let v = seen.get(key);
+    if (v) return v;
+    if (!formats.has(zone)) formats.set(zone, new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", hourCycle: "h23", weekday: "short" }));
+    const parts = formats.get(zone).formatToParts(new Date(`${text.slice(0, 16)}:00Z`));
+    const part = (type) => (parts.find((x) => x.type === type) || {}).value;
+    v = { hour: +part("hour"), weekday: WEEKDAYS.indexOf(part("weekday")) };
+    if (seen.size > 200000) seen.clear();
+    seen.set(key, v);
+    return v;
+  }
 
   /* Per series: day -> total, over all days. */
   function prepare(A) {
     return A.series.map((s, i) => {
       const byDay = new Map();
       s.days.forEach((d, j) => byDay.set(d, s.hours[j].reduce((a, b) => a + b, 0)));
-      return { key: s.key, label: s.label, total: s.total, cls: `s${i % 8}`, days: s.days, hours: s.hours, byDay, on: true };
+      const local = s.local ? { days: s.local.days, hours: s.local.hours, byDay: new Map() } : null;
+      if (local) local.days.forEach((d, j) => local.byDay.set(d, local.hours[j].reduce((a, b) => a + b, 0)));
+      return { key: s.key, label: s.label, total: s.total, cls: `s${i % 8}`, days: s.days, hours: s.hours, byDay, local, on: true };
     });
   }
 
   /* Bars of the current view: [{label, from, to, counts: [per series], key}] */
-  function bins(S, view, lo, hi) {
+  function bins(S, view, lo, hi, zone) {
     if (view === "day") {
       const span = hi - lo + 1;
       const width = Math.max(1, Math.ceil(span / MAX_BARS));
@@ -42,13 +64,14 @@
     }
     const n = view === "hour" ? 24 : 7;
     const out = Array.from({ length: n }, (_, i) => ({ from: i, to: i, counts: S.map(() => 0),
-      label: view === "hour" ? `${String(i).padStart(2, "0")}:00 to ${String(i).padStart(2, "0")}:59 UTC` : WEEKDAYS[i] }));
+      label: view === "hour" ? `${hh(i)}:00 to ${hh(i)}:59 ${zone}` : `${WEEKDAYS[i]} (${zone})` }));
     S.forEach((s, k) => {
       if (!s.on) return;
-      s.days.forEach((d, j) => {
+      const src = zone !== "UTC" && s.local ? s.local : s;  // days and hours in the zone
+      src.days.forEach((d, j) => {
         if (d < lo || d > hi) return;
-        if (view === "hour") s.hours[j].forEach((c, h) => { out[h].counts[k] += c; });
-        else out[weekday(d)].counts[k] += s.byDay.get(d);
+        if (view === "hour") src.hours[j].forEach((c, h) => { out[h].counts[k] += c; });
+        else out[weekday(d)].counts[k] += src.byDay.get(d);
       });
     });
     return { bars: out, width: 1 };
@@ -59,7 +82,8 @@
     const S = prepare(A);
     if (!S.length) { host.replaceChildren(document.createTextNode("No dated activity in this case.")); return null; }
     const allLo = Math.min(...S.map((s) => s.days[0])), allHi = Math.max(...S.map((s) => s.days[s.days.length - 1]));
-    const st = { view: "day", lo: allLo, hi: allHi, log: !!opts.small, sel: null };
+    const zoneName = A.zone && S.some((s) => s.local) ? A.zone.name : null;
+    const st = { view: "day", lo: allLo, hi: allHi, log: !!opts.small, sel: null, zone: zoneName || "UTC" };
     const W = 1000, H = opts.small ? 90 : 240, ML = opts.small ? 8 : 56, MR = 8, MT = 8, MB = opts.small ? 18 : 34;
     const pw = W - ML - MR, ph = H - MT - MB;
     const plot = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: `activity${opts.small ? " small" : ""}`, role: "img",
@@ -73,7 +97,8 @@
       return st.log ? (Math.log10(n + 1) / Math.log10(max + 1)) * ph : (n / max) * ph;
     }
     function draw() {
-      current = bins(S, st.view, st.lo, st.hi);
+      const whole = st.view !== "day";  // all dates shown: every local date too (one may lie past the last UTC date)
+      current = bins(S, st.view, whole && st.lo === allLo ? -Infinity : st.lo, whole && st.hi === allHi ? Infinity : st.hi, st.zone);
       const bars = current.bars;
       const totals = bars.map((b) => b.counts.reduce((a, c) => a + c, 0));
       const max = Math.max(1, ...totals);
@@ -109,7 +134,8 @@
         if (z > a) parts.push(svg("rect", { x: ML + a * bw, y: MT, width: (z - a) * bw, height: ph, class: "sel" }));
       }
       plot.replaceChildren(...parts);
-      const scope = st.view === "day" ? (current.width > 1 ? ` (each bar ${current.width} days)` : " (each bar one day)") : ` (${dayText(st.lo)} to ${dayText(st.hi)}, UTC)`;
+      const scope = st.view === "day" ? (current.width > 1 ? ` (each bar ${current.width} days, UTC dates)` : " (each bar one day, UTC dates)")
+        : st.zone === "UTC" ? ", hours and weekdays in UTC" : `, hours and weekdays in ${st.zone} (the device's time zone, summer time included)`;
       info.textContent = `${dayText(st.lo)} to ${dayText(st.hi)}${scope}${st.log ? ", heights on a log scale" : ""}` + (st.sel ? ` · selected: ${selText()}` : "");
     }
     function axis(bars, bw) {
@@ -125,8 +151,8 @@
     function selText() {
       const s = st.sel;
       if (s.view === "day") return s.from === s.to ? dayText(s.from) : `${dayText(s.from)} to ${dayText(s.to)}`;
-      if (s.view === "hour") return `${String(s.from).padStart(2, "0")}:00 to ${String(s.to).padStart(2, "0")}:59 UTC`;
-      return s.from === s.to ? WEEKDAYS[s.from] : `${WEEKDAYS[s.from]} to ${WEEKDAYS[s.to]}`;
+      if (s.view === "hour") return `${hh(s.from)}:00 to ${hh(s.to)}:59 ${s.zone}`;
+      return (s.from === s.to ? WEEKDAYS[s.from] : `${WEEKDAYS[s.from]} to ${WEEKDAYS[s.to]}`) + ` (${s.zone})`;
     }
     function barAt(ev) {
       const r = plot.getBoundingClientRect();
@@ -137,22 +163,23 @@
     function select(sel) {
       st.sel = sel;
       draw();
-      if (opts.onSelect) opts.onSelect(sel ? { view: sel.view, from: sel.from, to: sel.to, fromText: sel.view === "day" ? dayText(sel.from) : "", toText: sel.view === "day" ? dayText(sel.to) : "" } : null);
+      if (opts.onSelect) opts.onSelect(sel ? { view: sel.view, from: sel.from, to: sel.to, zone: sel.zone, fromText: sel.view === "day" ? dayText(sel.from) : "", toText: sel.view === "day" ? dayText(sel.to) : "" } : null);
     }
     if (!opts.small) {
       let start = null;
-      plot.addEventListener("mousedown", (ev) => { ev.preventDefault(); start = barAt(ev); st.sel = { view: st.view, from: start.from, to: start.to }; draw(); });
+      plot.addEventListener("mousedown", (ev) => { ev.preventDefault(); start = barAt(ev); st.sel = { view: st.view, zone: st.zone, from: start.from, to: start.to }; draw(); });
       plot.addEventListener("mousemove", (ev) => {
         if (!start) return;
         const b = barAt(ev);
-        st.sel = { view: st.view, from: Math.min(start.from, b.from), to: Math.max(start.to, b.to) };
+        st.sel = { view: st.view, zone: st.zone, from: Math.min(start.from, b.from), to: Math.max(start.to, b.to) };
         draw();
       });
       window.addEventListener("mouseup", () => { if (start) { start = null; select(st.sel); } });
     }
     const api = {
-      svg: plot, info, series: S,
+      svg: plot, info, series: S, zoneName,
       setView(v) { st.view = v; st.sel = null; draw(); },
+      setZone(z) { st.zone = z; st.sel = null; draw(); },
       setLog(on) { st.log = on; draw(); },
       toggle(key, on) { S.forEach((s) => { if (s.key === key) s.on = on; }); draw(); },
       zoom() { if (st.sel && st.sel.view === "day") { st.lo = st.sel.from; st.hi = st.sel.to; draw(); } },
@@ -160,7 +187,7 @@
       clear() { select(null); },
       showDays(fromText, toText) {
         if (st.view !== "day") return;
-        st.sel = fromText || toText ? { view: "day", from: fromText ? dayOf(fromText) : allLo, to: toText ? dayOf(toText) : allHi } : null;
+        st.sel = fromText || toText ? { view: "day", zone: "UTC", from: fromText ? dayOf(fromText) : allLo, to: toText ? dayOf(toText) : allHi } : null;
         draw();
       },
       get selection() { return st.sel; },
@@ -192,12 +219,21 @@
       cb.addEventListener("change", () => c.toggle(s.key, cb.checked));
       return el("label", {}, cb, el("span", { class: `swatch ${s.cls}` }), `${s.label} (${fmt(s.total)})`);
     }));
+    const zones = [];
+    if (c.zoneName) {
+      const pick = el("select", { id: "a-zone", "aria-label": "time zone of the hour and weekday views" },
+        el("option", { value: c.zoneName, text: `${c.zoneName} (device)` }), el("option", { value: "UTC", text: "UTC" }));
+      pick.addEventListener("change", () => { c.setZone(pick.value); onSelect(null); });
+      zones.push(el("label", {}, "Hours and weekdays in ", pick));
+    }
     const bar = el("div", { class: "activity-controls" }, el("span", { class: "views" }, ...views),
-      el("label", {}, log, " log scale"), zoom, reset);
+      ...zones, el("label", {}, log, " log scale"), zoom, reset);
+    const where = c.zoneName ? `Days are UTC dates; hours and weekdays are in ${c.zoneName}, the device's time zone, ${A.zone.source}; or in UTC, as chosen. The table's times are UTC.`
+      : "Times are UTC (no device time zone is known: give one with --timezone to see hours and weekdays in it).";
     host.replaceChildren(bar, legend, box,
-      el("p", { class: "muted hint", text: "Drag across the bars to select a period: the table below shows only that period. Times are UTC." }));
+      el("p", { class: "muted hint", text: `Drag across the bars to select a period: the table below shows only that period. ${where}` }));
     return c;
   }
 
-  window.DVX_ACTIVITY = { chart, panel, dayOf, weekday };
+  window.DVX_ACTIVITY = { chart, panel, dayOf, weekday, partsIn };
 })();

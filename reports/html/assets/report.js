@@ -281,7 +281,6 @@
   }
 
   /* ------------------------------------------------------------ timeline */
-  function hourOf(t) { return t ? +String(t).slice(11, 13) : -1; }
   function timelinePage() {
     const T = cols("timeline");
     const A = window.DVX_ACTIVITY;
@@ -292,7 +291,8 @@
       if (!chartSel || chartSel.view === "day") return true;
       const t = r[T.time];
       if (!t) return false;
-      const v = chartSel.view === "hour" ? hourOf(t) : A.weekday(A.dayOf(String(t)));
+      const at = A.partsIn(t, chartSel.zone);  // in the zone the chart showed
+      const v = chartSel.view === "hour" ? at.hour : at.weekday;
       return v >= chartSel.from && v <= chartSel.to;
     };
     const setInput = (id, v) => { const n = document.getElementById(id); if (n) { n.value = v; n.dispatchEvent(new Event("change")); } };
