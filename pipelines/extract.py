@@ -38,7 +38,7 @@ from pipelines import record_custody, store
 from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.exportfile import remove_staging
 from pipelines.intake import hash_media, insert_source, log_reverify, open_evidence, record_intake, reverify_media
-from pipelines.oneread import OneRead
+from pipelines.oneread import OneRead, hold_blocks
 from pipelines.plan import Plan
 from pipelines.recovery import close_dead_runs
 from pipelines.runstate import ExtractOptions, Run, Summary
@@ -202,6 +202,7 @@ def _extract_one_read(run: Run, params: dict[str, Any]) -> None:
     src, opts = run.src, run.opts
     run.source_id = _insert_source(run)
     _start(run, params, None)
+    hold_blocks(src)  # released once the walk is done (OneRead.run)
     layout = src.layout()
     vol_ids = _record_layout(run, layout)
     settings = worker_settings(opts)

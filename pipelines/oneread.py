@@ -10,7 +10,7 @@ from typing import Any
 
 import parsers
 from devicex.casedb import CaseDB
-from devicex.entries import ContentReader, Entry
+from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.hashing import Digests
 from devicex.sources import Source
 from devicex.sources.base import Layout
@@ -23,6 +23,7 @@ from pipelines.process import WorkerSettings
 from pipelines.sequence import InOrder
 
 BATCH_BYTES = 2 << 20  # content bytes per batch sent to a worker process
+WALK_BLOCKS = 48 << 20  # media blocks kept from the layout to the end of the walk (devicex.sources.blockcache)
 
 
 @dataclass
@@ -41,6 +42,19 @@ def _large_buffers_mapped() -> None:
         libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         return
+
+
+def hold_blocks(src: Source) -> None:
+    """Keep the media blocks TSK reads for the layout and the walk (they read the same metadata many times)."""
+    hold = getattr(src, "hold_blocks", None)
+    if callable(hold):
+        hold(WALK_BLOCKS)
+
+
+def release_blocks(src: Source) -> None:
+    release = getattr(src, "release_blocks", None)
+    if callable(release):
+        release()
 
 
 class OneRead:
@@ -63,16 +77,10 @@ class OneRead:
 
     def run(self, layout: Layout, vol_ids: dict[str, int], summary: Any) -> Outcome:
         try:
-            for fs in layout.filesystems:
-                fs_id = self.db.insert("filesystems", {
-                    "volume_id": vol_ids[fs.volume.label], "label": fs.label, "offset": fs.offset,
-                    "fs_type": fs.fs_type, "block_size": fs.block_size, "block_count": fs.block_count,
-                    "forced": int(fs.forced)})
-                summary.filesystems += 1
-                self.order.add(("fs", fs_id))
-                self.views[fs.label] = fs
-                self.fs_rows.append((fs_id, fs))
-                self._walk(fs)
+            try:
+                self._walk_all(layout, vol_ids, summary)
+            finally:
+                release_blocks(self.src)
             self.reporter.totals(self.walked, self.content_bytes)
             outcome = self._read_media()
             self.dispatch.drain()
@@ -85,17 +93,28 @@ class OneRead:
             self.order.close()
             summary.media_bytes_read += self.runner.media_bytes_read  # what worker processes read per entry
 
+    def _walk_all(self, layout: Layout, vol_ids: dict[str, int], summary: Any) -> None:
+        for fs in layout.filesystems:
+            fs_id = self.db.insert("filesystems", {
+                "volume_id": vol_ids[fs.volume.label], "label": fs.label, "offset": fs.offset,
+                "fs_type": fs.fs_type, "block_size": fs.block_size, "block_count": fs.block_count,
+                "forced": int(fs.forced)})
+            summary.filesystems += 1
+            self.order.add(("fs", fs_id))
+            self.views[fs.label] = fs
+            self.fs_rows.append((fs_id, fs))
+            self._walk(fs)
+
     def _walk(self, fs: Any) -> None:
-        planner = getattr(fs, "plain_runs", None)
         for entry, reader in fs.entries(self.src.label):
             if entry is None:
                 self.order.add(("issue", fs.label, str(reader)))
                 continue
             self.walked += 1
             self.content_bytes += entry.size if entry.has_content else 0
-            self._take(entry, reader, planner)
+            self._take(entry, reader, fs)
 
-    def _take(self, entry: Entry, reader: ContentReader | None, planner: Any) -> None:
+    def _take(self, entry: Entry, reader: ContentReader | None, view: Any) -> None:
         seq = self.order.number()
         decision = self.settings.selector.decide(entry)
         export_rel = self.name(entry)  # for every entry: export paths do not depend on the scope
@@ -103,11 +122,11 @@ class OneRead:
             self.order.put(seq, ("exclude", entry, decision, self.db.next_file_id() if self.list_excluded else None))
             return
         file_id = self.db.next_file_id()
-        item = self._planned(seq, entry, reader, planner, file_id, export_rel, decision)
+        item = self._planned(seq, entry, reader, getattr(view, "plain_runs", None), file_id, export_rel, decision)
         if item is not None:
             self.plan.add(item)
         else:
-            self.dispatch.submit(seq, entry, reader, file_id, export_rel, decision)
+            self.dispatch.submit(seq, entry, _in_memory(view, entry, reader), file_id, export_rel, decision)
 
     def _planned(self, seq: int, entry: Entry, reader: ContentReader | None, planner: Any, file_id: int,
                  export_rel: str | None, decision: Any) -> Planned | None:
@@ -162,6 +181,14 @@ class OneRead:
             self.writer.exclude(item[1], item[2], item[3])
         else:
             self.writer.write(item[1])
+
+
+def _in_memory(view: Any, entry: Entry, reader: ContentReader | None) -> ContentReader | None:
+    """A stream the walk gives without reading the media (NTFS resident data, in the MFT record it has loaded;
+    an empty stream) as its bytes, so that no worker opens the source to read it; else the walk's reader."""
+    held = getattr(view, "held_data", None)
+    data = held(entry, reader) if callable(held) else None
+    return BytesContent(data) if data is not None else reader
 
 
 def _freeze(item: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -17,6 +17,9 @@ import pytsk3
 _ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
 _ATTR_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _NONRES = int(pytsk3.TSK_FS_ATTR_NONRES)
+_RES = int(pytsk3.TSK_FS_ATTR_RES)
+_NOT_ON_MEDIA = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
+RESIDENT_LIMIT = 64 << 10  # resident data lives in a metadata record (1 or 4 KiB on NTFS): a sanity bound
 _NOT_PLAIN_ATTR = int(pytsk3.TSK_FS_ATTR_COMP) | int(pytsk3.TSK_FS_ATTR_ENC) | int(pytsk3.TSK_FS_ATTR_SPARSE)
 _NOT_PLAIN_RUN = (int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
                   | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_ENCRYPTED))
@@ -43,6 +46,27 @@ def plain_runs(fs: Any, file: pytsk3.File, attr_type: int | None, attr_id: int |
         if init is None or init < size:
             return None
     return runs
+
+
+def held(file: pytsk3.File, attr_type: int | None, attr_id: int | None, size: int) -> str | None:
+    """How TSK reads the stream without reading the media, if it does: "empty" (size 0), "resident" (the data is
+    in the metadata record TSK loaded with the file) or "off-media" (no run lies on the media: sparse or
+    filler runs only, read as zeros or as nothing); None when reading it reads the media."""
+    if size == 0:
+        return "empty"
+    attr = _attribute(file, attr_type, attr_id)
+    if attr is None:
+        return None
+    flags = int(attr.info.flags)
+    if flags & _RES and not flags & _NONRES:
+        return "resident" if size <= RESIDENT_LIMIT else None
+    if not flags & _NONRES:
+        return None
+    try:
+        on_media = any(not int(run.flags) & _NOT_ON_MEDIA for run in attr)
+    except OSError:
+        return None
+    return None if on_media else "off-media"
 
 
 def _attribute(file: pytsk3.File, attr_type: int | None, attr_id: int | None) -> Any:

@@ -20,6 +20,7 @@ import pyvmdk
 
 from devicex.errors import SourceError
 from devicex.sources.base import MediaReads
+from devicex.sources.blockcache import MediaImg
 
 SPARSE_MAGIC = 0xED26FF3A
 _SPARSE_HEADER = struct.Struct("<IHHHHIIII")
@@ -31,7 +32,7 @@ def is_sparse(head: bytes) -> bool:
     return len(head) >= 4 and struct.unpack_from("<I", head)[0] == SPARSE_MAGIC
 
 
-class SparseImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
+class SparseImgInfo(MediaImg):
     """An Android sparse image (``simg``) as the raw image it stands for.
 
     The chunk table is read once: raw chunks map onto ranges of the file, fill
@@ -77,7 +78,7 @@ class SparseImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
     def close(self) -> None:
         os.close(self._fd)
 
-    def read(self, offset: int, size: int) -> bytes:
+    def read_media(self, offset: int, size: int) -> bytes:
         out = bytearray()
         size = min(size, self._size - offset)
         with self._lock:
@@ -105,7 +106,7 @@ class SparseImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
         return self._size
 
 
-class LibyalImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
+class LibyalImgInfo(MediaImg):
     """A pytsk3 image backed by a libyal handle (vhdi, vmdk, qcow), serialising reads across threads."""
 
     def __init__(self, handle: Any) -> None:
@@ -116,7 +117,7 @@ class LibyalImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
     def close(self) -> None:
         self._handle.close()
 
-    def read(self, offset: int, size: int) -> bytes:
+    def read_media(self, offset: int, size: int) -> bytes:
         with self._lock:
             data = bytes(self._handle.read_buffer_at_offset(size, offset))
         MediaReads.add(len(data))

@@ -18,13 +18,14 @@ import pytsk3
 
 from devicex.errors import SourceError, one_line
 from devicex.sources.base import Layout, MediaReads
+from devicex.sources.blockcache import MediaImg
 from devicex.sources.volumes import discover
 
 EWF_SIGNATURES = (b"EVF\x09\x0d\x0a\xff\x00", b"LVF\x09\x0d\x0a\xff\x00", b"EVF2\x0d\x0a\x81\x00")
 _SPLIT_RE = re.compile(r"^(?P<base>.*)\.(?P<num>\d{3})$")
 
 
-class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
+class EwfImgInfo(MediaImg):
     """A pytsk3 image backed by libewf, serialising reads across threads."""
 
     def __init__(self, handle: pyewf.handle) -> None:
@@ -35,7 +36,7 @@ class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
     def close(self) -> None:
         self._handle.close()
 
-    def read(self, offset: int, size: int) -> bytes:
+    def read_media(self, offset: int, size: int) -> bytes:
         with self._lock:
             data: bytes = self._handle.read_buffer_at_offset(size, offset)
         MediaReads.add(len(data))
@@ -45,7 +46,7 @@ class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
         return int(self._handle.get_media_size())
 
 
-class SplitRawImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
+class SplitRawImgInfo(MediaImg):
     """A pytsk3 image over consecutive raw segments (``.001``, ``.002`` ...)."""
 
     def __init__(self, segments: list[Path]) -> None:
@@ -63,7 +64,7 @@ class SplitRawImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
         for fh in self._files:
             fh.close()
 
-    def read(self, offset: int, size: int) -> bytes:
+    def read_media(self, offset: int, size: int) -> bytes:
         out = bytearray()
         with self._lock:
             while size > 0 and offset < self._size:
@@ -84,7 +85,7 @@ class SplitRawImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
         return self._size
 
 
-class RawImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
+class RawImgInfo(MediaImg):
     """A pytsk3 image over one raw file or block device, opened read-only; positioned reads (no lock needed)
     counted in :class:`MediaReads`."""
 
@@ -102,7 +103,7 @@ class RawImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
             os.close(self._fd)
             self._fd = -1
 
-    def read(self, offset: int, size: int) -> bytes:
+    def read_media(self, offset: int, size: int) -> bytes:
         data = os.pread(self._fd, size, offset)
         MediaReads.add(len(data))
         return data
@@ -137,6 +138,16 @@ class Source:
         if offset >= self.size:
             return b""
         return self.img.read(offset, min(size, self.size - offset))
+
+    def hold_blocks(self, capacity: int) -> None:
+        """From now on keep the media blocks TSK reads, up to ``capacity`` bytes (see blockcache), until
+        :meth:`release_blocks`: for the walk of the metadata, which reads the same blocks many times."""
+        if isinstance(self.img, MediaImg):
+            self.img.hold_blocks(capacity)
+
+    def release_blocks(self) -> None:
+        if isinstance(self.img, MediaImg):
+            self.img.release_blocks()
 
     def close(self) -> None:
         close = getattr(self.img, "close", None)

@@ -78,6 +78,20 @@ class FileSystem:
             return None
         return byteruns.plain_runs(self, reader.file, reader.attr_type, reader.attr_id, entry.size, media_size)
 
+    def held_data(self, entry: E.Entry, reader: ContentReader | None) -> bytes | None:
+        """The stream's bytes if the walk's ``reader`` gives them without reading the media (see
+        ``byteruns.held``: empty, resident, or nothing on the media and read as nothing), else None."""
+        if not isinstance(reader, TskContent) or reader.file is None or not entry.has_content:
+            return None
+        how = byteruns.held(reader.file, reader.attr_type, reader.attr_id, entry.size)
+        try:
+            if how is None or reader.byte_runs(entry.fs_offset, entry.size):
+                return None
+            data = reader.read(0, min(entry.size, byteruns.RESIDENT_LIMIT))
+        except OSError:
+            return None  # read per entry: its problem is recorded as before
+        return data if how != "off-media" or not data else None
+
 
 class TskContent:
     """Reads one stream of a pytsk3 file object."""

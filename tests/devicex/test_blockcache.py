@@ -1,0 +1,86 @@
+"""The walk's block cache: the same bytes as the media, each block read from the media once while held, the
+count of media reads honest (what is served from memory is not counted), memory bounded."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+from devicex.sources.base import MediaReads
+from devicex.sources.blockcache import BLOCK, BYPASS, BlockCache
+from devicex.sources.image import open_image
+
+
+def _media(tmp_path: Path, size: int) -> tuple[Path, bytes]:
+    data = random.Random(5).randbytes(size)
+    path = tmp_path / "media.raw"
+    path.write_bytes(data)
+    return path, data
+
+
+def test_cached_reads_equal_the_media_and_each_block_is_read_once(tmp_path: Path) -> None:
+    size = 64 * BLOCK + 1000  # a partial last block, never held
+    path, data = _media(tmp_path, size)
+    fd = os.open(path, os.O_RDONLY)
+    reads: list[tuple[int, int]] = []
+
+    def read_media(offset: int, length: int) -> bytes:
+        reads.append((offset, length))
+        return os.pread(fd, length, offset)
+
+    cache = BlockCache(read_media, size, capacity=size)
+    rng = random.Random(9)
+    try:
+        for _ in range(2000):
+            offset = rng.randrange(size)
+            length = rng.choice((1, 512, 1024, 4096, 65536))
+            assert cache.read(offset, length) == data[offset:offset + length]
+    finally:
+        cache.close()
+        os.close(fd)
+    blocks = [b for off, n in reads if off + n <= 64 * BLOCK for b in range(off // BLOCK, (off + n) // BLOCK)]
+    assert len(blocks) == len(set(blocks))  # no held block read twice
+    assert all(off % BLOCK == 0 and n % BLOCK == 0 for off, n in reads if off + n <= 64 * BLOCK)
+
+
+def test_capacity_bounds_what_is_held_and_big_reads_go_straight_to_the_media(tmp_path: Path) -> None:
+    size = BYPASS * 3
+    path, data = _media(tmp_path, size)
+    fd = os.open(path, os.O_RDONLY)
+    reads: list[int] = []
+
+    def read_media(offset: int, length: int) -> bytes:
+        reads.append(length)
+        return os.pread(fd, length, offset)
+
+    cache = BlockCache(read_media, size, capacity=8 * BLOCK)
+    try:
+        for offset in range(0, 16 * BLOCK, BLOCK):  # 16 blocks through a cache of 8
+            cache.read(offset, 100)
+        assert len(cache._where) == 8
+        reads.clear()
+        cache.read(0, 100)  # evicted: read again
+        assert reads == [BLOCK]
+        reads.clear()
+        assert cache.read(BLOCK, BYPASS) == data[BLOCK:BLOCK + BYPASS]
+        assert reads == [BYPASS]
+    finally:
+        cache.close()
+        os.close(fd)
+
+
+def test_image_counts_only_media_reads_while_blocks_are_held(tmp_path: Path) -> None:
+    path, data = _media(tmp_path, 256 * BLOCK)
+    src = open_image(path, data[:512])
+    try:
+        src.hold_blocks(1 << 20)
+        before = MediaReads.total()
+        for _ in range(10):
+            assert src.img.read(100, 65536) == data[100:100 + 65536]
+        assert MediaReads.total() - before == 17 * BLOCK  # the 17 blocks holding bytes 100..65635, once
+        src.release_blocks()
+        before = MediaReads.total()
+        assert src.img.read(100, 65536) == data[100:100 + 65536]
+        assert MediaReads.total() - before == 65536
+    finally:
+        src.close()
