@@ -15,6 +15,7 @@ Results are written in walk order (:class:`~pipelines.sequence.InOrder`) whateve
 """
 from __future__ import annotations
 
+import os
 import pickle
 import sqlite3
 from collections import deque
@@ -47,12 +48,22 @@ class Planned:
     file_id: int
     export_rel: str | None
     decision: Decision | None
-    runs: list[tuple[int, int]]  # (media offset, length), in stream order, ascending on the media
+    runs: list[tuple[int, int]]  # (media offset, length), in stream order, not overlapping on the media
     byte_runs: list[dict[str, int]] | None  # the DFXML byte runs the walk's reader gave
 
     @property
     def start(self) -> int:
-        return self.runs[0][0]
+        """Its first byte on the media (where the pass reaches it)."""
+        return min(off for off, _ in self.runs)
+
+    @property
+    def direct(self) -> bool:
+        """Its runs ascend on the media and, if it is to be gathered in memory, do not spread too wide: else it is
+        spooled to a file as the pass goes by its runs (:class:`_Spool`)."""
+        runs = self.runs
+        if any(b[0] < a[0] + a[1] for a, b in zip(runs, runs[1:], strict=False)):
+            return False
+        return self.entry.size > GATHER_LIMIT or runs[-1][0] + runs[-1][1] - runs[0][0] <= SPAN_LIMIT
 
 
 def parsed_apart(entry: Entry) -> bool:
@@ -63,13 +74,12 @@ def parsed_apart(entry: Entry) -> bool:
 
 
 def plannable(runs: list[tuple[int, int]] | None, entry: Entry) -> bool:
-    """True if a stream with these runs can be served by the pass (ascending on the media; a gathered one not
-    spread too wide; content that is the entry's own, not a guess)."""
+    """True if a stream with these runs can be served by the pass (runs that do not overlap on the media;
+    content that is the entry's own, not a guess)."""
     if not runs or entry.content_guess:
         return False
-    if any(b[0] < a[0] + a[1] for a, b in zip(runs, runs[1:], strict=False)):
-        return False
-    return entry.size > GATHER_LIMIT or runs[-1][0] + runs[-1][1] - runs[0][0] <= SPAN_LIMIT
+    ordered = sorted(runs)
+    return not any(b[0] < a[0] + a[1] for a, b in zip(ordered, ordered[1:], strict=False))
 
 
 class PlanStore:
@@ -136,12 +146,56 @@ class _Gather:
         return True
 
 
+class _Spool:
+    """A planned stream whose runs are out of order on the media or spread wide, or a big one reached while
+    another is being processed: written to a file as the pass goes by each of its runs (memory stays small)."""
+
+    __slots__ = ("item", "path", "fd", "left", "tainted")
+
+    def __init__(self, item: Planned, path: Path) -> None:
+        self.item, self.path, self.tainted = item, path, False
+        self.fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_RDWR, 0o600)
+        self.left = sum(length for _, length in item.runs)
+
+    def feed(self, start: int, block: bytes, bad: bool) -> bool:
+        """Take this block's parts of the stream; True once the whole stream is in."""
+        end, at = start + len(block), 0
+        for off, length in self.item.runs:
+            lo, hi = max(off, start), min(off + length, end)
+            if lo < hi:
+                os.pwrite(self.fd, block[lo - start:hi - start], at + lo - off)
+                self.left -= hi - lo
+                self.tainted |= bad
+            at += length
+        return self.left <= 0
+
+    def close(self, remove: bool) -> None:
+        os.close(self.fd)
+        if remove:
+            self.path.unlink(missing_ok=True)
+
+
+class SpoolContent:
+    """The reader of a spooled stream (its file is removed by :meth:`close`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return os.pread(self._fd, size, offset) if size > 0 else b""
+
+    def close(self) -> None:
+        os.close(self._fd)
+        self.path.unlink(missing_ok=True)
+
+
 class MediaPass:
     """The one sequential read of the media: hashes every block (the intake hashes) and serves the plan."""
 
-    def __init__(self, src: Source, plan: Iterator[Planned], on_gathered: Callable[[Planned, bytes | None], None]
-                 ) -> None:
-        self.src, self.on_gathered = src, on_gathered
+    def __init__(self, src: Source, plan: Iterator[Planned], on_gathered: Callable[[Planned, bytes | None], None],
+                 spool_dir: Path) -> None:
+        self.src, self.on_gathered, self.spool_dir = src, on_gathered, spool_dir
         self.hasher = ParallelHasher()
         self.bad: list[tuple[int, int, str]] = []  # unreadable ranges, hashed as zeros (as the intake hash did)
         self.block_start, self.block, self.block_bad = 0, b"", False
@@ -149,8 +203,10 @@ class MediaPass:
         self.ended = False
         self._plan = plan
         self._next: Planned | None = next(plan, None)
-        self._open: list[_Gather] = []
+        self._open: list[_Gather | _Spool] = []
         self.big: deque[Planned] = deque()  # big streams reached, to be processed by the caller
+        self.spooled: deque[tuple[Planned, Path]] = deque()  # big spooled streams, complete, for the caller
+        self.busy = False  # the caller is processing a big stream, reading it from the pass as it goes
         self.missed: list[Planned] = []  # streams the pass could not serve: read per entry afterwards
 
     def advance(self) -> bool:
@@ -181,27 +237,45 @@ class MediaPass:
             item, self._next = self._next, next(self._plan, None)
             if item.start < self.block_start:
                 self.missed.append(item)  # passed while a big stream was being read
+            elif not item.direct or (item.entry.size > GATHER_LIMIT and (self.big or self.busy)):
+                self._open.append(_Spool(item, self.spool_dir / f"{item.seq}.spool"))
             elif item.entry.size > GATHER_LIMIT:
                 self.big.append(item)
             else:
                 self._open.append(_Gather(item))
 
     def _feed(self) -> None:
-        still = []
+        still: list[_Gather | _Spool] = []
         for gather in self._open:
-            if gather.feed(self.block_start, self.block, self.block_bad):
-                if gather.tainted:
-                    self.missed.append(gather.item)
-                else:
-                    self.on_gathered(gather.item, bytes(gather.buf))
-            else:
+            if not gather.feed(self.block_start, self.block, self.block_bad):
                 still.append(gather)
+            elif gather.tainted:
+                self.missed.append(gather.item)
+                if isinstance(gather, _Spool):
+                    gather.close(remove=True)
+            elif isinstance(gather, _Gather):
+                self.on_gathered(gather.item, bytes(gather.buf))
+            else:
+                self._spooled(gather)
         self._open = still
+
+    def _spooled(self, spool: _Spool) -> None:
+        """A spooled stream is complete: a small one goes on with its bytes, a big one to the caller."""
+        if spool.item.entry.size > GATHER_LIMIT:
+            spool.close(remove=False)
+            self.spooled.append((spool.item, spool.path))
+            return
+        data = os.pread(spool.fd, spool.item.entry.size, 0)
+        spool.close(remove=True)
+        self.on_gathered(spool.item, data)
 
     def _end(self) -> None:
         """The media ended (or could not be read further): what is still open is read per entry."""
         self.ended = True
-        self.missed.extend(g.item for g in self._open)
+        for gather in self._open:
+            self.missed.append(gather.item)
+            if isinstance(gather, _Spool):
+                gather.close(remove=True)
         self._open = []
         while self._next is not None:
             self.missed.append(self._next)
@@ -289,8 +363,22 @@ class Dispatcher:
 
     def inline(self, item: Planned, media: MediaPass, settings: WorkerSettings,
                reopen: Callable[[], ContentReader | None]) -> None:
-        result = process(item.entry, PassContent(media, item, reopen), item.file_id, item.export_rel, settings,
-                         item.decision)
+        media.busy = True  # a big stream reached meanwhile is spooled, not passed by
+        try:
+            result = process(item.entry, PassContent(media, item, reopen), item.file_id, item.export_rel, settings,
+                             item.decision)
+        finally:
+            media.busy = False
+        self._planned(result, item.byte_runs)
+        self.order.put(item.seq, ("result", result))
+
+    def from_spool(self, item: Planned, path: Path, settings: WorkerSettings) -> None:
+        """A big stream the pass spooled to ``path``, processed here from there (the file is removed)."""
+        reader = SpoolContent(path)
+        try:
+            result = process(item.entry, reader, item.file_id, item.export_rel, settings, item.decision)
+        finally:
+            reader.close()
         self._planned(result, item.byte_runs)
         self.order.put(item.seq, ("result", result))
 

@@ -62,7 +62,7 @@ class OneRead:
                  reporter: Reporter, workers: int, name: Callable[[Entry], str | None]) -> None:
         self.src, self.db, self.settings, self.writer, self.reporter = src, db, settings, writer, reporter
         self.name = name
-        work = settings.data_dir / STAGING / "one-read"
+        work = self.work = settings.data_dir / STAGING / "one-read"
         _large_buffers_mapped()
         # content travels with the entries: small batches keep what is in flight (and its copies) small
         self.runner = make_runner(max(1, workers), src.path, settings, batch_bytes=BATCH_BYTES)
@@ -143,9 +143,11 @@ class OneRead:
         return Planned(seq, entry, file_id, export_rel, decision, runs, dfxml)
 
     def _read_media(self) -> Outcome:
-        media = MediaPass(self.src, self.plan.by_offset(), self.dispatch.gathered)
+        media = MediaPass(self.src, self.plan.by_offset(), self.dispatch.gathered, self.work)
         try:
-            while media.advance() or media.big:
+            while media.advance() or media.big or media.spooled:
+                while media.spooled:
+                    self.dispatch.from_spool(*media.spooled.popleft(), self.settings)
                 while media.big:
                     item = media.big.popleft()
                     if item.start < media.block_start:
