@@ -23,7 +23,7 @@ from pipelines.process import WorkerSettings
 from pipelines.sequence import InOrder
 
 BATCH_BYTES = 2 << 20  # content bytes per batch sent to a worker process
-WALK_BLOCKS = 48 << 20  # media blocks kept from the layout to the end of the walk (devicex.sources.blockcache)
+WALK_BLOCKS = 48 << 20  # media blocks kept from the layout to the pass (devicex.sources.blockcache)
 
 
 @dataclass
@@ -51,10 +51,11 @@ def hold_blocks(src: Source) -> None:
         hold(WALK_BLOCKS)
 
 
-def release_blocks(src: Source) -> None:
-    release = getattr(src, "release_blocks", None)
-    if callable(release):
-        release()
+def _blocks(src: Source, step: str) -> None:
+    """``drain_blocks`` or ``release_blocks`` of a source that holds blocks (see ``hold_blocks``)."""
+    call = getattr(src, step, None)
+    if callable(call):
+        call()
 
 
 class OneRead:
@@ -77,10 +78,8 @@ class OneRead:
 
     def run(self, layout: Layout, vol_ids: dict[str, int], summary: Any) -> Outcome:
         try:
-            try:
-                self._walk_all(layout, vol_ids, summary)
-            finally:
-                release_blocks(self.src)
+            self._walk_all(layout, vol_ids, summary)
+            _blocks(self.src, "drain_blocks")  # what the walk read is not read again by the pass
             self.reporter.totals(self.walked, self.content_bytes)
             outcome = self._read_media()
             self.dispatch.drain()
@@ -88,6 +87,7 @@ class OneRead:
                 raise RuntimeError(f"{self.order.waiting} entries walked but never processed")
             return outcome
         finally:
+            _blocks(self.src, "release_blocks")
             self.plan.close()
             self.runner.close()
             self.order.close()

@@ -37,15 +37,26 @@ class BlockCache:
         self._where: OrderedDict[int, int] = OrderedDict()  # block number -> slot, least recently used first
         self._free = list(range(self._slots - 1, -1, -1))
         self._lock = threading.Lock()
+        self._draining = False
+
+    def drain(self) -> None:
+        """From now on hold no new block, and hand the blocks held to the sequential pass over the media, which
+        reads them from here instead of the media and lets them go as it goes by (see :meth:`_pass_read`)."""
+        with self._lock:
+            self._draining = True
 
     def read(self, offset: int, size: int) -> bytes:
-        if size >= BYPASS or size <= 0 or offset < 0:
+        if size <= 0 or offset < 0:
             return self._read_media(offset, size)
+        if size >= BYPASS:
+            return self._pass_read(offset, size) if self._draining else self._read_media(offset, size)
         end = min(offset + size, self._size)
         if end <= offset:
             return b""
         first, last = offset // BLOCK, (end - 1) // BLOCK
         with self._lock:
+            if self._draining and not all(b in self._where for b in range(first, last + 1)):
+                return self._read_media(offset, size)
             if not self._fill(first, last):
                 return self._read_media(offset, size)  # a short or failed read: as the media gives it
             out = bytearray()
@@ -87,6 +98,41 @@ class BlockCache:
         self._buf[slot * BLOCK:(slot + 1) * BLOCK] = data
         self._where[block] = slot
 
+    def _pass_read(self, offset: int, size: int) -> bytes:
+        """A big read (the pass): held blocks from memory, the rest from the media; the held blocks it covers are
+        let go (the pass does not come back)."""
+        end = min(offset + size, self._size)
+        out = bytearray()
+        with self._lock:
+            pos = offset
+            while pos < end:
+                block = pos // BLOCK
+                slot = self._where.get(block)
+                if slot is not None:
+                    hi = min(end, (block + 1) * BLOCK)
+                    out += self._buf[slot * BLOCK + pos - block * BLOCK:slot * BLOCK + hi - block * BLOCK]
+                    pos = hi
+                    continue
+                stop = min(end, (block + 1) * BLOCK)
+                while stop < end and stop // BLOCK not in self._where:
+                    stop = min(end, stop + BLOCK)
+                data = self._read_media(pos, stop - pos)
+                out += data
+                if len(data) < stop - pos:
+                    break  # the media ends (or reads short) here: as the media gives it
+                pos = stop
+            for block in range(offset // BLOCK, (offset + len(out)) // BLOCK):
+                self._let_go(block)
+        return bytes(out)
+
+    def _let_go(self, block: int) -> None:
+        slot = self._where.pop(block, None)
+        if slot is None:
+            return
+        self._free.append(slot)
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self._buf.madvise(mmap.MADV_DONTNEED, slot * BLOCK, BLOCK)  # its memory goes back to the system
+
     def close(self) -> None:
         with self._lock:
             self._where.clear()
@@ -111,6 +157,11 @@ class MediaImg(pytsk3.Img_Info):  # type: ignore[misc]
         """Keep up to ``capacity`` bytes of the blocks read from now on (until :meth:`release_blocks`)."""
         self.release_blocks()
         self._cache = BlockCache(self.read_media, int(self.get_size()), capacity)
+
+    def drain_blocks(self) -> None:
+        """Hold no new block; the pass over the media takes the blocks held (see :meth:`BlockCache.drain`)."""
+        if self._cache is not None:
+            self._cache.drain()
 
     def release_blocks(self) -> None:
         cache, self._cache = self._cache, None

@@ -145,6 +145,12 @@ class Source:
         if isinstance(self.img, MediaImg):
             self.img.hold_blocks(capacity)
 
+    def drain_blocks(self) -> None:
+        """The walk is done: the blocks held go to the pass over the media (read from memory, not again from the
+        media) and are let go as it goes by."""
+        if isinstance(self.img, MediaImg):
+            self.img.drain_blocks()
+
     def release_blocks(self) -> None:
         if isinstance(self.img, MediaImg):
             self.img.release_blocks()
