@@ -1,17 +1,21 @@
 """One read of the media: the content of every entry and the intake hashes from the same sequential pass.
 
-For a disk image, the extraction first walks the metadata (phase A). Each entry whose stream lies plainly on
-the media (``view.plain_runs``: its byte runs) goes into a plan, spooled to disk; every other entry (no
-content, resident or compressed data, sparse runs, deleted FAT chains, excluded entries, walk problems) is
-handled as it comes, streams read per entry by the runner. Then the media is read once, front to back, in
-large blocks (phase B, :class:`MediaPass`): each block is hashed (MD5, SHA-1, SHA-256 on two helper threads:
-the intake hashes) and handed to the planned streams it holds, taken in the order of their first byte on the
-media. A stream up to ``GATHER_LIMIT`` is gathered whole and goes to the runner with its bytes; a bigger one is
-processed here as the pass reaches it, its reads served by the pass as it moves on, except a big database a
-parser wants by its path (:func:`parsed_apart`), which a worker reads and parses on its own beside the pass.
-What the pass cannot serve (a block that could not be read, a stream it has already passed) is read per
-entry, the way the walk's reader would, so every output is the same as reading each entry on its own.
-Results are written in walk order (:class:`~pipelines.sequence.InOrder`) whatever the order they were read in.
+For a disk image, the extraction first walks the metadata (phase A), TSK's reads of it through a bounded block
+cache (``hold_blocks``: each metadata block read once while held). Each entry whose stream lies plainly on the
+media (``view.plain_runs``: its byte runs) goes into a plan, spooled to disk; a stream the walk gives without
+reading the media (empty, resident data: ``view.held_data``) goes on with its bytes; every other entry
+(compressed data, sparse runs, deleted FAT chains, excluded entries, walk problems) is handled as it comes,
+streams read per entry by the runner. Then the media is read once, front to back, in large blocks (phase B,
+:class:`MediaPass`), the blocks the walk's cache still holds taken from memory: each block is hashed (MD5,
+SHA-1, SHA-256 on two helper threads: the intake hashes) and handed to the planned streams it holds, taken in
+the order of their first byte on the media. A stream up to ``GATHER_LIMIT`` whose runs ascend is gathered whole
+and goes to the runner with its bytes; a bigger one is processed here as the pass reaches it, its reads served
+by the pass as it moves on, except a big database a parser wants by its path (:func:`parsed_apart`), which a
+worker reads and parses on its own beside the pass. A stream whose runs are out of order or spread wide, and a
+big one reached while another is being processed, is spooled to a file as the pass goes by its runs
+(:class:`_Spool`). What the pass cannot serve (a block that could not be read, a stream it has already passed)
+is read per entry, the way the walk's reader would, so every output is the same as reading each entry on its
+own. Results are written in walk order (:class:`~pipelines.sequence.InOrder`) whatever the order they were read in.
 """
 from __future__ import annotations
 

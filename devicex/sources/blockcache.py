@@ -6,9 +6,10 @@ records in name order rather than in record order, reads the same bytes again an
 image, 313 MiB read for 59 MiB of distinct 4 KiB blocks). :class:`BlockCache` keeps the blocks it has read
 (aligned, ``BLOCK`` bytes each, least recently used dropped first, ``capacity`` bytes at most, in one anonymous
 mapping returned to the system when the cache is closed), so a byte is read from the media once while it is
-held. Only what is read from the media is counted (:class:`~devicex.sources.base.MediaReads`, by the reader
-given); bytes served from the cache are not. Big reads (the sequential pass, whole streams) go straight to
-the media and are not kept.
+held. Once the walk is done (:meth:`BlockCache.drain`), the sequential pass over the media takes the blocks
+still held from memory instead of reading them again, and lets each go as it goes by. Only what is read from
+the media is counted (:class:`~devicex.sources.base.MediaReads`, by the reader given); bytes served from the
+cache are not. Big reads are never kept.
 """
 from __future__ import annotations
 

@@ -84,3 +84,33 @@ def test_image_counts_only_media_reads_while_blocks_are_held(tmp_path: Path) -> 
         assert MediaReads.total() - before == 65536
     finally:
         src.close()
+
+
+def test_the_pass_takes_the_held_blocks_instead_of_reading_them_again(tmp_path: Path) -> None:
+    size = 3 * BYPASS + 5000
+    path, data = _media(tmp_path, size)
+    fd = os.open(path, os.O_RDONLY)
+    reads: list[tuple[int, int]] = []
+
+    def read_media(offset: int, length: int) -> bytes:
+        reads.append((offset, length))
+        return os.pread(fd, length, offset)
+
+    cache = BlockCache(read_media, size, capacity=1 << 20)
+    try:
+        for offset in (100, BYPASS + 3 * BLOCK + 1, 2 * BYPASS - 10):  # metadata read by the walk
+            assert cache.read(offset, 9000) == data[offset:offset + 9000]
+        held = set(cache._where)
+        cache.drain()
+        walked = sum(n for _, n in reads)
+        out = b"".join(cache.read(pos, BYPASS) for pos in range(0, size, BYPASS))  # the pass
+        assert out == data
+        assert sum(n for _, n in reads) - walked == size - len(held) * BLOCK  # held blocks not read again
+        ranges = sorted(reads)
+        assert all(a[0] + a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))  # no byte read twice
+        assert not cache._where  # let go as the pass went by
+        assert cache.read(100, 50) == data[100:150]  # afterwards: from the media, nothing held anew
+        assert not cache._where
+    finally:
+        cache.close()
+        os.close(fd)
