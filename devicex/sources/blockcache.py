@@ -105,6 +105,8 @@ class BlockCache:
         end = min(offset + size, self._size)
         out = bytearray()
         with self._lock:
+            if not any(b in self._where for b in range(offset // BLOCK, (end - 1) // BLOCK + 1)):
+                return self._read_media(offset, size)  # nothing held here: no copy
             pos = offset
             while pos < end:
                 block = pos // BLOCK

@@ -93,8 +93,9 @@ def test_the_pass_takes_the_held_blocks_instead_of_reading_them_again(tmp_path: 
     reads: list[tuple[int, int]] = []
 
     def read_media(offset: int, length: int) -> bytes:
-        reads.append((offset, length))
-        return os.pread(fd, length, offset)
+        data = os.pread(fd, length, offset)
+        reads.append((offset, len(data)))
+        return data
 
     cache = BlockCache(read_media, size, capacity=1 << 20)
     try:
