@@ -9,8 +9,9 @@ outside the source that made it, by which that source finds it again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Protocol
 
 ALLOCATED = "allocated"
@@ -90,6 +91,11 @@ class Entry:
     # ((time field, minutes east of UTC), ...)
     utc_offsets: tuple[tuple[str, int], ...] = ()
 
+    def __reduce__(self) -> tuple[type[Entry], tuple[object, ...]]:
+        # the field values in order, rebuilt by the constructor: about a third of what the generic pickling of
+        # a frozen slotted dataclass costs (entries cross to the worker processes and the plan's spool)
+        return Entry, _ENTRY_VALUES(self)
+
     @property
     def full_path(self) -> str:
         """The path as ``fls -p`` shows it, with ``:stream`` for named streams."""
@@ -113,6 +119,9 @@ class Entry:
         name = self.stream or self.name
         dot = name.rfind(".")
         return name[dot + 1 :].lower() if 0 < dot < len(name) - 1 else ""
+
+
+_ENTRY_VALUES = attrgetter(*(f.name for f in fields(Entry)))
 
 
 class ContentReader(Protocol):
