@@ -37,6 +37,7 @@ from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
 from devicex.parsing import Sibling
 from devicex.sources.base import MediaReads
+from pipelines.handoff import Ring, SharedContent
 from pipelines.lifetime import die_with_parent
 from pipelines.limits import cap_process_memory
 from pipelines.process import Problem, Result, WorkerSettings, open_reader, process
@@ -83,10 +84,11 @@ class ThreadRunner:
 
 # --------------------------------------------------------------------------- worker process side
 _worker: dict[str, Any] = {}
-_Task = tuple[Entry, int, "str | None", "Decision | None", "bool | bytes"]  # last: reopen it, or its bytes
+# last: reopen it (True), its bytes, or where they lie in the shared ring (place, length)
+_Task = tuple[Entry, int, "str | None", "Decision | None", "bool | bytes | tuple[int, int]"]
 
 
-def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int) -> None:
+def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int, ring: Ring) -> None:
     # Ctrl-C is for the parent (it stops the run and shuts the pool down); SIGINT is blocked across the fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -94,6 +96,7 @@ def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int) ->
     cap_process_memory(settings.limits)
     _worker["path"] = source_path
     _worker["settings"] = settings
+    _worker["ring"] = ring.view  # inherited across the fork, shared with the parent
 
 
 def _views() -> dict[str, Any]:
@@ -145,7 +148,10 @@ def _run_batch(batch: list[_Task]) -> tuple[list[Result], int]:
     for entry, file_id, export_rel, decision, content in batch:
         reader: ContentReader | None = None
         problem = None
-        if isinstance(content, bytes):
+        if isinstance(content, tuple):
+            place, length = content
+            reader = SharedContent(_worker["ring"][place:place + length])
+        elif isinstance(content, bytes):
             reader = BytesContent(content)
         elif content:
             reader, problem = _reopen(entry)
@@ -166,10 +172,12 @@ class ProcessRunner:
     def __init__(self, workers: int, source_path: Path, settings: WorkerSettings,
                  batch_bytes: int = BATCH_BYTES) -> None:
         ctx = multiprocessing.get_context("fork")
+        self._ring = Ring()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                         initargs=(str(source_path), settings, os.getpid()))
+                                         initargs=(str(source_path), settings, os.getpid(), self._ring))
         self._specs = {spec.name: spec for spec in parsers.registry()}
-        self._window: deque[tuple[list[Entry], list[int], Future[tuple[list[Result], int]]]] = deque()
+        # each batch sent: its entries, file ids, the ring's mark when it was sent, and its future
+        self._window: deque[tuple[list[Entry], list[int], int, Future[tuple[list[Result], int]]]] = deque()
         self._ids: list[int] = []
         #: called with a file id while its result is awaited, alone in its batch, everything before it
         #: returned (the writer reads the records spooled so far: ResultWriter.tail)
@@ -189,7 +197,10 @@ class ProcessRunner:
     def submit(self, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
                decision: Decision | None) -> list[Result]:
         """Queue one entry; return the results that are due (in order), possibly none."""
-        content: bool | bytes = reader.data if isinstance(reader, BytesContent) else reader is not None
+        done: list[Result] = []
+        content: bool | bytes | tuple[int, int] = reader is not None
+        if isinstance(reader, BytesContent):
+            content = self._shared(reader.data, done)
         if reader is not None and entry.size >= BATCH_BYTES:
             self._send()  # a big stream goes alone: its records can be written while it is parsed
         self._batch.append((entry, file_id, export_rel, decision, content))
@@ -198,19 +209,31 @@ class ProcessRunner:
         self._bytes += entry.size if reader is not None else 0
         if len(self._batch) >= BATCH_FILES or self._bytes >= self._batch_bytes:
             self._send()
-        done: list[Result] = []
         while len(self._window) > self._limit:
             done.extend(self._receive(first=not done))
         return done
 
+    def _shared(self, data: bytes, done: list[Result]) -> bytes | tuple[int, int]:
+        """``data`` copied into the shared ring (where it lies), waiting for earlier batches to come back
+        (their results go to ``done``) while the ring is full; the bytes themselves if they never fit."""
+        if not self._ring.fits(len(data)):
+            return data
+        while (where := self._ring.put(data)) is None:
+            if self._batch:
+                self._send()
+            else:
+                done.extend(self._receive(first=not done))
+        return where
+
     def _send(self) -> None:
         if self._batch:
-            self._window.append((self._entries, self._ids, self._pool.submit(_run_batch, self._batch)))
+            self._window.append((self._entries, self._ids, self._ring.head, self._pool.submit(_run_batch,
+                                                                                           self._batch)))
             self._batch, self._entries, self._ids, self._bytes = [], [], [], 0
 
     def _receive(self, first: bool) -> Iterator[Result]:
         """The head batch's results; ``first``: all results before them have been returned."""
-        entries, ids, future = self._window.popleft()
+        entries, ids, mark, future = self._window.popleft()
         if first and len(ids) == 1 and self.waiting is not None:
             while True:
                 try:
@@ -219,6 +242,7 @@ class ProcessRunner:
                 except FutureTimeout:
                     self.waiting(ids[0])
         results, nbytes = future.result()
+        self._ring.release(mark)  # the worker is done with the batch's bytes
         self.media_bytes_read += nbytes
         for entry, result in zip(entries, results, strict=True):
             result.entry = entry
@@ -234,6 +258,7 @@ class ProcessRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._ring.close()
 
 
 def make_runner(workers: int, source_path: Path, settings: WorkerSettings,

@@ -228,12 +228,14 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
     size = entry.size
     read = _Pass(MultiHasher(), bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None, export.target)
     out = None
+    # a stream in shared memory is read in place (pipelines.handoff.SharedContent)
+    chunk: Callable[[int, int], bytes | memoryview] = getattr(reader, "view", reader.read)
     try:
         if export.tmp is not None and export.target is not None:
             out = create(export.tmp)
         while read.offset < size:
             try:
-                data = reader.read(read.offset, min(CHUNK, size - read.offset))
+                data = chunk(read.offset, min(CHUNK, size - read.offset))
             except OSError as exc:
                 result.problems.append(Problem("read", "error",
                                                f"read failed at offset {read.offset}: {one_line(exc)}"))
@@ -244,7 +246,7 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
                                                    f"short read: {read.offset} of {size} bytes available"))
                 break
             if read.offset == 0:
-                read.head = data[:HEAD_SIZE]
+                read.head = bytes(data[:HEAD_SIZE])
                 # typed as soon as the head is in: streams no parser wants are not kept in memory
                 read.ftype = identify(read.head, entry.extension)
                 read.wanted = (parsers.for_type(read.ftype.mime, entry.extension, entry.path)
