@@ -3,7 +3,11 @@
 
     python3 bench/python_cpu.py                                   # bench.ext4, --workers 2
     python3 bench/python_cpu.py --image bench/work/bench.ntfs --freq 499
-    python3 bench/python_cpu.py --src OLD_TREE                    # another tree's devicex (git archive)
+    python3 bench/python_cpu.py --src old=OLD_TREE --src new=. --rounds 3   # paired, in alternation, medians
+
+(OLD_TREE: ``git archive COMMIT | tar -x -C OLD_TREE``.) The glibc regex functions below are charged to
+libmagic by name (nothing else in these processes uses glibc's regex engine) because their callers are
+often not unwound.
 
 The run is sampled by ``perf record`` (every process and thread of the run, ``cpu-clock`` at ``--freq`` Hz,
 DWARF call chains) and each sample is charged by the shared object it ran in:
@@ -16,7 +20,8 @@ DWARF call chains) and each sample is charged by the shared object it ran in:
 
 A sample in the C runtime (glibc's ``memcpy``, ``malloc``, regex ...) is charged to the first caller up its
 call chain that is not the runtime (glibc's regex engine under libmagic counts as libmagic, a ``memcpy`` of
-bytes objects as Python); with no such caller in the unwound chain it is listed as the runtime's own.
+bytes objects as Python); with no such caller in the unwound chain it is listed as the runtime's own
+(an upper bound of what the Python figure may miss).
 The sampled total is checked against the run's CPU from ``wait4`` (user+sys of the whole process tree,
 measured around the same run by a small parent that perf follows).
 """
@@ -28,6 +33,7 @@ import json
 import os
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -108,7 +114,7 @@ def _samples(data: Path) -> collections.abc.Iterator[tuple[int, int, list[tuple[
             if head is not None:
                 yield head[0], head[1], frames
             head, frames = None, []
-        elif line[0] not in " \t":
+        elif not line.startswith("\t"):  # a sample's head (the pid right-aligned), then its frames
             parts = line.split()
             head = (int(parts[0].split("/")[0]), int(parts[1]))
         elif (m := frame.match(line.rstrip("\n"))) is not None:
@@ -135,7 +141,7 @@ def child(rusage_file: Path, cmd: list[str]) -> int:
     _, status, usage = os.wait4(proc.pid, 0)
     rusage_file.write_text(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "user": usage.ru_utime,
                                        "sys": usage.ru_stime, "wall": time.monotonic() - start,
-                                       "pid": proc.pid, "parent": os.getpid(),
+                                       "minflt": usage.ru_minflt, "pid": proc.pid, "parent": os.getpid(),
                                        "rc": os.waitstatus_to_exitcode(status)}))
     return 0
 
@@ -153,7 +159,7 @@ def _devicex(src: Path, image: Path, out: Path, workers: int, reverify: str) -> 
 
 def record(args: argparse.Namespace) -> Path:
     """Run devicex under perf; the run's folder (its perf.data and wait4 figures beside it)."""
-    image, src = args.image.resolve(), args.src.resolve()
+    image, src = args.image.resolve(), args.tree.resolve()
     out = WORK / "runs" / f"pycpu-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(image, "rb") as fh:  # the image in the page cache, as for every warm run
@@ -170,8 +176,9 @@ def record(args: argparse.Namespace) -> Path:
     usage = json.loads(usage_file.read_text())
     if usage["rc"] != 0:
         raise SystemExit(f"devicex extract exited {usage['rc']} (output in {out})")
-    usage.update(image=str(args.image), src=str(args.src), workers=args.workers, reverify=args.reverify,
-                 load=[round(x, 2) for x in load], end_load=[round(x, 2) for x in os.getloadavg()])
+    usage.update(image=str(args.image), src=str(args.tree), label=args.label, workers=args.workers,
+                 reverify=args.reverify, load=[round(x, 2) for x in load],
+                 end_load=[round(x, 2) for x in os.getloadavg()])
     usage_file.write_text(json.dumps(usage))
     return out
 
@@ -205,7 +212,8 @@ def report(r: dict[str, object]) -> None:
     print(f"{r['image']}  --workers {r['workers']} --reverify {r['reverify']}  src {r['src']}")
     print(f"entries (files rows): {entries:,}; load average at start {r['load']}, at end {r['end_load']}")
     print(f"wait4: {usage['cpu']:.2f} CPU-s (user {usage['user']:.2f}, sys {usage['sys']:.2f}), "
-          f"wall {usage['wall']:.2f} s; perf samples: {total:.2f} CPU-s ({100 * total / usage['cpu']:.0f}%)")
+          f"wall {usage['wall']:.2f} s; perf samples: {total:.2f} CPU-s ({100 * total / usage['cpu']:.0f}%); "
+          f"{usage.get('minflt', 0):,} page faults")
     roles: dict[str, int] = r["roles"]  # type: ignore[assignment]
     print(f"{'category':<52} {'CPU-s':>7} {'share':>6} {'main':>7} {'workers':>8} {'us/entry':>9}")
     for cat, value in sorted(ns.items(), key=lambda kv: -kv[1]):
@@ -219,12 +227,53 @@ def report(r: dict[str, object]) -> None:
           f"({python / 1e9:.2f} CPU-s of samples over {entries:,} entries)")
 
 
+def paired(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Every tree of ``--src`` in alternation, ``--rounds`` times; each run analysed as it ends."""
+    runs = []
+    for n in range(args.rounds):
+        for label, src in args.src:
+            args.label, args.tree = label, src
+            out = record(args)
+            try:
+                r = analyse(out, args.detail)
+            finally:
+                if not args.keep:
+                    out.with_suffix(".perf.data").unlink()
+            r["label"], r["round"] = label, n + 1
+            report(r)
+            print()
+            runs.append(r)
+    return runs
+
+
+def medians(runs: list[dict[str, object]]) -> None:
+    """Per tree: the median of its runs' Python CPU per entry, whole-run CPU and page faults."""
+    print(f"{'tree':<12} {'runs':>4} {'Python us/entry':>16} {'CPU-s (wait4)':>14} {'wall s':>7} {'page faults':>12}"
+          "   per run: Python us/entry, CPU-s, load at start")
+    for label in dict.fromkeys(str(r["label"]) for r in runs):
+        mine = [r for r in runs if r["label"] == label]
+        per_entry = [r["ns"].get("Python", 0) / 1e3 / r["entries"] for r in mine]  # type: ignore[attr-defined]
+        cpu = [float(r["cpu"]) for r in mine]  # type: ignore[arg-type]
+        each = ", ".join(f"{p:.0f} us {c:.1f} s load {r['load'][0]}"  # type: ignore[index]
+                         for p, c, r in zip(per_entry, cpu, mine, strict=True))
+        print(f"{label:<12} {len(mine):>4} {statistics.median(per_entry):16.0f} {statistics.median(cpu):14.2f} "
+              f"{statistics.median(float(r['wall']) for r in mine):7.1f} "  # type: ignore[arg-type]
+              f"{statistics.median(int(r.get('minflt', 0)) for r in mine):12,.0f}   {each}")  # type: ignore[call-overload]
+
+
+def _src(text: str) -> tuple[str, Path]:
+    label, _, path = text.rpartition("=")
+    return (label or Path(path).name, Path(path))
+
+
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         return child(Path(sys.argv[2]), sys.argv[4:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--image", type=Path, default=WORK / "bench.ext4")
-    ap.add_argument("--src", type=Path, default=HERE.parent, help="the devicex tree to run (default: this one)")
+    ap.add_argument("--src", type=_src, action="append",
+                    help="LABEL=DIR: a devicex tree to run (repeat for paired runs; default: this tree)")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each tree, in alternation")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--reverify", default="sha256")
     ap.add_argument("--freq", type=int, default=250, help="samples per second of CPU (cpu-clock)")
@@ -234,15 +283,16 @@ def main() -> int:
     ap.add_argument("--detail", type=int, default=0, help="list this many of the busiest functions")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
-    out = args.again or record(args)
-    try:
-        r = analyse(out, args.detail)
-    finally:
-        if not args.keep and not args.again:
-            out.with_suffix(".perf.data").unlink()
-    report(r)
+    args.src = args.src or [("this", HERE.parent)]
+    if args.again:
+        runs = [analyse(args.again, args.detail)]
+        report(runs[0])
+    else:
+        runs = paired(args)
+        if len(runs) > 1:
+            medians(runs)
     if args.json:
-        args.json.write_text(json.dumps(r, indent=1))
+        args.json.write_text(json.dumps(runs, indent=1))
     return 0
 
 

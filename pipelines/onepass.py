@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import parsers
-from devicex.entries import BytesContent, ContentReader, Entry
+from devicex.entries import ContentReader, Entry
 from devicex.errors import one_line
 from devicex.hashing import Digests, ParallelHasher
 from devicex.sources import Source
@@ -119,15 +119,25 @@ class PlanStore:
         self._conn.close()
 
 
+Buffer = bytes | bytearray | memoryview
+
+
 class _Gather:
     """A small planned stream being gathered from the blocks as they pass."""
 
-    __slots__ = ("item", "buf", "run", "got", "tainted")
+    __slots__ = ("item", "buf", "run", "got", "tainted", "whole")
 
     def __init__(self, item: Planned) -> None:
         self.item, self.buf, self.run, self.got, self.tainted = item, bytearray(), 0, 0, False
+        self.whole: memoryview | None = None  # the stream, when it lies in one piece of one block
 
-    def feed(self, start: int, block: bytes, bad: bool) -> bool:
+    @property
+    def data(self) -> Buffer:
+        """The stream's bytes: a view of the block that holds it all (valid while handed out), or the copy
+        of its pieces."""
+        return self.whole if self.whole is not None else self.buf
+
+    def feed(self, start: int, block: memoryview, bad: bool) -> bool:
         """Take this block's part of the stream; True once the whole stream is in (or it cannot be)."""
         end = start + len(block)
         runs = self.item.runs
@@ -140,7 +150,10 @@ class _Gather:
                 self.tainted = True
                 return True
             hi = min(off + length, end)
-            self.buf += block[lo - start:hi - start]
+            if not self.buf and hi == off + length and self.run == len(runs) - 1 and lo == off:
+                self.whole = block[lo - start:hi - start]  # all of it at once: not copied here
+            else:
+                self.buf += block[lo - start:hi - start]
             self.tainted |= bad
             if hi < off + length:
                 self.got += hi - lo
@@ -161,7 +174,7 @@ class _Spool:
         self.fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_RDWR, 0o600)
         self.left = sum(length for _, length in item.runs)
 
-    def feed(self, start: int, block: bytes, bad: bool) -> bool:
+    def feed(self, start: int, block: bytes | memoryview, bad: bool) -> bool:
         """Take this block's parts of the stream; True once the whole stream is in."""
         end, at = start + len(block), 0
         for off, length in self.item.runs:
@@ -197,7 +210,7 @@ class SpoolContent:
 class MediaPass:
     """The one sequential read of the media: hashes every block (the intake hashes) and serves the plan."""
 
-    def __init__(self, src: Source, plan: Iterator[Planned], on_gathered: Callable[[Planned, bytes | None], None],
+    def __init__(self, src: Source, plan: Iterator[Planned], on_gathered: Callable[[Planned, Buffer], None],
                  spool_dir: Path) -> None:
         self.src, self.on_gathered, self.spool_dir = src, on_gathered, spool_dir
         self.hasher = ParallelHasher()
@@ -250,15 +263,16 @@ class MediaPass:
 
     def _feed(self) -> None:
         still: list[_Gather | _Spool] = []
+        block = memoryview(self.block)
         for gather in self._open:
-            if not gather.feed(self.block_start, self.block, self.block_bad):
+            if not gather.feed(self.block_start, block, self.block_bad):
                 still.append(gather)
             elif gather.tainted:
                 self.missed.append(gather.item)
                 if isinstance(gather, _Spool):
                     gather.close(remove=True)
             elif isinstance(gather, _Gather):
-                self.on_gathered(gather.item, bytes(gather.buf))
+                self.on_gathered(gather.item, gather.data)  # handed on (copied) before the next block
             else:
                 self._spooled(gather)
         self._open = still
@@ -361,9 +375,10 @@ class Dispatcher:
         self._sent.append((seq, byte_runs, planned))
         self._place(self.runner.submit(entry, reader, file_id, export_rel, decision))
 
-    def gathered(self, item: Planned, data: bytes | None) -> None:
-        self.submit(item.seq, item.entry, BytesContent(data or b""), item.file_id, item.export_rel, item.decision,
-                    item.byte_runs, planned=True)
+    def gathered(self, item: Planned, data: Buffer) -> None:
+        """A gathered stream: its bytes are copied by the runner (into shared memory for worker processes)."""
+        self._sent.append((item.seq, item.byte_runs, True))
+        self._place(self.runner.submit_bytes(item.entry, data, item.file_id, item.export_rel, item.decision))
 
     def inline(self, item: Planned, media: MediaPass, settings: WorkerSettings,
                reopen: Callable[[], ContentReader | None]) -> None:

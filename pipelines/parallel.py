@@ -71,6 +71,11 @@ class ThreadRunner:
             done.append(self._window.popleft().result())
         return done
 
+    def submit_bytes(self, entry: Entry, data: bytes | bytearray | memoryview, file_id: int, export_rel: str | None,
+                     decision: Decision | None) -> list[Result]:
+        """``submit`` for a stream whose bytes are in ``data`` (copied: the caller may reuse it)."""
+        return self.submit(entry, BytesContent(bytes(data)), file_id, export_rel, decision)
+
     def drain(self) -> list[Result]:
         """The remaining results, in order."""
         done = [f.result() for f in self._window]
@@ -201,23 +206,33 @@ class ProcessRunner:
         content: bool | bytes | tuple[int, int] = reader is not None
         if isinstance(reader, BytesContent):
             content = self._shared(reader.data, done)
-        if reader is not None and entry.size >= BATCH_BYTES:
+        return self._queue(entry, file_id, export_rel, decision, content, done)
+
+    def submit_bytes(self, entry: Entry, data: bytes | bytearray | memoryview, file_id: int, export_rel: str | None,
+                     decision: Decision | None) -> list[Result]:
+        """``submit`` for a stream whose bytes are in ``data`` (copied: the caller may reuse it)."""
+        done: list[Result] = []
+        return self._queue(entry, file_id, export_rel, decision, self._shared(data, done), done)
+
+    def _queue(self, entry: Entry, file_id: int, export_rel: str | None, decision: Decision | None,
+               content: bool | bytes | tuple[int, int], done: list[Result]) -> list[Result]:
+        if content is not False and entry.size >= BATCH_BYTES:
             self._send()  # a big stream goes alone: its records can be written while it is parsed
         self._batch.append((entry, file_id, export_rel, decision, content))
         self._entries.append(entry)
         self._ids.append(file_id)
-        self._bytes += entry.size if reader is not None else 0
+        self._bytes += entry.size if content is not False else 0
         if len(self._batch) >= BATCH_FILES or self._bytes >= self._batch_bytes:
             self._send()
         while len(self._window) > self._limit:
             done.extend(self._receive(first=not done))
         return done
 
-    def _shared(self, data: bytes, done: list[Result]) -> bytes | tuple[int, int]:
+    def _shared(self, data: bytes | bytearray | memoryview, done: list[Result]) -> bytes | tuple[int, int]:
         """``data`` copied into the shared ring (where it lies), waiting for earlier batches to come back
         (their results go to ``done``) while the ring is full; the bytes themselves if they never fit."""
         if not self._ring.fits(len(data)):
-            return data
+            return bytes(data)
         while (where := self._ring.put(data)) is None:
             if self._batch:
                 self._send()
