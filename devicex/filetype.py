@@ -40,6 +40,10 @@ class FileType:
     category: str
     ext_mismatch: bool
 
+    def __reduce__(self) -> tuple[type[FileType], tuple[str, str, str, bool]]:
+        # rebuilt by the constructor (every worker result carries one): cheaper than the generic pickling
+        return FileType, (self.mime, self.description, self.category, self.ext_mismatch)
+
 
 _CATEGORY_BY_MIME_PREFIX = (
     ("image/", "image"), ("video/", "video"), ("audio/", "audio"), ("text/", "text"),

@@ -24,6 +24,11 @@ class Digests:
     def as_dict(self) -> dict[str, str | int]:
         return {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "size": self.size}
 
+    def __reduce__(self) -> tuple[type[Digests], tuple[str, str, str, int]]:
+        # rebuilt by the constructor: the generic pickling of a frozen slotted dataclass costs several times
+        # more, and every worker result carries one
+        return Digests, (self.md5, self.sha1, self.sha256, self.size)
+
 
 class MultiHasher:
     """MD5 + SHA-1 + SHA-256 fed from the same buffers."""

@@ -41,4 +41,17 @@ def _kinds(module: object) -> frozenset[str]:
 
 def for_type(mime: str, extension: str, path: str = "") -> list[ParserSpec]:
     """The parsers that want a stream of this type, extension or path."""
-    return [s for s in registry() if s.wants(mime, extension, path)]
+    if path and any(s.wants_path(path) for s in _by_path()):  # a path some parser wants whatever its type
+        return [s for s in registry() if s.wants(mime, extension, path)]
+    return list(_by_type(mime, extension))
+
+
+@lru_cache(maxsize=4096)
+def _by_type(mime: str, extension: str) -> tuple[ParserSpec, ...]:
+    """The parsers that want a stream of this type or extension (asked once per stream: remembered)."""
+    return tuple(s for s in registry() if s.wants(mime, extension))
+
+
+@lru_cache(maxsize=1)
+def _by_path() -> tuple[ParserSpec, ...]:
+    return tuple(s for s in registry() if s.paths)

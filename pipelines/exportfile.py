@@ -39,7 +39,14 @@ def staging_dir(data_dir: Path) -> Path:
     """This process's folder for export temp files. Writing them next to their targets made two workers
     create and rename in the same folder at once, contending for its lock; here each worker has its own
     folder and the target folder sees one operation per file (the no-clobber rename)."""
-    return data_dir / STAGING / str(os.getpid())
+    key = (data_dir, os.getpid())
+    folder = _staging.get(key)
+    if folder is None:
+        folder = _staging[key] = data_dir / STAGING / str(key[1])
+    return folder
+
+
+_staging: dict[tuple[Path, int], Path] = {}  # staging_dir's answers (asked for every stream)
 
 
 def remove_staging(data_dir: Path) -> None:
