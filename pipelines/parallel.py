@@ -5,8 +5,9 @@ Two runners with the same interface:
 * :class:`ThreadRunner` -- worker threads in this process, reading through the
   readers the walk paired with the entries (``--workers 1``, and the fallback).
 * :class:`ProcessRunner` -- worker processes. A source's objects cannot cross
-  processes: an entry whose content is already in memory (a streamed archive
-  member) goes with its bytes; any other entry is opened again in the worker,
+  processes: an entry whose content is already in memory (a stream gathered by
+  the one read, a streamed archive member) goes with its bytes, copied into
+  shared memory (:mod:`pipelines.handoff`); any other entry is opened again in the worker,
   which opens the source itself (read only) and asks the entry's view to
   ``reopen`` it: the same stream the walk paired with it. Entries go out in
   batches and results come back in batches, in submission order, so the single

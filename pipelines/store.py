@@ -12,7 +12,7 @@ import parsers
 from devicex.casedb import CaseDB, ErrorRow, FileRow, RecordRow
 from devicex.entries import DELETED, KIND_DIR, KIND_VIRTUAL_DIR, ORPHAN, Entry
 from devicex.parsing import ParserSpec
-from devicex.records import canonical_json
+from devicex.records import canonical_json, canonical_json_objects
 from devicex.timeutil import format_utc_offset, iso
 from pipelines.events import Reporter
 from pipelines.exportfile import STAGING
@@ -127,7 +127,7 @@ class ResultWriter:
             sha256=d.sha256 if d else None, bytes_read=d.size if d else None, mime=t.mime if t else None,
             magic=t.description if t else None, category=t.category if t else None, extension=e.extension,
             ext_mismatch=int(t.ext_mismatch) if t else None, recovered=int(r.recovered), status=r.status,
-            export_path=r.export_rel, byte_runs=canonical_json(r.byte_runs) if r.byte_runs else None,
+            export_path=r.export_rel, byte_runs=canonical_json_objects(r.byte_runs) if r.byte_runs else None,
             content_guess=e.content_guess, locator=e.locator, stored_name=e.stored_name, mtime_local=e.mtime_local,
             extra=e.extra,
             utc_offsets=canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))

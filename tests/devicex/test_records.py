@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from devicex.comms import Message
-from devicex.records import Provenance, Record, serialise
+from devicex.records import Provenance, Record, canonical_json_objects, serialise
 
 PROV = Provenance("phone.img", "p1", "12", "/data/mmssms.db", None, "sms", 1)
 TEXTS = ["".join(chr(c) for c in range(start, min(start + 2048, 0xD800))) for start in range(0, 0xD800, 2048)] + [
@@ -37,3 +37,16 @@ def test_text_of_every_kind_is_written_as_the_json_module_writes_it(text: str) -
 def test_other_values_are_written_as_the_json_module_writes_them(extra: dict[str, object]) -> None:
     record = Message(provenance=PROV, app="SMS", body="hi", **extra)  # type: ignore[arg-type]
     assert serialise(record) == _expected(record)
+
+
+@pytest.mark.parametrize("objects", [
+    [{"file_offset": 0, "fs_offset": 1_048_576, "img_offset": 2_097_152, "len": 40_960}],
+    [{"len": 1, "a": 2**63 - 1}, {"z": -2**63, "b": True, "c": False}],
+    [{"past 64 bits": 2**64 + 5}, {"n": 1}],
+    [{"text": t} for t in TEXTS],
+    [{"float": 0.1, "none": None}],
+    [],
+])
+def test_objects_written_as_the_json_module_writes_them(objects: list[dict[str, object]]) -> None:
+    assert canonical_json_objects(objects) == json.dumps(objects, sort_keys=True, ensure_ascii=False,
+                                                          separators=(",", ":"))
