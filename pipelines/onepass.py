@@ -368,11 +368,17 @@ class Dispatcher:
     def __init__(self, runner: ThreadRunner | ProcessRunner, order: InOrder) -> None:
         self.runner, self.order = runner, order
         self._sent: deque[tuple[int, list[dict[str, int]] | None, bool]] = deque()
+        self._seqs: dict[int, int] = {}  # file id -> walk-order number, of the entries at the runner
+
+    def next_due(self, file_id: int) -> bool:
+        """True if everything before the entry ``file_id`` (at the runner) has been written."""
+        return self._seqs.get(file_id) == self.order.released
 
     def submit(self, seq: int, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
                decision: Decision | None, byte_runs: list[dict[str, int]] | None = None,
                planned: bool = False) -> None:
         self._sent.append((seq, byte_runs, planned))
+        self._seqs[file_id] = seq
         self._place(self.runner.submit(entry, reader, file_id, export_rel, decision))
 
     def gathered(self, item: Planned, data: Buffer) -> None:
@@ -407,6 +413,7 @@ class Dispatcher:
     def _place(self, results: Iterable[Result]) -> None:
         for result in results:
             seq, byte_runs, planned = self._sent.popleft()
+            self._seqs.pop(result.file_id, None)
             if planned:
                 self._planned(result, byte_runs)
             self.order.put(seq, ("result", result))

@@ -18,7 +18,7 @@ from pipelines import store
 from pipelines.events import Reporter
 from pipelines.exportfile import STAGING
 from pipelines.onepass import Dispatcher, MediaPass, Planned, PlanStore, parsed_apart, plannable
-from pipelines.parallel import make_runner
+from pipelines.parallel import ProcessRunner, make_runner
 from pipelines.process import WorkerSettings
 from pipelines.sequence import InOrder
 
@@ -73,6 +73,8 @@ class OneRead:
         self.runner = make_runner(max(1, workers), src.path, settings, batch_bytes=BATCH_BYTES)
         self.order = InOrder(self._emit, work / "waiting.sqlite", freeze=_freeze, thaw=_thaw)
         self.dispatch = Dispatcher(self.runner, self.order)
+        if isinstance(self.runner, ProcessRunner):
+            self.runner.waiting = self._tail
         self.plan = PlanStore(work / "plan.sqlite")
         self.views: dict[str, Any] = {}
         self.fs_rows: list[tuple[int, Any]] = []  # (filesystems row id, view), in walk order
@@ -164,6 +166,12 @@ class OneRead:
             return Outcome(media.digests(), media.bad)
         finally:
             media.hasher.close()
+
+    def _tail(self, file_id: int) -> None:
+        """While a big stream is parsed by a worker: its records spooled so far are written, once everything
+        before it in walk order has been (the writer works beside the parser instead of after it)."""
+        if self.dispatch.next_due(file_id):
+            self.writer.tail(file_id)
 
     def _reopener(self, entry: Entry) -> Callable[[], ContentReader | None]:
         view = self.views[entry.volume]

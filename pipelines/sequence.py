@@ -47,6 +47,11 @@ class InOrder:
     def waiting(self) -> int:
         return self._numbered - self._next
 
+    @property
+    def released(self) -> int:
+        """How many items have been emitted: the number of the next one to emit."""
+        return self._next
+
     def _release(self) -> None:
         while True:
             item = self._ready.pop(self._next, _MISSING)
