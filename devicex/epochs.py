@@ -31,8 +31,20 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 COCOA_NS_THRESHOLD = 100_000_000_000  # |v| above this is nanoseconds (seconds would be after year 5000)
 
 
+# the same bounds in each epoch's own units, for integers (a million rows make the shortcut worth having)
+_RAW_BOUNDS = {epoch: (int((EARLIEST - base).total_seconds()) * per, int((LATEST - base).total_seconds()) * per)
+               for epoch, (base, per) in _BASE.items()}
+
+
 def convert(value: object, epoch: str) -> datetime | None:
     """``value`` (int, float or numeric text) in ``epoch`` as aware UTC, or ``None``."""
+    if type(value) is int:
+        low, high = _RAW_BOUNDS[epoch]
+        if not value or not low <= value < high:  # zero: not set
+            return None
+        base, per_second = _BASE[epoch]
+        whole, frac = divmod(value, per_second)
+        return base + timedelta(0, whole, frac * 1_000_000 // per_second)
     number = _number(value)
     if not number:
         return None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
+from types import MemberDescriptorType
 from typing import Any, ClassVar
 
 import orjson
@@ -54,6 +55,10 @@ class Record:
     #: what a field means to a renderer, by field name (see :data:`ROLES`)
     roles: ClassVar[dict[str, str]] = {}
 
+    def __init_subclass__(cls) -> None:  # (no super(): its cell is the class before the slots were added)
+        if "__slots__" in cls.__dict__ and "__dataclass_fields__" in cls.__dict__:
+            _set_by_slots(cls)  # the slotted class the dataclass decorator made
+
     @classmethod
     def schema(cls) -> dict[str, Any]:
         """The kind's declared schema: every field with its type and role, written to
@@ -91,6 +96,36 @@ class Record:
     def times(self) -> list[tuple[str, datetime]]:
         return [(n, getattr(self, n)) for n in self.timestamp_fields if getattr(self, n) is not None]
 
+
+def _set_by_slots(cls: type) -> None:
+    """Give a frozen, slotted record class an ``__init__`` that sets each field through its slot directly
+    (the dataclass one calls ``object.__setattr__`` per field: a million records make the difference
+    worth having). Same arguments, defaults and result; a class with default factories, init-only or
+    non-init fields, or ``__post_init__`` keeps the dataclass one."""
+    fields = dataclasses.fields(cls)
+    slots: list[Any] = [getattr(cls, f.name, None) for f in fields]
+    if (hasattr(cls, "__post_init__") or not all(type(s) is MemberDescriptorType for s in slots)
+            or any(not f.init or f.default_factory is not dataclasses.MISSING for f in fields)):
+        return
+    env: dict[str, Any] = {}
+    params: dict[bool, list[str]] = {False: [], True: []}  # positional-or-keyword, keyword-only
+    body = []
+    for i, (f, slot) in enumerate(zip(fields, slots, strict=True)):
+        env[f"_set{i}"] = slot.__set__
+        if f.default is dataclasses.MISSING:
+            params[bool(f.kw_only)].append(f.name)
+        else:
+            env[f"_default{i}"] = f.default
+            params[bool(f.kw_only)].append(f"{f.name}=_default{i}")
+        body.append(f"    _set{i}(self, {f.name})")
+    signature = ", ".join(["self", *params[False], *(["*", *params[True]] if params[True] else [])])
+    exec(f"def __init__({signature}):\n" + "\n".join(body) + "\n", env)  # noqa: S102
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    setattr(cls, "__init__", init)  # noqa: B010
+
+
+_set_by_slots(Provenance)
 
 #: field roles a renderer understands (anything else is shown as plain data)
 ROLES = ("time", "time-raw", "time-epoch", "app", "thread", "thread-name", "direction", "participant",
@@ -155,8 +190,24 @@ def canonical_json_objects(objects: list[dict[str, Any]]) -> str:
     return _CANONICAL.encode(objects)
 
 
-_Plan = tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...], tuple[str, ...]]
+_Plan = tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...], tuple[int, ...]]
 _PLANS: dict[type, _Plan] = {}
+_SCALAR = frozenset({type(None), str, int, bool})
+
+
+def _native(values: tuple[Any, ...]) -> bool:
+    """True if orjson writes every value as the json module writes its :func:`to_jsonable` form: strings,
+    integers, booleans, nulls, UTC times, and arrays of the first four."""
+    for value in values:
+        kind = type(value)
+        if kind in _SCALAR:
+            continue
+        if kind is datetime:
+            if value.tzinfo is not UTC:
+                return False
+        elif kind is not tuple or not set(map(type, value)) <= _SCALAR:
+            return False
+    return True
 
 
 def _plan(cls: type[Record]) -> _Plan:
@@ -165,23 +216,38 @@ def _plan(cls: type[Record]) -> _Plan:
         get: Callable[[Any], tuple[Any, ...]] = attrgetter(*names)
     else:  # attrgetter of one name gives the value itself, not a tuple
         get = lambda record: tuple(getattr(record, n) for n in names)  # noqa: E731
-    return get, names, tuple(cls.timestamp_fields)
+    return get, names, tuple(names.index(n) for n in cls.timestamp_fields)
 
 
 def serialise(record: Record) -> tuple[str, str | None]:
-    """``canonical_json(record.data())`` and ``iso(record.primary_time())`` made in one pass (the
-    same text: what case.db stores for every record; a million records make this worth its own code):
-    fields read in key order, each time turned into text once; a record of strings, integers, booleans
-    and nulls only is written by orjson (which writes them as the json module does: not so floats),
-    anything else by the json module, keys sorted only when a value holds objects of its own."""
-    cls = type(record)
-    plan = _PLANS.get(cls)
+    """``canonical_json(record.data())`` and ``iso(record.primary_time())`` (the same text: what case.db
+    stores for every record; a million records make this worth its own code). The fields are read in key
+    order; a record of strings, integers, booleans, nulls, UTC times and arrays of the first four (nearly
+    every record) is written whole by orjson, which writes these as the json module does (floats it writes
+    differently, so never them); anything else field by field (:func:`_serialise_fields`)."""
+    plan = _PLANS.get(type(record))
     if plan is None:
-        plan = _PLANS[cls] = _plan(cls)
+        plan = _PLANS[type(record)] = _plan(type(record))
     get, names, times = plan
+    values = get(record)
+    if _native(values):
+        try:
+            text = orjson.dumps(dict(zip(names, values, strict=False)),  # as many values as names
+                                option=orjson.OPT_UTC_Z).decode()
+        except TypeError:  # integers past 64 bits, lone surrogates: the json module writes them
+            return _serialise_fields(names, values, times)
+        first = next((values[i] for i in times if values[i] is not None), None)
+        return text, None if first is None else first.isoformat()[:-6] + "Z"
+    return _serialise_fields(names, values, times)
+
+
+def _serialise_fields(names: tuple[str, ...], values: tuple[Any, ...], times: tuple[int, ...]
+                      ) -> tuple[str, str | None]:
+    """Field by field: each time turned into text once; orjson when every value is one it writes as the
+    json module does, else the json module, keys sorted only when a value holds objects of its own."""
     out: dict[str, Any] = {}
     flat = fast = True
-    for name, value in zip(names, get(record), strict=True):
+    for name, value in zip(names, values, strict=True):
         kind = type(value)
         if value is None or kind in _FAST:
             out[name] = value
@@ -196,7 +262,7 @@ def serialise(record: Record) -> tuple[str, str | None]:
                 continue
             fast = False
             flat = flat and (kind in _PLAIN or (kind is list and all(v is None or type(v) in _PLAIN for v in value)))
-    primary = next((out[name] for name in times if out[name] is not None), None)
+    primary = next((out[names[i]] for i in times if out[names[i]] is not None), None)
     if fast:
         try:
             return orjson.dumps(out, option=orjson.OPT_SORT_KEYS).decode(), primary

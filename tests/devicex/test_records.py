@@ -33,7 +33,12 @@ def test_text_of_every_kind_is_written_as_the_json_module_writes_it(text: str) -
 @pytest.mark.parametrize("extra", [{"time_raw": 2**70}, {"time_raw": 1.5e16}, {"time_raw": 0.1},
                                    {"time_utc": datetime(2023, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))},
                                    {"attachments": ({"name": "a.jpg", "size": 3, "mime": None},)},
-                                   {"participants": ("a", 1.5)}, {}])
+                                   {"participants": ("a", 1.5)}, {}, {"participants": ()},
+                                   {"time_utc": datetime(2023, 1, 1, 1, 2, 3, 500, tzinfo=UTC), "time_raw": 7},
+                                   {"sent_utc": datetime(1, 1, 1, tzinfo=UTC), "read": False},
+                                   {"time_utc": datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)},
+                                   {"time_utc": datetime(2023, 1, 1, 12), "participants": ("a", None)},
+                                   {"participants": (("a", "b"), "c")}, {"time_raw": -2**63}, {"time_raw": 2**64}])
 def test_other_values_are_written_as_the_json_module_writes_them(extra: dict[str, object]) -> None:
     record = Message(provenance=PROV, app="SMS", body="hi", **extra)  # type: ignore[arg-type]
     assert serialise(record) == _expected(record)
@@ -50,3 +55,45 @@ def test_other_values_are_written_as_the_json_module_writes_them(extra: dict[str
 def test_objects_written_as_the_json_module_writes_them(objects: list[dict[str, object]]) -> None:
     assert canonical_json_objects(objects) == json.dumps(objects, sort_keys=True, ensure_ascii=False,
                                                           separators=(",", ":"))
+
+
+def _record_classes() -> list[type[Record]]:
+    import parsers
+
+    parsers.registry()  # every parser's record classes are defined
+    found, todo = [], list(Record.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if "__slots__" in cls.__dict__:
+            found.append(cls)
+    return sorted(found, key=lambda c: c.__qualname__)
+
+
+@pytest.mark.parametrize("cls", _record_classes(), ids=lambda c: c.__qualname__)
+def test_every_record_class_is_built_as_its_dataclass_declares(cls: type[Record]) -> None:
+    import dataclasses
+
+    fields = dataclasses.fields(cls)
+    required = {f.name: f"v-{f.name}" for f in fields if f.default is dataclasses.MISSING}
+    record = cls(**required)
+    for f in fields:  # every field set: the required ones as given, the others to their declared defaults
+        assert getattr(record, f.name) == required.get(f.name, f.default)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.provenance = PROV  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cls(**required, not_a_field=1)
+    with pytest.raises(TypeError):
+        cls(*required.values())  # keyword-only
+    if len(required) > 1:
+        with pytest.raises(TypeError):
+            cls(**dict(list(required.items())[1:]))
+    assert record == cls(**required) and hash(record) == hash(cls(**required))
+
+
+def test_provenance_takes_its_fields_by_position_or_name() -> None:
+    assert Provenance("s", "v", "i", "p") == Provenance(source="s", volume="v", inode="i", path="p")
+    narrowed = PROV.row("calls", 7)
+    assert (narrowed.table, narrowed.rowid, narrowed.path, narrowed.stream) == ("calls", 7, PROV.path, None)
+    with pytest.raises(TypeError):
+        Provenance("s", "v", "i")
