@@ -129,17 +129,17 @@ def test_damaged_media_gives_the_same_outputs(tmp_path: Path) -> None:
     assert before["intake"][0][3] == "fail"  # type: ignore[index]
 
 
-def test_a_big_message_store_is_parsed_apart_from_the_pass(tmp_path: Path) -> None:
+def test_a_big_message_store_is_parsed_apart_from_the_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A message store over the pass's gathering size is read and parsed by a worker on its own (beside the pass,
-    not holding it up in the main process): its bytes are read a second time, and every output is still the
-    per-entry engine's."""
+    not holding it up in the main process), and its records are written while it is parsed, not after: its
+    bytes are read a second time, and every output is still the per-entry engine's."""
     db = tmp_path / "root/data/data/com.android.providers.telephony/databases/mmssms.db"
     db.parent.mkdir(parents=True)
     conn = sqlite3.connect(db)
     schema = (FIXTURES / "comms" / "android_sms" / "schema.sql").read_text().splitlines()
     conn.executescript("\n".join(line for line in schema if "sqlite_sequence" not in line))
     conn.executemany("INSERT INTO sms (address, date, type, body) VALUES ('07700900123', ?, 1, ?)",
-                     [(1709467200000 + n, f"message {n} " + "x" * 3000) for n in range(3000)])
+                     [(1709467200000 + n, f"message {n} " + "x" * 250) for n in range(36_000)])
     conn.commit()
     conn.close()
     assert db.stat().st_size > 8 << 20
@@ -147,10 +147,21 @@ def test_a_big_message_store_is_parsed_apart_from_the_pass(tmp_path: Path) -> No
     subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", str(tmp_path / "root"), str(image), "24M"], check=True,
                    env={"PATH": "/usr/sbin:/sbin:/usr/bin:/bin"})
     before = _extract(image, tmp_path / "per-entry", one_read=False, workers=2)
-    summary = run(ExtractOptions(source=image, out=tmp_path / "one-read", full_reason="test", reverify="none"))
+    from pipelines.store import ResultWriter
+
+    tail, early = ResultWriter.tail, []
+
+    def watched(writer: ResultWriter, file_id: int) -> None:  # records written before the parser's result came
+        tail(writer, file_id)
+        early.append(writer._tailed[1] if writer._tailed else 0)
+
+    monkeypatch.setattr(ResultWriter, "tail", watched)
+    summary = run(ExtractOptions(source=image, out=tmp_path / "one-read", full_reason="test", reverify="none",
+                                 workers=2))
     assert outputs(tmp_path / "one-read") == before
+    assert max(early, default=0) > 0
     with sqlite3.connect(tmp_path / "one-read" / "data" / "case.db") as case:
-        assert case.execute("SELECT count(*) FROM records WHERE record_type = 'message'").fetchone()[0] == 3000
+        assert case.execute("SELECT count(*) FROM records WHERE record_type = 'message'").fetchone()[0] == 36_000
     assert summary.media_bytes_read >= image.stat().st_size + db.stat().st_size
 
 
