@@ -167,11 +167,13 @@ class OneRead:
         finally:
             media.hasher.close()
 
-    def _tail(self, file_id: int) -> None:
-        """While a big stream is parsed by a worker: its records spooled so far are written, once everything
-        before it in walk order has been (the writer works beside the parser instead of after it)."""
+    def _tail(self, file_id: int, later: list[int]) -> None:
+        """While big streams are parsed by workers: the records spooled so far are written (or staged, for a
+        stream that is not yet next in walk order: ResultWriter.beside)."""
         if self.dispatch.next_due(file_id):
-            self.writer.tail(file_id)
+            self.writer.beside(file_id, later)
+        else:
+            self.writer.beside(None, [file_id, *later])
 
     def _reopener(self, entry: Entry) -> Callable[[], ContentReader | None]:
         view = self.views[entry.volume]

@@ -185,9 +185,10 @@ class ProcessRunner:
         # each batch sent: its entries, file ids, the ring's mark when it was sent, and its future
         self._window: deque[tuple[list[Entry], list[int], int, Future[tuple[list[Result], int]]]] = deque()
         self._ids: list[int] = []
-        #: called with a file id while its result is awaited, alone in its batch, everything before it
-        #: returned (the writer reads the records spooled so far: ResultWriter.tail)
-        self.waiting: Callable[[int], None] | None = None
+        #: called while the result of a stream alone in its batch is awaited, everything before it returned,
+        #: with its file id and those of the streams alone in their batches after it (the writer reads the
+        #: records spooled so far: ResultWriter.beside)
+        self.waiting: Callable[[int, list[int]], None] | None = None
         self.media_bytes_read = 0  # by the worker processes
         self._limit = workers * 3
         self._batch_bytes = batch_bytes
@@ -256,7 +257,7 @@ class ProcessRunner:
                     future.result(timeout=TAIL_EVERY)
                     break
                 except FutureTimeout:
-                    self.waiting(ids[0])
+                    self.waiting(ids[0], [alone[0] for _, alone, _ in self._window if len(alone) == 1])
         results, nbytes = future.result()
         self._ring.release(mark)  # the worker is done with the batch's bytes
         self.media_bytes_read += nbytes

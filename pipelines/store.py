@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import parsers
@@ -15,9 +14,9 @@ from devicex.parsing import ParserSpec
 from devicex.records import canonical_json, canonical_json_objects
 from devicex.timeutil import format_utc_offset, iso
 from pipelines.events import Reporter
-from pipelines.exportfile import STAGING
 from pipelines.process import GUESSED, ParserOutcome, Result
 from pipelines.recordsink import spooled
+from pipelines.recordtail import SpoolTail
 from pipelines.select import FOLDER_REASON, Decision, FullSelector, Selector
 
 
@@ -61,8 +60,7 @@ class ResultWriter:
         self.attachments_taken = 0
         self.already: dict[str, int] = {}  # records a widening run found already taken by earlier runs
         self._earlier = db.conn.execute("SELECT count(*) FROM runs WHERE id < ?", (run_id,)).fetchone()[0] > 0
-        self._tailed: tuple[Path, int, int] | None = None  # spool being read while written: path, offset, file id
-        self._specs = {spec.name: spec for spec in parsers.registry()}
+        self._tails = SpoolTail(db, {spec.name: spec for spec in parsers.registry()})
 
     def walk_problem(self, volume: str, message: str) -> None:
         if self._scoped and not self._list_excluded:
@@ -186,10 +184,7 @@ class ResultWriter:
         self.db.add_records(rows)
         if outcome.spool is None:
             return skipped
-        start = 0
-        if self._tailed is not None and self._tailed[0].name == outcome.spool.name:
-            start = self._tailed[1]  # its first frames were written while the parser ran
-        self._tailed = None
+        start = self._tails.resume(file_id, outcome.spool, outcome.spec)  # frames read while it was parsed
         try:
             for batch, _end in spooled(outcome.spool, start):
                 taken = [(file_id, name, version, *row) for row in batch if new(row)]
@@ -219,28 +214,22 @@ class ResultWriter:
 
         return new
 
-    def tail(self, file_id: int) -> None:
-        """While the stream ``file_id`` is being parsed, and everything before it in walk order has
-        been written: write the records its first parser has spooled so far (the rest, and its file
-        row, come with its result), so the writer works beside the parsers instead of after them.
-        Not in a run after others into the same case: what an earlier run took is left out per record,
-        by the decision that comes with the result."""
+    def beside(self, due: int | None, later: list[int]) -> None:
+        """While big streams are being parsed: the records their first parsers have spooled so far are
+        written, those of ``due`` (everything before it in walk order written) into ``records``, those of
+        the ``later`` ones staged until they are due (:mod:`pipelines.recordtail`); the rest, and each
+        stream's file row, come with its result. So the writer works beside the parsers instead of after
+        them. Not in a run after others into the same case: what an earlier run took is left out per
+        record, by the decision that comes with the result."""
         if self._earlier:
             return
-        if self._tailed is None or self._tailed[2] != file_id:
-            found = sorted((self.db.path.parent / STAGING / "records").glob(f"{file_id}-0-*.records"))
-            if not found:
-                return
-            self._tailed = (found[0], 0, file_id)
-        path, start, _ = self._tailed
-        spec = self._specs.get(path.stem.split("-", 2)[2])
-        if spec is None:
-            return
-        for batch, end in spooled(path, start):
-            self.db.add_records([(file_id, spec.name, spec.version, *row) for row in batch])
-            self._tailed = (path, end, file_id)
+        if due is not None:
+            self._tails.write(due)
+        for file_id in later:
+            self._tails.stage(file_id)
 
     def finish(self, registry: Iterable[ParserSpec]) -> None:
+        self._tails.close()
         for folder in self._pending.values():  # folders that came to hold nothing taken
             self.exclude(folder.entry, Decision(False, FOLDER_REASON))
         self._pending.clear()

@@ -54,7 +54,7 @@ def walk(run: Run, layout: Layout, vol_ids: dict[str, int], plan: Plan) -> store
     remove_staging(settings.data_dir)
     runner = make_runner(max(1, opts.workers), run.src.path, settings)
     if isinstance(runner, ProcessRunner):
-        runner.waiting = writer.tail
+        runner.waiting = writer.beside
     taker = _Taker(run, settings, runner, writer)
     walked = 0
     views = []

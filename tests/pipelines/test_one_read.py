@@ -129,40 +129,56 @@ def test_damaged_media_gives_the_same_outputs(tmp_path: Path) -> None:
     assert before["intake"][0][3] == "fail"  # type: ignore[index]
 
 
-def test_a_big_message_store_is_parsed_apart_from_the_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A message store over the pass's gathering size is read and parsed by a worker on its own (beside the pass,
-    not holding it up in the main process), and its records are written while it is parsed, not after: its
-    bytes are read a second time, and every output is still the per-entry engine's."""
-    db = tmp_path / "root/data/data/com.android.providers.telephony/databases/mmssms.db"
-    db.parent.mkdir(parents=True)
-    conn = sqlite3.connect(db)
-    schema = (FIXTURES / "comms" / "android_sms" / "schema.sql").read_text().splitlines()
-    conn.executescript("\n".join(line for line in schema if "sqlite_sequence" not in line))
-    conn.executemany("INSERT INTO sms (address, date, type, body) VALUES ('07700900123', ?, 1, ?)",
-                     [(1709467200000 + n, f"message {n} " + "x" * 250) for n in range(36_000)])
-    conn.commit()
-    conn.close()
-    assert db.stat().st_size > 8 << 20
+def _sqlite3_count(db: Path, table: str) -> int:
+    return int(subprocess.run(["sqlite3", str(db), f"SELECT count(*) FROM {table}"], check=True, capture_output=True,
+                              text=True).stdout)
+
+
+def test_big_message_stores_are_parsed_apart_and_stored_while_parsed(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Message stores over the pass's gathering size are read and parsed by workers on their own (beside the
+    pass, not holding it up in the main process), and their records are written while they are parsed, not
+    after: the first in walk order straight into ``records``, the second staged until the first is done.
+    Their bytes are read a second time, and every output is still the per-entry engine's and that of one
+    worker (which reads nothing ahead)."""
+    data = tmp_path / "root/data/data"
+    stores = {data / "com.android.providers.telephony/databases/mmssms.db": ("mmssms", "sms"),
+              data / "com.whatsapp/databases/msgstore.db": ("msgstore", "message")}
+    for db, (kind, _table) in stores.items():
+        db.parent.mkdir(parents=True)
+        subprocess.run(["bash", str(FIXTURES / "comms" / "make_big.sh"), kind, "100000", str(db)], check=True,
+                       capture_output=True)
+        assert db.stat().st_size > 8 << 20
     image = tmp_path / "phone.img"
-    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", str(tmp_path / "root"), str(image), "24M"], check=True,
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", str(tmp_path / "root"), str(image), "64M"], check=True,
                    env={"PATH": "/usr/sbin:/sbin:/usr/bin:/bin"})
     before = _extract(image, tmp_path / "per-entry", one_read=False, workers=2)
-    from pipelines.store import ResultWriter
+    from pipelines.recordtail import SpoolTail
 
-    tail, early = ResultWriter.tail, []
+    ahead: dict[str, list[int]] = {"write": [], "stage": []}
 
-    def watched(writer: ResultWriter, file_id: int) -> None:  # records written before the parser's result came
-        tail(writer, file_id)
-        early.append(writer._tailed[1] if writer._tailed else 0)
+    def watch(name: str) -> None:
+        call = getattr(SpoolTail, name)
 
-    monkeypatch.setattr(ResultWriter, "tail", watched)
+        def watched(tails: SpoolTail, file_id: int) -> None:
+            call(tails, file_id)
+            ahead[name].append(tails._read[file_id][1] if file_id in tails._read else 0)  # frames read ahead
+
+        monkeypatch.setattr(SpoolTail, name, watched)
+
+    for name in ahead:
+        watch(name)
     summary = run(ExtractOptions(source=image, out=tmp_path / "one-read", full_reason="test", reverify="none",
                                  workers=2))
+    monkeypatch.undo()
+    assert max(ahead["write"], default=0) > 0 and max(ahead["stage"], default=0) > 0
     assert outputs(tmp_path / "one-read") == before
-    assert max(early, default=0) > 0
+    assert _extract(image, tmp_path / "one-worker", one_read=True, workers=1) == before
     with sqlite3.connect(tmp_path / "one-read" / "data" / "case.db") as case:
-        assert case.execute("SELECT count(*) FROM records WHERE record_type = 'message'").fetchone()[0] == 36_000
-    assert summary.media_bytes_read >= image.stat().st_size + db.stat().st_size
+        stored = case.execute("SELECT count(*) FROM records WHERE record_type = 'message'").fetchone()[0]
+    assert stored == sum(_sqlite3_count(db, table) for db, (_kind, table) in stores.items())
+    assert summary.media_bytes_read >= image.stat().st_size + sum(db.stat().st_size for db in stores)
+    assert not (tmp_path / "one-read" / "data" / ".staging").exists()
 
 
 def test_ntfs_image_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

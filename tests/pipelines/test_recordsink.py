@@ -55,29 +55,44 @@ def test_past_the_limit_every_row_is_spooled_in_order(tmp_path: Path) -> None:
     assert [b for b, _ in spooled(sink.spool, end)] == batches[1:]
 
 
-def test_the_writer_reads_a_spool_while_it_is_written_and_writes_each_record_once(tmp_path: Path) -> None:
+def _entry(file_id: int) -> Entry:
+    return Entry("phone.img", "p1", 0, "ext4", file_id, None, None, None, PATH, "mmssms.db", b"mmssms.db", "file", 1,
+                 "allocated", False, None, None, None, None, None)
+
+
+def test_the_writer_reads_spools_while_they_are_written_and_writes_each_record_once(tmp_path: Path) -> None:
+    """The stream due next is written into records as its frames come; one after it is staged meanwhile, and
+    copied into records, in order, when it comes due: the rows are those, in the order, that writing each
+    result after its parser would give."""
     data = tmp_path / "data"
     data.mkdir()
     db = CaseDB(data / "case.db")
     writer = ResultWriter(db, 1, 1, Summary(), SilentReporter())
     spec = next(s for s in parsers.registry() if s.name == "android_sms")
-    sink = RecordSink(record_spool(data, 7, 0, spec.name))
+    sinks = {7: RecordSink(record_spool(data, 7, 0, spec.name)), 8: RecordSink(record_spool(data, 8, 0, spec.name))}
     for i in range(1, 8):
-        sink.add(_record(i))
-    writer.tail(6)  # another stream: nothing of this one is written
-    writer.tail(7)
+        sinks[7].add(_record(i))
+        sinks[8].add(_record(100 + i))
+    writer.beside(6, [])  # another stream: nothing of these is written
+    writer.beside(7, [8])
     db.flush()
     early = [r[0] for r in db.conn.execute("SELECT source_rowid FROM records ORDER BY id")]
-    assert early == list(range(1, 7))  # the frames written so far (rows 7.. are not yet spooled)
+    assert early == list(range(1, 7))  # the frames of 7 written so far (rows 7.. are not yet spooled)
+    staged = sqlite3.connect(data / ".staging" / "records" / "staged.sqlite")
+    assert [r[0] for r in staged.execute("SELECT source_rowid FROM f8 ORDER BY rowid")] == list(range(101, 107))
+    staged.close()
     for i in range(8, 12):
-        sink.add(_record(i))
-    sink.close()
-    entry = Entry("phone.img", "p1", 0, "ext4", 12, None, None, None, PATH, "mmssms.db", b"mmssms.db", "file", 1,
-                  "allocated", False, None, None, None, None, None)
-    outcome = ParserOutcome(spec, rows=sink.rows, spool=sink.spool, count=sink.count, kinds=sink.kinds)
-    writer.write(Result(entry, 7, None, status="ok", parsed=[outcome]))
+        sinks[7].add(_record(i))
+        sinks[8].add(_record(100 + i))
+    writer.beside(None, [8])
+    for file_id, sink in sinks.items():
+        sink.close()
+        outcome = ParserOutcome(spec, rows=sink.rows, spool=sink.spool, count=sink.count, kinds=sink.kinds)
+        writer.write(Result(_entry(file_id), file_id, None, status="ok", parsed=[outcome]))
+    writer.finish(parsers.registry())
     db.flush()
     conn = sqlite3.connect(data / "case.db")
     rows = conn.execute("SELECT file_id, parser, source_rowid FROM records ORDER BY id").fetchall()
-    assert rows == [(7, "android_sms", i) for i in range(1, 12)]
-    assert not (sink.spool and sink.spool.exists())
+    assert rows == [(7, "android_sms", i) for i in range(1, 12)] + [(8, "android_sms", 100 + i) for i in range(1, 12)]
+    assert not any(sink.spool and sink.spool.exists() for sink in sinks.values())
+    assert not (data / ".staging" / "records" / "staged.sqlite").exists()
