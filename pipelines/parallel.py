@@ -257,7 +257,7 @@ class ProcessRunner:
                     future.result(timeout=TAIL_EVERY)
                     break
                 except FutureTimeout:
-                    self.waiting(ids[0], [alone[0] for _, alone, _ in self._window if len(alone) == 1])
+                    self.waiting(ids[0], [batch[1][0] for batch in self._window if len(batch[1]) == 1])
         results, nbytes = future.result()
         self._ring.release(mark)  # the worker is done with the batch's bytes
         self.media_bytes_read += nbytes
