@@ -1,0 +1,64 @@
+"""The content of one stream of a file read through pytsk3: its bytes and where they lie on the media."""
+from __future__ import annotations
+
+import pytsk3
+
+_ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
+_ATTR_NONRES = int(pytsk3.TSK_FS_ATTR_NONRES)
+_RUN_NOT_ON_DISK = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
+
+
+class TskContent:
+    """Reads one stream of a pytsk3 file object."""
+
+    __slots__ = ("_file", "_attr_type", "_attr_id")
+
+    def __init__(self, file: pytsk3.File | None, attr_type: int | None, attr_id: int | None) -> None:
+        self._file = file
+        self._attr_type = attr_type
+        self._attr_id = attr_id
+
+    @property
+    def file(self) -> pytsk3.File | None:
+        return self._file
+
+    @property
+    def attr_type(self) -> int | None:
+        return self._attr_type
+
+    @property
+    def attr_id(self) -> int | None:
+        return self._attr_id
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self._file is None or size <= 0:
+            return b""
+        if self._attr_type is None:
+            return self._file.read_random(offset, size)
+        return self._file.read_random(offset, size, self._attr_type, self._attr_id)
+
+    def byte_runs(self, fs_offset: int, size: int) -> list[dict[str, int]]:
+        """Where the stream's bytes lie (as fiwalk's byte_runs: file, fs and image
+        offsets and length in bytes); empty for resident or sparse-only data."""
+        if self._file is None:
+            return []
+        block = int(self._file.info.fs_info.block_size)
+        runs: list[dict[str, int]] = []
+        for attr in self._file:
+            atype = int(attr.info.type)
+            if self._attr_type is not None and (atype, int(attr.info.id)) != (self._attr_type, self._attr_id):
+                continue
+            if self._attr_type is None and atype != _ATTR_DEFAULT:
+                continue
+            if not int(attr.info.flags) & _ATTR_NONRES:
+                return []
+            for run in attr:
+                file_off = int(run.offset) * block
+                if int(run.flags) & _RUN_NOT_ON_DISK or file_off >= size:
+                    continue
+                length = min(int(run.len) * block, size - file_off)
+                fs_off = int(run.addr) * block
+                runs.append({"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
+                             "len": length})
+            return runs
+        return runs
