@@ -144,7 +144,7 @@ class ResultWriter:
         if r.export_rel:
             s.exported += 1
         if r.export_reused:
-            s.exports_reused = getattr(s, "exports_reused", 0) + 1
+            s.exports_reused += 1
         if t is not None:
             s.by_category[t.category] = s.by_category.get(t.category, 0) + 1
         self._file_row(r)
