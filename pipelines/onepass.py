@@ -377,14 +377,17 @@ class Dispatcher:
     def submit(self, seq: int, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
                decision: Decision | None, byte_runs: list[dict[str, int]] | None = None,
                planned: bool = False) -> None:
-        self._sent.append((seq, byte_runs, planned))
-        self._seqs[file_id] = seq
+        self._sending(seq, file_id, byte_runs, planned)
         self._place(self.runner.submit(entry, reader, file_id, export_rel, decision))
 
     def gathered(self, item: Planned, data: Buffer) -> None:
         """A gathered stream: its bytes are copied by the runner (into shared memory for worker processes)."""
-        self._sent.append((item.seq, item.byte_runs, True))
+        self._sending(item.seq, item.file_id, item.byte_runs, True)
         self._place(self.runner.submit_bytes(item.entry, data, item.file_id, item.export_rel, item.decision))
+
+    def _sending(self, seq: int, file_id: int, byte_runs: list[dict[str, int]] | None, planned: bool) -> None:
+        self._sent.append((seq, byte_runs, planned))
+        self._seqs[file_id] = seq
 
     def inline(self, item: Planned, media: MediaPass, settings: WorkerSettings,
                reopen: Callable[[], ContentReader | None]) -> None:
