@@ -91,16 +91,16 @@ def _tree_rss(root: int) -> int:
 
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None,
-            cgroup: Path | None = None) -> dict[str, float]:
-    """Run ``cmd`` (in the memory ``cgroup`` if given); return wall seconds, CPU seconds (user+sys of the tree),
+            cgroups: tuple[Path, ...] = ()) -> dict[str, float]:
+    """Run ``cmd`` (in the ``cgroups`` given); return wall seconds, CPU seconds (user+sys of the tree),
     peak RSS MiB (sum over tree)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     busy0 = _machine_busy()
     self0 = resource.getrusage(resource.RUSAGE_SELF)
 
     def join_cgroup() -> None:
-        if cgroup is not None:
-            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+        for group in cgroups:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=join_cgroup)
@@ -168,7 +168,7 @@ def wait_quiet(threshold: float = 0.9) -> None:
     QUIET_WAITED.append(time.monotonic() - t0)
 
 
-COLD: dict[str, Path] = {}  # "cgroup": the memory cgroup cold runs are made in (--cold)
+COLD: dict[str, Path] = {}  # "cgroup": the memory cgroup cold runs are made in (--cold); "disk", "device" (--disk)
 
 
 def cold_cgroup(limit_mib: int) -> Path:
@@ -178,6 +178,29 @@ def cold_cgroup(limit_mib: int) -> Path:
     group.mkdir(exist_ok=True)
     (group / "memory.limit_in_bytes").write_text(str(limit_mib << 20))
     return group
+
+
+def slow_disk(image: Path, spec: str) -> Path:
+    """The image behind a read-only loop device (``--direct-io``: the image file's own page cache is not used)
+    whose reads are limited by a cgroup v1 blkio group to MB/s and, if given, requests/s (``spec`` "MBPS[,IOPS]"):
+    the evidence on a disk-like device, the outputs on the machine's own disk."""
+    mbps, _, iops = spec.partition(",")
+    dev = Path(subprocess.run(["losetup", "-f", "--show", "-r", "--direct-io=on", str(image)], check=True,
+                              capture_output=True, text=True).stdout.strip())
+    rdev = dev.stat().st_rdev
+    device = f"{os.major(rdev)}:{os.minor(rdev)}"
+    group = Path("/sys/fs/cgroup/blkio") / f"devicex-bench-{os.getpid()}"
+    group.mkdir(exist_ok=True)
+    (group / "blkio.throttle.read_bps_device").write_text(f"{device} {int(float(mbps) * 1e6)}")
+    if iops:
+        (group / "blkio.throttle.read_iops_device").write_text(f"{device} {int(iops)}")
+    COLD["disk"], COLD["device"] = group, dev
+    return dev
+
+
+def media_size(image: Path) -> int:
+    with open(image, "rb") as fh:  # a block device's stat has no size
+        return fh.seek(0, os.SEEK_END)
 
 
 def drop(image: Path) -> None:
@@ -379,7 +402,7 @@ def run_one(tool: str, image: Path, workers: int, log: Path | None = None) -> di
         if env is not None:
             env["DEVICEX_STATS"] = f"{out}.stats.json"
         r = measure(tool_cmd(tool, image, out, workers), env=env, log=log or WORK / f"log-{tool}.txt",
-                    cgroup=COLD.get("cgroup"))
+                    cgroups=tuple(COLD[k] for k in ("cgroup", "disk") if k in COLD))
         if env is not None:
             r["read_ratio"] = read_ratio(Path(f"{out}.stats.json"))
         if r["others_cpu"] <= CONTENDED * r["wall"] or attempt == retries:
@@ -407,9 +430,11 @@ def compare(args: argparse.Namespace) -> dict:
             print(f"skipping {t}: {why}")
         else:
             tools.append(t)
-    print(f"image {image} ({image.stat().st_size / 2**30:.2f} GiB), {args.runs} rounds, tools {tools}, "
-          f"devicex --workers {args.workers}, " + (f"COLD (page cache dropped, cgroup memory limit {args.cold} MiB)"
-                                                   if args.cold else "warm (image in the page cache)"), flush=True)
+    disk = f", reads of the image limited to {args.disk} (MB/s[,requests/s])" if args.disk else ""
+    print(f"image {image} ({media_size(image) / 2**30:.2f} GiB), {args.runs} rounds, tools {tools}, "
+          f"devicex --workers {args.workers}, " + (f"COLD (page cache dropped, cgroup memory limit {args.cold} MiB"
+                                                   f"{disk})" if args.cold else "warm (image in the page cache)"),
+          flush=True)
     results: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
     for rnd in range(args.runs):
         order = tools if rnd % 2 == 0 else list(reversed(tools))  # alternate and reverse: no tool always first
@@ -530,6 +555,10 @@ def main() -> None:
     ap.add_argument("--cold", type=int, metavar="MIB", nargs="?", const=512,
                     help="cold runs: the image dropped from the page cache (posix_fadvise DONTNEED) before each run "
                          "and every tool run in a cgroup v1 memory cgroup limited to MIB (default 512)")
+    ap.add_argument("--disk", metavar="MBPS[,IOPS]",
+                    help="with --cold: every tool reads the image through a read-only loop device whose reads are "
+                         "limited to MBPS MB/s (and IOPS requests/s): the image on a disk-like device (the machine's "
+                         "virtual disk is cached by its host, so plain cold runs read at memory speed)")
     ap.add_argument("--quiet-wait", type=float, default=120.0, metavar="S",
                     help="wait up to S seconds for a quiet machine before each run (default 120)")
     ap.add_argument("--retries", type=int, default=RETRIES,
@@ -541,6 +570,10 @@ def main() -> None:
         return
     if args.cold:
         COLD["cgroup"] = cold_cgroup(args.cold)
+    if args.disk:
+        if not args.cold:
+            raise SystemExit("--disk needs --cold")
+        args.image = str(slow_disk(Path(args.image), args.disk))
     SETTINGS["quiet_wait"], SETTINGS["retries"] = args.quiet_wait, args.retries
     for spec in args.src:
         label, _, path = spec.partition("=")
@@ -553,6 +586,9 @@ def main() -> None:
         shutil.rmtree(RUNS, ignore_errors=True)  # after the last measurement
         if "cgroup" in COLD:
             COLD["cgroup"].rmdir()
+        if "disk" in COLD:
+            subprocess.run(["losetup", "-d", str(COLD["device"])], check=False)
+            COLD["disk"].rmdir()
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
 
