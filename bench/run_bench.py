@@ -21,7 +21,9 @@ A run during which other processes used more than 10% of a core is measured agai
 ``[others N CPU-s]`` column shows what they took), since a colleague's test run on a 2-core machine skews every
 figure. Each measured command runs as a child process tree; wall time is taken around it, CPU is user+sys of the
 whole (waited-for) tree from ``wait4``, and peak RSS is the largest *sum* of RSS over the tree, sampled from
-/proc every 50 ms (and never less than the largest single process's ``ru_maxrss``). Before every run the
+/proc every 50 ms (and never less than the largest single process's ``ru_maxrss``), and peak PSS the largest sum
+of PSS (``smaps_rollup``: a page shared by several processes of the tree, such as the shared-memory hand-off ring
+or what forked workers inherited, divided among them, so counted once in all). Before every run the
 image is read once (so every tool starts with it in the page cache) and ``sync`` flushes the previous run's
 writes. Every run writes to a fresh folder under ``bench/work/runs/``; nothing is deleted while measuring (see
 ``settle``: deleting 20,000 files slows the next run's file creation on ext4 for a minute or more), so the
@@ -76,18 +78,23 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def _tree_rss(root: int) -> int:
+def _tree_memory(root: int) -> tuple[int, int]:
+    """(RSS, PSS) summed over the process tree, in bytes. The RSS sum counts a page shared by forked processes
+    (the shared-memory ring, libraries, inherited heap) once per process; PSS shares it out between them."""
     kids = _children_map()
-    total, todo = 0, [root]
+    rss = pss = 0
+    todo = [root]
     while todo:
         pid = todo.pop()
         try:
             with open(f"/proc/{pid}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
+                rss += int(fh.read().split()[1]) * PAGE
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+                pss += next(int(line.split()[1]) << 10 for line in fh if line.startswith(b"Pss:"))
+        except (OSError, IndexError, ValueError, StopIteration):
             pass
         todo.extend(kids.get(pid, ()))
-    return total
+    return rss, pss
 
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None,
@@ -104,13 +111,14 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | No
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=join_cgroup)
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            rss, pss = _tree_memory(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             done.wait(0.05)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -127,7 +135,7 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | No
     mine = (ru.ru_utime + ru.ru_stime + self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime)
     others = max(0.0, _machine_busy() - busy0 - mine)  # CPU seconds other processes used meanwhile
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "user": ru.ru_utime, "sys": ru.ru_stime,
-            "rss": peak / 2**20, "rc": proc.returncode, "others_cpu": others}
+            "rss": peak / 2**20, "pss": peak_pss / 2**20, "rc": proc.returncode, "others_cpu": others}
 
 
 def _machine_busy() -> float:
@@ -443,7 +451,7 @@ def compare(args: argparse.Namespace) -> dict:
             results[t].append(r)
             ratio = f"  read {r['read_ratio']:.3f}x" if r.get("read_ratio") else ""
             print(f"  round {rnd + 1} {t:14s} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s "
-                  f"(user {r['user']:.2f}, sys {r['sys']:.2f})  peak RSS {r['rss']:7.1f} MiB  "
+                  f"(user {r['user']:.2f}, sys {r['sys']:.2f})  peak RSS {r['rss']:7.1f} MiB (PSS {r['pss']:.1f})  "
                   f"[others {r['others_cpu']:.1f} CPU-s, load {os.getloadavg()[0]:.1f}]{ratio}", flush=True)
     print(f"\n{'tool':16s} {'median wall s':>14s} {'median CPU s':>13s} {'median peak RSS MiB':>20s}")
     for t in tools:
@@ -481,6 +489,7 @@ def memory(args: argparse.Namespace) -> dict:
         out[str(image)] = rows
         print(f"  {image.name:14s} {image.stat().st_size / 2**30:5.2f} GiB  peak RSS median "
               f"{median(rows, 'rss'):6.1f} MiB  max {max(r['rss'] for r in rows):6.1f} MiB  "
+              f"(PSS median {median(rows, 'pss'):6.1f}, max {max(r['pss'] for r in rows):6.1f} MiB)  "
               f"wall {median(rows, 'wall'):6.2f} s", flush=True)
     return out
 
