@@ -2,7 +2,9 @@
 
 Items are numbered in walk order as they are walked; each is put when it is done, in any order, and given
 to ``emit`` as soon as every item before it has been. Items waiting for an earlier one are kept in memory up
-to ``limit``, then spooled to a private SQLite file, so memory stays bounded whatever the image.
+to ``limit``, then spooled to a private SQLite file, so memory stays bounded whatever the image. A run of
+consecutive spooled items comes back with one query and one delete (up to ``FETCH`` at a time), and the spool
+is not asked for an item it is known not to hold.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 _MISSING = object()
+FETCH = 256  # spooled items taken back per query, at most
 
 
 class InOrder:
@@ -26,6 +29,8 @@ class InOrder:
         self._numbered = 0  # items numbered so far
         self._spooled = 0
         self._conn: sqlite3.Connection | None = None
+        self._back: dict[int, Any] = {}  # a run of consecutive items taken back from the spool, being emitted
+        self._spooled_from = -1  # no item numbered below this one is in the spool (-1: not known)
 
     def number(self) -> int:
         """The walk-order number of the next item."""
@@ -55,7 +60,7 @@ class InOrder:
     def _release(self) -> None:
         while True:
             item = self._ready.pop(self._next, _MISSING)
-            if item is _MISSING and self._spooled:
+            if item is _MISSING and (self._spooled or self._back):
                 item = self._unspool(self._next)
             if item is _MISSING:
                 return
@@ -73,19 +78,32 @@ class InOrder:
                                [(seq, pickle.dumps(self._freeze(item), pickle.HIGHEST_PROTOCOL))
                                 for seq, item in self._ready.items()])
         self._spooled += len(self._ready)
+        if self._spooled_from >= 0:
+            self._spooled_from = min(self._spooled_from, min(self._ready))
         self._ready.clear()
 
     def _unspool(self, seq: int) -> Any:
+        """Item ``seq`` if it was spooled, taken back with the consecutive ones spooled after it."""
+        item = self._back.pop(seq, _MISSING)
+        if item is not _MISSING or seq < self._spooled_from or not self._spooled:
+            return item
         assert self._conn is not None
-        row = self._conn.execute("SELECT item FROM waiting WHERE seq = ?", (seq,)).fetchone()
-        if row is None:
-            return _MISSING
-        self._conn.execute("DELETE FROM waiting WHERE seq = ?", (seq,))
-        self._spooled -= 1
-        return self._thaw(pickle.loads(row[0]))
+        rows = self._conn.execute("SELECT seq, item FROM waiting WHERE seq >= ? ORDER BY seq LIMIT ?",
+                                  (seq, FETCH)).fetchall()
+        run = 0
+        while run < len(rows) and rows[run][0] == seq + run:
+            run += 1
+        if run:
+            self._conn.execute("DELETE FROM waiting WHERE seq BETWEEN ? AND ?", (seq, seq + run - 1))
+            self._spooled -= run
+            self._back.update((n, self._thaw(pickle.loads(blob))) for n, blob in rows[:run])
+        # the first spooled item after the run, or where to look again
+        self._spooled_from = rows[run][0] if run < len(rows) else seq + run if len(rows) == FETCH else 1 << 62
+        return self._back.pop(seq, _MISSING)
 
     def close(self) -> None:
         """Drop the spool (whatever is left in it: a run that ended early)."""
+        self._back.clear()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
