@@ -67,23 +67,53 @@ class ParallelHasher:
         self.size = 0
         self._queues: list[queue.Queue[bytes | bytearray | memoryview | None]] = [
             queue.Queue(maxsize=depth), queue.Queue(maxsize=depth)]
+        self._hashed = [0, 0]  # buffers each thread is done with
+        self._queued = 0
+        self._done = threading.Condition()
+        # buffers to read into (:meth:`buffer`), each with the number of buffers queued when it was handed out;
+        # with ``depth`` queued per thread and one being hashed, the oldest is free again (never waited for)
+        self._buffers: list[tuple[bytearray, int]] = []
+        self._slots = depth + 2
+        self._handed = 0
         self._threads = [
-            threading.Thread(target=self._run, args=(self._queues[0], (self._md5.update,)), name="md5", daemon=True),
-            threading.Thread(target=self._run, args=(self._queues[1], (self._sha1.update, self._sha256.update)),
-                             name="sha", daemon=True)]
+            threading.Thread(target=self._run, args=(0, (self._md5.update,)), name="md5", daemon=True),
+            threading.Thread(target=self._run, args=(1, (self._sha1.update, self._sha256.update)), name="sha",
+                             daemon=True)]
         for thread in self._threads:
             thread.start()
 
-    @staticmethod
-    def _run(q: queue.Queue[bytes | bytearray | memoryview | None],
-             updates: tuple[Callable[[bytes | bytearray | memoryview], None], ...]) -> None:
+    def _run(self, index: int, updates: tuple[Callable[[bytes | bytearray | memoryview], None], ...]) -> None:
+        q = self._queues[index]
         while (data := q.get()) is not None:
             for update in updates:
                 update(data)
+            with self._done:
+                self._hashed[index] += 1
+                self._done.notify_all()
+
+    def buffer(self, size: int) -> memoryview:
+        """A buffer of ``size`` bytes to read the next block into (then given to :meth:`update`), from a few
+        reused ones: reading costs no new memory (and no page faults). It is not handed out again before both
+        threads are done with what was read into it last."""
+        slot = self._handed % self._slots
+        self._handed += 1
+        if slot < len(self._buffers):
+            buf, queued_before = self._buffers[slot]
+            need = min(queued_before + 1, self._queued)
+            with self._done:
+                self._done.wait_for(lambda: min(self._hashed) >= need)
+            if len(buf) < size:
+                buf = bytearray(size)
+            self._buffers[slot] = (buf, self._queued)
+        else:
+            buf = bytearray(size)
+            self._buffers.append((buf, self._queued))
+        return memoryview(buf)[:size]
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         for q in self._queues:
-            q.put(data)  # the buffer must not be changed afterwards (bytes from a read are not)
+            q.put(data)  # the buffer must not be changed afterwards (bytes from a read, or a :meth:`buffer`)
+        self._queued += 1
         self.size += len(data)
 
     def close(self) -> None:
@@ -100,62 +130,76 @@ class ParallelHasher:
 PARALLEL_MIN = 64 << 20  # below this, a helper thread costs more than it saves
 
 
-def hash_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK,
+ReadInto = Callable[[int, memoryview], int]  # (offset, buffer) -> bytes read into it
+
+
+def hash_reader(read_into: ReadInto, size: int, chunk: int = CHUNK,
                 progress: Callable[[int], None] | None = None,
                 bad: list[tuple[int, int, str]] | None = None) -> Digests:
-    """Hash ``size`` bytes obtained from ``read(offset, length)``; stops early
-    (and reports the smaller size) if the reader runs dry. With ``bad`` given,
-    unreadable chunks are hashed as zeros (like ``dd conv=noerror,sync``) and
-    listed there as (offset, length, error); without it, errors propagate.
+    """Hash ``size`` bytes read by ``read_into(offset, buffer)``; stops early (and reports the smaller size)
+    if the reader runs dry. With ``bad`` given, unreadable chunks are hashed as zeros (like ``dd
+    conv=noerror,sync``) and listed there as (offset, length, error); without it, errors propagate.
     Large inputs are hashed on two threads (:class:`ParallelHasher`)."""
-    hasher: MultiHasher | ParallelHasher = ParallelHasher() if size >= PARALLEL_MIN else MultiHasher()
-    try:
-        return _hash_into(hasher, read, size, chunk, progress, bad)
-    finally:
-        if isinstance(hasher, ParallelHasher):
+    if size >= PARALLEL_MIN:
+        hasher = ParallelHasher()
+        try:
+            for data in _chunks(read_into, size, chunk, progress, bad, hasher.buffer):
+                hasher.update(data)
+            return hasher.digests()
+        finally:
             hasher.close()
+    multi = MultiHasher()
+    for data in _chunks(read_into, size, chunk, progress, bad, _one_buffer()):
+        multi.update(data)
+    return multi.digests()
 
 
-def _hash_into(hasher: MultiHasher | ParallelHasher, read: Callable[[int, int], bytes], size: int, chunk: int,
-               progress: Callable[[int], None] | None, bad: list[tuple[int, int, str]] | None) -> Digests:
-    for data in _chunks(read, size, chunk, progress, bad):
-        hasher.update(data)
-    return hasher.digests()
-
-
-def sha256_reader(read: Callable[[int, int], bytes], size: int, chunk: int = CHUNK,
+def sha256_reader(read_into: ReadInto, size: int, chunk: int = CHUNK,
                   progress: Callable[[int], None] | None = None) -> tuple[str, int]:
-    """(SHA-256, bytes hashed) of ``size`` bytes from ``read(offset, length)``; unreadable chunks are hashed
-    as zeros (as the intake hash does), so damage the intake saw gives the same digest again."""
+    """(SHA-256, bytes hashed) of ``size`` bytes read by ``read_into(offset, buffer)``; unreadable chunks are
+    hashed as zeros (as the intake hash does), so damage the intake saw gives the same digest again."""
     h = hashlib.sha256()
     hashed = 0
-    for data in _chunks(read, size, chunk, progress, []):
+    for data in _chunks(read_into, size, chunk, progress, [], _one_buffer()):
         h.update(data)
         hashed += len(data)
     return h.hexdigest(), hashed
 
 
-def _chunks(read: Callable[[int, int], bytes], size: int, chunk: int, progress: Callable[[int], None] | None,
-            bad: list[tuple[int, int, str]] | None) -> Iterator[bytes]:
-    """``size`` bytes from ``read(offset, length)`` in chunks, until the reader runs dry. With ``bad`` given,
-    an unreadable chunk comes as zeros and is listed there as (offset, length, error); without it, the error
-    propagates."""
+def _one_buffer() -> Callable[[int], memoryview]:
+    """One buffer reused for every chunk (for a caller done with each chunk before asking for the next)."""
+    held = bytearray()
+
+    def buffer(size: int) -> memoryview:
+        if len(held) < size:
+            held.extend(bytes(size - len(held)))
+        return memoryview(held)[:size]
+    return buffer
+
+
+def _chunks(read_into: ReadInto, size: int, chunk: int, progress: Callable[[int], None] | None,
+            bad: list[tuple[int, int, str]] | None, buffer: Callable[[int], memoryview]) -> Iterator[memoryview]:
+    """``size`` bytes read by ``read_into`` in chunks into the buffers ``buffer(length)`` gives, until the
+    reader runs dry. With ``bad`` given, an unreadable chunk comes as zeros and is listed there as (offset,
+    length, error); without it, the error propagates."""
     offset = 0
     while offset < size:
         want = min(chunk, size - offset)
+        view = buffer(want)
         try:
-            data = read(offset, want)
+            count = read_into(offset, view)
         except OSError as exc:
             if bad is None:
                 raise
             bad.append((offset, want, one_line(exc)[:300]))
-            data = bytes(want)
-        if not data:
+            view[:] = bytes(want)
+            count = want
+        if not count:
             break
-        yield data
-        offset += len(data)
+        yield view[:count]
+        offset += count
         if progress is not None:
-            progress(len(data))
+            progress(count)
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = CHUNK) -> tuple[str, int]:

@@ -49,7 +49,7 @@ def hash_media(src: Source, reporter: Reporter, label: str,
     """Hash the whole media; unreadable ranges are zero-filled and listed in ``bad``."""
     reporter.stage(label, total_bytes=src.size)
     bad = [] if bad is None else bad
-    return hash_reader(src.read, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n), bad=bad)
+    return hash_reader(src.read_into, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n), bad=bad)
 
 
 REVERIFY_CHOICES = ("sha256", "all", "none")  # the first is the default
@@ -81,7 +81,7 @@ def reverify_media(src: Source, reporter: Reporter, choice: str) -> Reverify:
     if choice != "sha256":
         raise ValueError(f"unknown re-verification choice {choice!r}")
     reporter.stage("re-verify hash", total_bytes=src.size)
-    digest, _ = sha256_reader(src.read, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n))
+    digest, _ = sha256_reader(src.read_into, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n))
     return Reverify(choice, {"sha256": digest})
 
 

@@ -215,7 +215,7 @@ class MediaPass:
         self.src, self.on_gathered, self.spool_dir = src, on_gathered, spool_dir
         self.hasher = ParallelHasher()
         self.bad: list[tuple[int, int, str]] = []  # unreadable ranges, hashed as zeros (as the intake hash did)
-        self.block_start, self.block, self.block_bad = 0, b"", False
+        self.block_start, self.block, self.block_bad = 0, memoryview(b""), False
         self.pos = 0  # media bytes read and hashed so far
         self.ended = False
         self._plan = plan
@@ -233,11 +233,13 @@ class MediaPass:
             return False
         want = min(BLOCK, self.src.size - self.pos)
         bad = False
+        view = self.hasher.buffer(want)  # reused: what is handed out of a block is copied before the next
         try:
-            data = self.src.read(self.pos, want)
+            data = view[:self.src.read_into(self.pos, view)]
         except OSError as exc:
             self.bad.append((self.pos, want, one_line(exc)[:300]))
-            data, bad = bytes(want), True
+            view[:] = bytes(want)
+            data, bad = view, True
         if not data:
             self._end()
             return False
@@ -263,7 +265,7 @@ class MediaPass:
 
     def _feed(self) -> None:
         still: list[_Gather | _Spool] = []
-        block = memoryview(self.block)
+        block = self.block
         for gather in self._open:
             if not gather.feed(self.block_start, block, self.block_bad):
                 still.append(gather)

@@ -121,6 +121,8 @@ class Source(Protocol):
 
     def read(self, offset: int, size: int) -> bytes: ...
 
+    def read_into(self, offset: int, view: memoryview) -> int: ...  # read() into a reused buffer; the count
+
     def layout(self) -> Layout: ...
 
     def close(self) -> None: ...
@@ -150,6 +152,11 @@ class FileSource:
         data = os.pread(self._fd, size, offset)
         MediaReads.add(len(data))
         return data
+
+    def read_into(self, offset: int, view: memoryview) -> int:
+        count = os.preadv(self._fd, [view], offset)
+        MediaReads.add(count)
+        return count
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -26,10 +26,13 @@ BYPASS = 1 << 20  # reads this big or bigger are not cached
 
 class BlockCache:
     """Reads of ``read_media`` (offset, size) -> bytes over a media of ``media_size`` bytes, through a cache of
-    at most ``capacity`` bytes of aligned blocks."""
+    at most ``capacity`` bytes of aligned blocks (``read_media_into`` (offset, buffer) -> count: the same read
+    into a buffer, if the media can)."""
 
-    def __init__(self, read_media: Callable[[int, int], bytes], media_size: int, capacity: int) -> None:
+    def __init__(self, read_media: Callable[[int, int], bytes], media_size: int, capacity: int,
+                 read_media_into: Callable[[int, memoryview], int] | None = None) -> None:
         self._read_media = read_media
+        self._read_media_into = read_media_into or self._copy_media_into
         self._size = media_size
         self._slots = max(1, capacity // BLOCK)
         self._buf = mmap.mmap(-1, self._slots * BLOCK, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
@@ -99,34 +102,57 @@ class BlockCache:
         self._buf[slot * BLOCK:(slot + 1) * BLOCK] = data
         self._where[block] = slot
 
+    def read_into(self, offset: int, view: memoryview) -> int:
+        """:meth:`read` into ``view`` (the pass's reused buffers: no new memory per read); the count read."""
+        size = len(view)
+        if size >= BYPASS and offset >= 0:
+            if self._draining:
+                return self._pass_read_into(offset, view)
+            return self._read_media_into(offset, view)
+        data = self.read(offset, size)
+        view[:len(data)] = data
+        return len(data)
+
+    def _copy_media_into(self, offset: int, view: memoryview) -> int:
+        data = self._read_media(offset, len(view))
+        view[:len(data)] = data
+        return len(data)
+
     def _pass_read(self, offset: int, size: int) -> bytes:
-        """A big read (the pass): held blocks from memory, the rest from the media; the held blocks it covers are
-        let go (the pass does not come back)."""
-        end = min(offset + size, self._size)
-        out = bytearray()
+        """A big read (the pass, or a stream read per entry): see :meth:`_pass_read_into`."""
         with self._lock:
+            end = min(offset + size, self._size)
             if not any(b in self._where for b in range(offset // BLOCK, (end - 1) // BLOCK + 1)):
                 return self._read_media(offset, size)  # nothing held here: no copy
+        buf = bytearray(max(0, end - offset))
+        count = self._pass_read_into(offset, memoryview(buf))
+        del buf[count:]
+        return bytes(buf)
+
+    def _pass_read_into(self, offset: int, view: memoryview) -> int:
+        """A big read into ``view``: held blocks from memory, the rest from the media; the held blocks it covers
+        are let go (the pass does not come back). The count read (short where the media ends or reads short)."""
+        end = min(offset + len(view), self._size)
+        with self._lock:
             pos = offset
             while pos < end:
                 block = pos // BLOCK
                 slot = self._where.get(block)
                 if slot is not None:
                     hi = min(end, (block + 1) * BLOCK)
-                    out += self._buf[slot * BLOCK + pos - block * BLOCK:slot * BLOCK + hi - block * BLOCK]
+                    view[pos - offset:hi - offset] = self._buf[slot * BLOCK + pos - block * BLOCK:
+                                                              slot * BLOCK + hi - block * BLOCK]
                     pos = hi
                     continue
                 stop = min(end, (block + 1) * BLOCK)
                 while stop < end and stop // BLOCK not in self._where:
                     stop = min(end, stop + BLOCK)
-                data = self._read_media(pos, stop - pos)
-                out += data
-                if len(data) < stop - pos:
+                pos += self._read_media_into(pos, view[pos - offset:stop - offset])
+                if pos < stop:
                     break  # the media ends (or reads short) here: as the media gives it
-                pos = stop
-            for block in range(offset // BLOCK, (offset + len(out)) // BLOCK):
+            for block in range(offset // BLOCK, pos // BLOCK):
                 self._let_go(block)
-        return bytes(out)
+        return pos - offset
 
     def _let_go(self, block: int) -> None:
         slot = self._where.pop(block, None)
@@ -156,10 +182,23 @@ class MediaImg(pytsk3.Img_Info):  # type: ignore[misc]
         data: bytes = self.read_media(offset, size)
         return data
 
+    def read_into(self, offset: int, view: memoryview) -> int:
+        """:meth:`read` into ``view``; the count read."""
+        cache = self._cache
+        if cache is not None:
+            return cache.read_into(offset, view)
+        return self.read_media_into(offset, view)
+
+    def read_media_into(self, offset: int, view: memoryview) -> int:
+        """``read_media`` into ``view`` (a subclass that can read in place does so); the count read."""
+        data: bytes = self.read_media(offset, len(view))
+        view[:len(data)] = data
+        return len(data)
+
     def hold_blocks(self, capacity: int) -> None:
         """Keep up to ``capacity`` bytes of the blocks read from now on (until :meth:`release_blocks`)."""
         self.release_blocks()
-        self._cache = BlockCache(self.read_media, int(self.get_size()), capacity)
+        self._cache = BlockCache(self.read_media, int(self.get_size()), capacity, self.read_media_into)
 
     def drain_blocks(self) -> None:
         """Hold no new block; the pass over the media takes the blocks held (see :meth:`BlockCache.drain`)."""

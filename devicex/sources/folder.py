@@ -179,6 +179,11 @@ class FolderSource:
     def read(self, offset: int, size: int) -> bytes:
         return self._listing[offset:offset + size]
 
+    def read_into(self, offset: int, view: memoryview) -> int:
+        data = self._listing[offset:offset + len(view)]
+        view[:len(data)] = data
+        return len(data)
+
     def layout(self) -> Layout:
         volume = whole_volume(0, "folder")
         return Layout("none", [volume], [FolderView(volume, self.path)], [])

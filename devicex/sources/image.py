@@ -108,6 +108,11 @@ class RawImgInfo(MediaImg):
         MediaReads.add(len(data))
         return data
 
+    def read_media_into(self, offset: int, view: memoryview) -> int:
+        count = os.preadv(self._fd, [view], offset)
+        MediaReads.add(count)
+        return count
+
     def get_size(self) -> int:
         return self._size
 
@@ -138,6 +143,17 @@ class Source:
         if offset >= self.size:
             return b""
         return self.img.read(offset, min(size, self.size - offset))
+
+    def read_into(self, offset: int, view: memoryview) -> int:
+        """:meth:`read` into ``view`` (reused buffers: no new memory per read); the count read."""
+        if offset >= self.size:
+            return 0
+        view = view[:self.size - offset]
+        if isinstance(self.img, MediaImg):
+            return self.img.read_into(offset, view)
+        data: bytes = self.img.read(offset, len(view))
+        view[:len(data)] = data
+        return len(data)
 
     def hold_blocks(self, capacity: int) -> None:
         """From now on keep the media blocks TSK reads, up to ``capacity`` bytes (see blockcache), until

@@ -24,12 +24,15 @@ def _coreutils(path: Path) -> tuple[str, str, str]:
         for tool in ("md5sum", "sha1sum", "sha256sum"))
 
 
-def _reader(data: bytes, fail_at: set[int] | None = None) -> Callable[[int, int], bytes]:
-    def read(offset: int, length: int) -> bytes:
+def _reader(data: bytes, fail_at: set[int] | None = None) -> Callable[[int, memoryview], int]:
+    def read_into(offset: int, view: memoryview) -> int:
         if fail_at and offset in fail_at:
+            view[:4] = b"junk"  # a read that fails part way: the chunk is still hashed as zeros
             raise OSError(5, "Input/output error")
-        return data[offset:offset + length]
-    return read
+        piece = data[offset:offset + len(view)]
+        view[:len(piece)] = piece
+        return len(piece)
+    return read_into
 
 
 @pytest.mark.parametrize("size", [0, 1, 1 << 20, PARALLEL_MIN + 12345])

@@ -22,6 +22,11 @@ class _Media:
         self.read_bytes += len(piece)
         return piece
 
+    def read_into(self, offset: int, view: memoryview) -> int:
+        piece = self.read(offset, len(view))
+        view[:len(piece)] = piece
+        return len(piece)
+
 
 def _planned(seq: int, runs: list[tuple[int, int]]) -> Planned:
     size = sum(length for _, length in runs)
