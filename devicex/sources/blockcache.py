@@ -122,7 +122,7 @@ class BlockCache:
         """A big read (the pass, or a stream read per entry): see :meth:`_pass_read_into`."""
         with self._lock:
             end = min(offset + size, self._size)
-            if not any(b in self._where for b in range(offset // BLOCK, (end - 1) // BLOCK + 1)):
+            if not self._held(offset, end):
                 return self._read_media(offset, size)  # nothing held here: no copy
         buf = bytearray(max(0, end - offset))
         count = self._pass_read_into(offset, memoryview(buf))
@@ -134,6 +134,8 @@ class BlockCache:
         are let go (the pass does not come back). The count read (short where the media ends or reads short)."""
         end = min(offset + len(view), self._size)
         with self._lock:
+            if not self._held(offset, end):
+                return self._read_media_into(offset, view)  # nothing held here: straight from the media
             pos = offset
             while pos < end:
                 block = pos // BLOCK
@@ -153,6 +155,11 @@ class BlockCache:
             for block in range(offset // BLOCK, pos // BLOCK):
                 self._let_go(block)
         return pos - offset
+
+    def _held(self, offset: int, end: int) -> bool:
+        """True if a block of the bytes from ``offset`` to ``end`` is held."""
+        where = self._where
+        return bool(where) and any(b in where for b in range(offset // BLOCK, (end - 1) // BLOCK + 1))
 
     def _let_go(self, block: int) -> None:
         slot = self._where.pop(block, None)
