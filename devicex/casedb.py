@@ -239,7 +239,7 @@ class CaseDB:
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         self.conn.commit()
         self._batch = batch
-        self._files: list[FileRow] = []
+        self._files: list[FileRow | tuple[Any, ...]] = []
         self._records: list[RecordRow | tuple[Any, ...]] = []
         self._errors: list[ErrorRow] = []
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
@@ -276,7 +276,8 @@ class CaseDB:
         self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), row_id))
         self.conn.commit()
 
-    def add_file(self, row: FileRow) -> None:
+    def add_file(self, row: FileRow | tuple[Any, ...]) -> None:
+        """A ``files`` row (FileRow, or a plain tuple of its fields in its order)."""
         self._files.append(row)
         if len(self._files) >= self._batch:
             self.flush()

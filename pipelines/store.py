@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import parsers
-from devicex.casedb import CaseDB, ErrorRow, FileRow, RecordRow
+from devicex.casedb import CaseDB, ErrorRow, RecordRow
 from devicex.entries import DELETED, KIND_DIR, KIND_VIRTUAL_DIR, ORPHAN, Entry
 from devicex.parsing import ParserSpec
 from devicex.records import canonical_json, canonical_json_objects
@@ -114,21 +114,20 @@ class ResultWriter:
         self._write(r)
 
     def _file_row(self, r: Result) -> None:
+        """The entry's ``files`` row: a plain tuple in the column order of :class:`devicex.casedb.FileRow`
+        (built directly, without the named tuple's keyword call: one row per entry)."""
         e, d, t = r.entry, r.digests, r.ftype
-        self.db.add_file(FileRow(
-            id=r.file_id, run_id=self.run_id, source_id=self.source_id, fs_id=self.fs_id, volume=e.volume,
-            path=e.path, name=e.name, name_hex=_name_hex(e), stream=e.stream, address=e.address, inode=e.inode,
-            kind=e.kind, alloc=e.alloc, realloc=int(e.realloc), size=e.size, mtime=iso(e.mtime), atime=iso(e.atime),
-            ctime=iso(e.ctime), crtime=iso(e.crtime), fn_mtime=iso(e.fn_mtime), fn_atime=iso(e.fn_atime),
-            fn_ctime=iso(e.fn_ctime), fn_crtime=iso(e.fn_crtime), uid=e.uid, gid=e.gid, mode=e.mode,
-            link_target=e.link_target, md5=d.md5 if d else None, sha1=d.sha1 if d else None,
-            sha256=d.sha256 if d else None, bytes_read=d.size if d else None, mime=t.mime if t else None,
-            magic=t.description if t else None, category=t.category if t else None, extension=e.extension,
-            ext_mismatch=int(t.ext_mismatch) if t else None, recovered=int(r.recovered), status=r.status,
-            export_path=r.export_rel, byte_runs=canonical_json_objects(r.byte_runs) if r.byte_runs else None,
-            content_guess=e.content_guess, locator=e.locator, stored_name=e.stored_name, mtime_local=e.mtime_local,
-            extra=e.extra,
-            utc_offsets=canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))
+        hashes = (None, None, None, None) if d is None else (d.md5, d.sha1, d.sha256, d.size)
+        typed = (None, None, None, e.extension, None) if t is None else (
+            t.mime, t.description, t.category, e.extension, int(t.ext_mismatch))
+        self.db.add_file((
+            r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
+            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, iso(e.mtime), iso(e.atime), iso(e.ctime),
+            iso(e.crtime), iso(e.fn_mtime), iso(e.fn_atime), iso(e.fn_ctime), iso(e.fn_crtime), e.uid, e.gid,
+            e.mode, e.link_target, *hashes, *typed, int(r.recovered), r.status, r.export_rel,
+            canonical_json_objects(r.byte_runs) if r.byte_runs else None, e.content_guess, e.locator,
+            e.stored_name, e.mtime_local, e.extra,
+            canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))
 
     def _write(self, r: Result) -> None:
         e = r.entry
