@@ -29,7 +29,7 @@ RULES = [
     ("custody log", ("devicex/custody.py",)),
     ("media pass (read blocks, gather streams)", ("advance (pipelines/onepass.py", "take (pipelines/onepass.py")),
     ("imports/startup", ("_find_and_load", "_call_with_frames_removed")),
-    ("plan and order (spools)", ("pipelines/sequence.py", "PlanStore", "by_offset (pipelines/onepass.py")),
+    ("plan and order (spools)", ("pipelines/sequence.py", "PlanStore", "by_offset (pipelines/planstore.py")),
     ("pool/bookkeeping", ("concurrent/futures", "queue.py", "pipelines/process.py", "pipelines/extract.py",
                           "pipelines/parallel.py", "threading.py")),
 ]

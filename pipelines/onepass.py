@@ -20,8 +20,6 @@ own. Results are written in walk order (:class:`~pipelines.sequence.InOrder`) wh
 from __future__ import annotations
 
 import os
-import pickle
-import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -84,39 +82,6 @@ def plannable(runs: list[tuple[int, int]] | None, entry: Entry) -> bool:
         return False
     ordered = sorted(runs)
     return not any(b[0] < a[0] + a[1] for a, b in zip(ordered, ordered[1:], strict=False))
-
-
-class PlanStore:
-    """The plan, spooled to a private SQLite file (never all in memory), read back by media offset."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path)
-        self._conn.execute("PRAGMA journal_mode=OFF")
-        self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.execute("CREATE TABLE plan (start INTEGER NOT NULL, seq INTEGER NOT NULL, item BLOB NOT NULL)")
-        self._batch: list[tuple[int, int, bytes]] = []
-        self.count = 0
-        self.nbytes = 0
-
-    def add(self, item: Planned) -> None:
-        self._batch.append((item.start, item.seq, pickle.dumps(item, pickle.HIGHEST_PROTOCOL)))
-        self.count += 1
-        self.nbytes += item.entry.size
-        if len(self._batch) >= 1024:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._conn.executemany("INSERT INTO plan VALUES (?, ?, ?)", self._batch)
-        self._batch.clear()
-
-    def by_offset(self) -> Iterator[Planned]:
-        self._flush()
-        for (blob,) in self._conn.execute("SELECT item FROM plan ORDER BY start, seq"):
-            yield pickle.loads(blob)
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 Buffer = bytes | bytearray | memoryview

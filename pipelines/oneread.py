@@ -17,8 +17,9 @@ from devicex.sources.base import Layout
 from pipelines import store
 from pipelines.events import Reporter
 from pipelines.exportfile import STAGING
-from pipelines.onepass import Dispatcher, MediaPass, Planned, PlanStore, parsed_apart, plannable
+from pipelines.onepass import Dispatcher, MediaPass, Planned, parsed_apart, plannable
 from pipelines.parallel import ProcessRunner, make_runner
+from pipelines.planstore import PlanStore
 from pipelines.process import WorkerSettings
 from pipelines.sequence import InOrder
 

@@ -1,0 +1,63 @@
+"""The plan's spool: every planned entry comes back equal to what was planned (the compact rows and the
+pickled fallback), in media-offset order."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+from devicex.entries import Entry
+from pipelines.onepass import Planned
+from pipelines.planstore import PlanStore, decode, encode
+from pipelines.select import Decision
+
+_WHEN = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)
+
+
+def _entry(n: int, **extra: object) -> Entry:
+    values: dict[str, object] = dict(
+        source="img", volume="p1", fs_offset=1048576, fs_type="ntfs", inode=n, attr_type=128, attr_id=n % 3,
+        stream="ads" if n % 2 else None, path=f"/dir/f{n}", name=f"f{n}", name_raw=f"f{n}\xe9".encode(),
+        kind="file", size=1000 + n, alloc="allocated", realloc=bool(n % 2), meta_seq=n, mtime=_WHEN,
+        atime=None, ctime=_WHEN + timedelta(days=n), crtime=datetime(1601, 1, 1, tzinfo=UTC),
+        fn_mtime=datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), uid=0, gid=None, mode=0o100644,
+        notes=("duplicate name",), utc_offsets=(("mtime", 60), ("atime", -330)))
+    values.update(extra)
+    return Entry(**values)  # type: ignore[arg-type]
+
+
+def _planned(n: int, entry: Entry, decision: Decision | None = None) -> Planned:
+    runs = [(4096 * (50 - n), 512), (4096 * (60 - n), 488 + n)]
+    byte_runs = [{"file_offset": 0, "fs_offset": 4096 * (50 - n), "img_offset": 4096 * (50 - n), "len": 512}]
+    return Planned(n, entry, 100 + n, f"exports/f{n}" if n % 2 else None, decision, runs, byte_runs)
+
+
+def test_planned_entries_come_back_equal() -> None:
+    items = [_planned(1, _entry(1)), _planned(2, _entry(2), Decision(True, "all", records_only=True)),
+             _planned(3, _entry(3, mtime=None, ctime=None, crtime=None, fn_mtime=None))]
+    for item in items:
+        blob = encode(item)
+        assert blob[:1] == b"m"  # the compact row, not the pickled object
+        back = decode(blob)
+        assert back == item
+        assert all(t is None or t.tzinfo is UTC for t in (back.entry.mtime, back.entry.ctime))
+
+
+def test_what_the_compact_row_cannot_hold_is_pickled_and_comes_back_equal() -> None:
+    other_zone = timezone(timedelta(hours=2))
+    item = _planned(4, _entry(4, atime=datetime(2020, 1, 1, 12, tzinfo=other_zone)))
+    blob = encode(item)
+    assert blob[:1] == b"p"
+    assert decode(blob) == item
+    assert decode(blob).entry.atime.tzinfo == other_zone  # type: ignore[union-attr]
+
+
+def test_the_plan_is_read_back_by_media_offset_then_walk_order(tmp_path: Path) -> None:
+    store = PlanStore(tmp_path / "plan.sqlite")
+    items = [_planned(n, _entry(n)) for n in range(1, 40)]
+    items.append(Planned(40, _entry(40), 140, None, None, [(4096 * 11, 10)], None))  # same start as 39's
+    for item in items:
+        store.add(item)
+    back = list(store.by_offset())
+    store.close()
+    assert back == sorted(items, key=lambda p: (p.start, p.seq))
+    assert [p.seq for p in back][:3] == [39, 40, 38]
