@@ -206,6 +206,8 @@ class ProcessRunner:
         """Queue one entry; return the results that are due (in order), possibly none."""
         done: list[Result] = []
         content: bool | bytes | tuple[int, int] = reader is not None
+        if reader is not None:
+            self._alone(entry)
         if isinstance(reader, BytesContent):
             content = self._shared(reader.data, done)
         return self._queue(entry, file_id, export_rel, decision, content, done)
@@ -214,12 +216,18 @@ class ProcessRunner:
                      decision: Decision | None) -> list[Result]:
         """``submit`` for a stream whose bytes are in ``data`` (copied: the caller may reuse it)."""
         done: list[Result] = []
+        self._alone(entry)
         return self._queue(entry, file_id, export_rel, decision, self._shared(data, done), done)
+
+    def _alone(self, entry: Entry) -> None:
+        """A big stream goes alone in its batch (its records can be written while it is parsed): the batch
+        before it is sent first, before its bytes go into the ring, so that the space that batch gives back
+        when it returns (the ring's mark when it was sent) does not take in this stream's."""
+        if entry.size >= BATCH_BYTES:
+            self._send()
 
     def _queue(self, entry: Entry, file_id: int, export_rel: str | None, decision: Decision | None,
                content: bool | bytes | tuple[int, int], done: list[Result]) -> list[Result]:
-        if content is not False and entry.size >= BATCH_BYTES:
-            self._send()  # a big stream goes alone: its records can be written while it is parsed
         self._batch.append((entry, file_id, export_rel, decision, content))
         self._entries.append(entry)
         self._ids.append(file_id)

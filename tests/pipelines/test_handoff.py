@@ -1,11 +1,17 @@
 """The shared ring handing streams' bytes to the worker processes (pipelines.handoff)."""
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
 import pytest
 
+from devicex.entries import Entry
 from pipelines.handoff import Ring, SharedContent
+from pipelines.parallel import BATCH_BYTES, ProcessRunner
+from pipelines.process import WorkerSettings
+from pipelines.select import FullSelector
 
 
 def test_put_until_full_then_room_once_released() -> None:
@@ -88,3 +94,32 @@ def test_streams_up_to_half_go_through_in_order(size: int) -> None:
             marks.append(ring.head)
     finally:
         ring.close()
+
+
+def _stream_entry(n: int, size: int) -> Entry:
+    return Entry(source="ext4.img", volume="whole", fs_offset=0, fs_type="ext4", inode=n, attr_type=None,
+                 attr_id=None, stream=None, path=f"/s{n}", name=f"s{n}", name_raw=f"s{n}".encode(), kind="file",
+                 size=size, alloc="allocated", realloc=False, meta_seq=None, mtime=None, atime=None, ctime=None,
+                 crtime=None)
+
+
+def test_the_batch_before_a_big_stream_gives_back_none_of_its_ring_space(tmp_path: Path) -> None:
+    """A big stream goes alone in its batch; the batch sent before it must not give back the ring space the
+    big stream's bytes lie in when it returns (a later stream would overwrite them while a worker reads
+    them: a wrong hash and export)."""
+    settings = WorkerSettings(data_dir=tmp_path, export=False, parse=False, selector=FullSelector(),
+                              known_sparse=lambda entry: False)
+    runner = ProcessRunner(2, Path("fixtures/images/ext4.img"), settings)
+    streams = [os.urandom(1000), os.urandom(BATCH_BYTES), os.urandom(3000)]
+    try:
+        results = runner.submit_bytes(_stream_entry(1, len(streams[0])), streams[0], 1, None, None)
+        before_big = runner._ring.head
+        results += runner.submit_bytes(_stream_entry(2, len(streams[1])), streams[1], 2, None, None)
+        assert runner._window[0][2] == before_big  # the small stream's batch, sent before the big one went in
+        results += runner.submit_bytes(_stream_entry(3, len(streams[2])), streams[2], 3, None, None)
+        results += list(runner.drain())
+    finally:
+        runner.close()
+    assert [r.file_id for r in results] == [1, 2, 3]
+    assert [r.digests.sha256 if r.digests else None for r in results] == [
+        hashlib.sha256(data).hexdigest() for data in streams]
