@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import parsers
@@ -52,11 +52,10 @@ class Planned:
     decision: Decision | None
     runs: list[tuple[int, int]]  # (media offset, length), in stream order, not overlapping on the media
     byte_runs: list[dict[str, int]] | None  # the DFXML byte runs the walk's reader gave
+    start: int = field(init=False)  # its first byte on the media (where the pass reaches it)
 
-    @property
-    def start(self) -> int:
-        """Its first byte on the media (where the pass reaches it)."""
-        return min(off for off, _ in self.runs)
+    def __post_init__(self) -> None:
+        self.start = min(self.runs)[0]
 
     @property
     def direct(self) -> bool:
