@@ -191,14 +191,20 @@ def test_ntfs_image_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     from devicex.sources.image import RawImgInfo
 
     reads: list[tuple[int, int]] = []
-    read_media = RawImgInfo.read_media
+    read_media, read_media_into = RawImgInfo.read_media, RawImgInfo.read_media_into
 
     def traced(self: RawImgInfo, offset: int, size: int) -> bytes:
         data: bytes = read_media(self, offset, size)
         reads.append((offset, len(data)))
         return data
 
+    def traced_into(self: RawImgInfo, offset: int, view: memoryview) -> int:
+        count = read_media_into(self, offset, view)
+        reads.append((offset, count))
+        return count
+
     monkeypatch.setattr(RawImgInfo, "read_media", traced)
+    monkeypatch.setattr(RawImgInfo, "read_media_into", traced_into)
     image = IMAGES / "ntfs.img"
     size = image.stat().st_size
     for workers in (1, 2):
