@@ -62,12 +62,12 @@ def check_out(out: Path, sources: list[Path]) -> None:
                                 "devicex never writes through one: remove it")
 
 
-def open_nofollow(path: Path, flags: int, mode: int = 0o644) -> int:
+def open_nofollow(path: str | Path, flags: int, mode: int = 0o644) -> int:
     """``os.open`` that refuses to follow a link at ``path`` (one-line error)."""
     try:
         return os.open(path, flags | os.O_NOFOLLOW, mode)
     except OSError as exc:
-        if path.is_symlink():
+        if os.path.islink(path):
             raise OutputFolderError(f"{path}: a symbolic link inside the output folder; devicex never writes "
                                     "through one: remove it") from None
         raise exc

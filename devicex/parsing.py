@@ -69,6 +69,7 @@ class ParserContext:
         self.region = region
         self._siblings = siblings
         self._scratch = scratch
+        self.scratch_used = False  # scratch_dir was asked for: there may be a folder to remove
         self.warnings: list[str] = []
         self.databases: list[str] = []  # other databases read (their paths), e.g. wa.db beside msgstore.db
 
@@ -91,6 +92,7 @@ class ParserContext:
         """A private folder for scratch copies; removed by the pipeline after the run."""
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="devicex-scratch-"))
+        self.scratch_used = True
         self._scratch.mkdir(parents=True, exist_ok=True)
         return self._scratch
 
@@ -147,12 +149,13 @@ class ParserSpec:
 
     @cached_property
     def _path_re(self) -> re.Pattern[str]:
-        return _patterns(self.paths)
+        return path_patterns(self.paths)
 
     @cached_property
     def _sibling_re(self) -> re.Pattern[str]:
-        return _patterns(self.siblings)
+        return path_patterns(self.siblings)
 
 
-def _patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
+def path_patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression matching a path that any of ``patterns`` matches (``PATHS``, ``SIBLINGS``)."""
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))

@@ -178,6 +178,17 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+_SCHEMAS: dict[type[Record], str] = {}
+
+
+def schema_json(cls: type[Record]) -> str:
+    """``canonical_json(cls.schema())``, made once per record class (asked for every parser run)."""
+    text = _SCHEMAS.get(cls)
+    if text is None:
+        text = _SCHEMAS[cls] = canonical_json(cls.schema())
+    return text
+
+
 def canonical_json_objects(objects: list[dict[str, Any]]) -> str:
     """``canonical_json`` of a list of flat objects (a stream's byte runs: one list per case.db row), by orjson
     when every value is a string, integer or boolean, which it writes as the json module does (a tenth of the

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from functools import lru_cache
 
-from devicex.parsing import ParserSpec
+from devicex.parsing import ParserSpec, path_patterns
 from devicex.records import Record
 
 
@@ -41,7 +42,7 @@ def _kinds(module: object) -> frozenset[str]:
 
 def for_type(mime: str, extension: str, path: str = "") -> list[ParserSpec]:
     """The parsers that want a stream of this type, extension or path."""
-    if path and any(s.wants_path(path) for s in _by_path()):  # a path some parser wants whatever its type
+    if path and _any_path().match(path) is not None:  # a path some parser wants whatever its type
         return [s for s in registry() if s.wants(mime, extension, path)]
     return list(_by_type(mime, extension))
 
@@ -53,5 +54,7 @@ def _by_type(mime: str, extension: str) -> tuple[ParserSpec, ...]:
 
 
 @lru_cache(maxsize=1)
-def _by_path() -> tuple[ParserSpec, ...]:
-    return tuple(s for s in registry() if s.paths)
+def _any_path() -> re.Pattern[str]:
+    """One test of every parser's ``PATHS`` at once (asked for every stream; most match none)."""
+    paths = tuple(p for s in registry() for p in s.paths)
+    return path_patterns(paths) if paths else re.compile("(?!)")

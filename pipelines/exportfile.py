@@ -35,18 +35,18 @@ _made_dirs: set[str] = set()  # export folders this process has made (saves a mk
 STAGING = ".staging"  # data/.staging/PID/: export temp files, renamed into place when complete
 
 
-def staging_dir(data_dir: Path) -> Path:
+def staging_dir(data_dir: Path) -> str:
     """This process's folder for export temp files. Writing them next to their targets made two workers
     create and rename in the same folder at once, contending for its lock; here each worker has its own
     folder and the target folder sees one operation per file (the no-clobber rename)."""
     key = (data_dir, os.getpid())
     folder = _staging.get(key)
     if folder is None:
-        folder = _staging[key] = data_dir / STAGING / str(key[1])
+        folder = _staging[key] = str(data_dir / STAGING / str(key[1]))
     return folder
 
 
-_staging: dict[tuple[Path, int], Path] = {}  # staging_dir's answers (asked for every stream)
+_staging: dict[tuple[Path, int], str] = {}  # staging_dir's answers (asked for every stream)
 
 
 def remove_staging(data_dir: Path) -> None:
@@ -56,29 +56,29 @@ def remove_staging(data_dir: Path) -> None:
     _made_dirs.clear()
 
 
-def make_dir(folder: Path, again: bool = False) -> None:
-    key = str(folder)
-    if again or key not in _made_dirs:
-        folder.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(key)
+def make_dir(folder: str, again: bool = False) -> None:
+    if again or folder not in _made_dirs:
+        os.makedirs(folder, exist_ok=True)
+        _made_dirs.add(folder)
 
 
-def create(tmp: Path) -> BinaryIO:
+def create(tmp: str) -> BinaryIO:
     """Open a new export temp file, making its (staging) folder once per process."""
-    make_dir(tmp.parent)
+    folder = tmp.rpartition("/")[0]
+    make_dir(folder)
     try:
         return _open_new(tmp)
     except FileNotFoundError:  # a folder went away since (another run into a recreated OUT)
-        make_dir(tmp.parent, again=True)
+        make_dir(folder, again=True)
         return _open_new(tmp)
 
 
-def _open_new(tmp: Path) -> BinaryIO:
+def _open_new(tmp: str) -> BinaryIO:
     """The temp file, never through a link planted at its name."""
     return open(open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb")
 
 
-def place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
+def place(tmp: str, target: str, digests: Digests) -> tuple[str, bool]:
     """Move a finished export into place without ever overwriting a file.
 
     A later run into the same OUT (a widened scope) finds its exports already
@@ -94,11 +94,12 @@ def place(tmp: Path, target: Path, digests: Digests) -> tuple[Path, bool]:
             os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         except FileExistsError:
             if same_content(candidate, digests):
-                tmp.unlink()
+                os.unlink(tmp)
                 return candidate, True
             n += 1
-            stem, dot, ext = target.name.rpartition(".")
-            candidate = target.with_name(f"{stem}~v{n}.{ext}" if dot and stem else f"{target.name}~v{n}")
+            folder, _, name = target.rpartition("/")
+            stem, dot, ext = name.rpartition(".")
+            candidate = f"{folder}/{stem}~v{n}.{ext}" if dot and stem else f"{folder}/{name}~v{n}"
             continue
         os.replace(tmp, candidate)
         return candidate, False
@@ -113,7 +114,7 @@ if sys.platform.startswith("linux"):
         _renameat2 = None
 
 
-def _rename_noreplace(tmp: Path, target: Path) -> bool:
+def _rename_noreplace(tmp: str, target: str) -> bool:
     """Rename ``tmp`` to ``target`` in one call that fails if ``target`` exists (Linux
     renameat2 RENAME_NOREPLACE: no empty placeholder to create and replace).
     True if done, False if not supported here (the caller claims with O_EXCL);
@@ -127,13 +128,13 @@ def _rename_noreplace(tmp: Path, target: Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # file system or kernel without it
         _renameat2 = None
         return False
-    raise OSError(err, os.strerror(err), str(target))  # EEXIST makes a FileExistsError
+    raise OSError(err, os.strerror(err), target)  # EEXIST makes a FileExistsError
 
 
-def same_content(path: Path, digests: Digests) -> bool:
+def same_content(path: str, digests: Digests) -> bool:
     try:
-        if path.stat().st_size != digests.size:
+        if os.stat(path).st_size != digests.size:
             return False
-        return sha256_file(str(path))[0] == digests.sha256
+        return sha256_file(path)[0] == digests.sha256
     except OSError:
         return False

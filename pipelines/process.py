@@ -5,12 +5,14 @@ Nothing here touches the case database: results go back to the single writer.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -80,6 +82,11 @@ class WorkerSettings:
     region: str = "GB"
     limits: Limits = field(default_factory=Limits.from_env)  # per parser and file
 
+    @cached_property
+    def data_path(self) -> str:
+        """``data_dir`` as text, the base of every export's path (built per stream: pathlib costs)."""
+        return str(self.data_dir).rstrip("/")
+
 
 class _ReaderIO(io.RawIOBase):
     """A seekable raw stream over a ContentReader (for big files' parsers)."""
@@ -116,7 +123,7 @@ def open_reader(reader: ContentReader, size: int) -> BinaryIO:
     return io.BufferedReader(_ReaderIO(reader, size), CHUNK)
 
 
-def _open_for_parsers(memory: bytearray | None, exported: Path | None, reader: ContentReader,
+def _open_for_parsers(memory: bytearray | None, exported: str | None, reader: ContentReader,
                       size: int) -> Callable[[], BinaryIO]:
     if memory is not None:
         frozen = bytes(memory)
@@ -126,7 +133,7 @@ def _open_for_parsers(memory: bytearray | None, exported: Path | None, reader: C
     return lambda: io.BufferedReader(_ReaderIO(reader, size))
 
 
-def _set_times(path: Path, entry: Entry) -> None:
+def _set_times(path: str, entry: Entry) -> None:
     if entry.mtime is None:
         return
     mtime_ns = int(entry.mtime.timestamp()) * 1_000_000_000 + entry.mtime.microsecond * 1000
@@ -158,8 +165,8 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     records = _record_scope(settings, decision)
     if records is not None:  # a communications database: parsed for its selected records, never exported
         export_rel = result.export_rel = None
-    target = settings.data_dir / export_rel if settings.export and export_rel else None
-    tmp = staging_dir(settings.data_dir) / f"{file_id}.part" if target else None
+    target = f"{settings.data_path}/{export_rel}" if settings.export and export_rel else None
+    tmp = f"{staging_dir(settings.data_dir)}/{file_id}.part" if target else None
     read = _read(entry, reader, settings, result, _Export(export_rel, target, tmp))
     damage = getattr(reader, "damage", None)  # found once the bytes were read (a checksum): they are kept
     if damage:
@@ -206,8 +213,8 @@ class _Export:
     """Where one stream's export goes: its name under data/, the final path and the staging file."""
 
     rel: str | None
-    target: Path | None
-    tmp: Path | None
+    target: str | None
+    tmp: str | None
 
 
 @dataclass
@@ -216,7 +223,7 @@ class _Pass:
 
     hasher: MultiHasher
     memory: bytearray | None
-    target: Path | None
+    target: str | None
     offset: int = 0
     head: bytes = b""
     ftype: FileType | None = None
@@ -285,21 +292,22 @@ def _set_status(result: Result, entry: Entry, offset: int, settings: WorkerSetti
                         and not entry.content_guess)
 
 
-def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export: _Export) -> Path | None:
+def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export: _Export) -> str | None:
     """Move the staged export to its name (or beside an earlier, different one); the final path or None."""
     target, tmp = export.target, export.tmp
     if tmp is not None and target is not None and result.digests is not None:
         try:
             # the target's folder is made only now: an export that never completes leaves no empty folder
             # (seal refuses folders no extraction recorded)
-            make_dir(target.parent)
+            folder = target.rpartition("/")[0]
+            make_dir(folder)
             try:
                 placed, result.export_reused = place(tmp, target, result.digests)
             except FileNotFoundError:  # the folder went away since (another run into a recreated OUT)
-                make_dir(target.parent, again=True)
+                make_dir(folder, again=True)
                 placed, result.export_reused = place(tmp, target, result.digests)
-            if placed is not target:  # moved aside to name~vN
-                result.export_rel = placed.relative_to(settings.data_dir).as_posix()
+            if placed != target:  # moved aside to name~vN
+                result.export_rel = placed[len(settings.data_path) + 1:]
             target = placed
             if not result.export_reused:
                 _set_times(target, entry)
@@ -311,12 +319,12 @@ def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export
             target = None
     else:
         target = None
-        if tmp is not None and tmp.exists():
-            tmp.unlink()
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
     return target
 
 
-def _discard(out: BinaryIO | None, tmp: Path | None) -> None:
+def _discard(out: BinaryIO | None, tmp: str | None) -> None:
     """Drop a half-written export temp file (frees its space on a full disk)."""
     try:
         if out is not None:
@@ -324,7 +332,8 @@ def _discard(out: BinaryIO | None, tmp: Path | None) -> None:
     except OSError:
         pass  # the close flushes into the same full disk; the file goes anyway
     if tmp is not None:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # never made, or already gone
+            os.unlink(tmp)
 
 
 def _close_sparse(out: BinaryIO, written: int, result: Result) -> None:
@@ -341,7 +350,7 @@ def _close_sparse(out: BinaryIO, written: int, result: Result) -> None:
         out.close()
 
 
-def _retype_whole(ftype: FileType, memory: bytearray | None, target: Path | None, reader: ContentReader,
+def _retype_whole(ftype: FileType, memory: bytearray | None, target: str | None, reader: ContentReader,
                   size: int, extension: str) -> FileType:
     """Type a stream whose type needs more than its head (OLE compound documents: the
     directory tells a Word document from an Excel sheet) on its whole content, as file(1)
@@ -362,18 +371,18 @@ def _retype_whole(ftype: FileType, memory: bytearray | None, target: Path | None
 def record_spool(data_dir: Path, file_id: int, index: int, parser: str) -> Path:
     """Where the records of the ``index``-th parser run on a stream are spooled (the writer may read the
     first parser's spool while it is being written: see :meth:`pipelines.store.ResultWriter.tail`)."""
-    return data_dir / STAGING / "records" / f"{file_id}-{index}-{parser}.records"
+    return Path(f"{data_dir}/{STAGING}/records/{file_id}-{index}-{parser}.records")
 
 
 def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,
                 size: int, result: Result, settings: WorkerSettings,
                 records: RecordScope | None = None) -> ParserOutcome:
     outcome = ParserOutcome(spec)
-    work = staging_dir(settings.data_dir) / f"{result.file_id}-{spec.name}"
     finder = settings.siblings
     # a database read for selected records only is copied to scratch OUTSIDE the output folder:
     # the records left behind never reach OUT, not even in a temporary copy
-    scratch = work / "scratch" if records is None else Path(tempfile.mkdtemp(prefix="devicex-records-"))
+    scratch = Path(f"{staging_dir(settings.data_dir)}/{result.file_id}-{spec.name}/scratch" if records is None
+                   else tempfile.mkdtemp(prefix="devicex-records-"))
     ctx = ParserContext(opener, head, mime, size, path=entry.path, region=settings.region,
                         siblings=(lambda path: finder(entry.volume, path)) if finder else None,
                         scratch=scratch)
@@ -402,7 +411,8 @@ def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[],
         result.problems.append(Problem(f"parse:{spec.name}", "error",
                                        f"parser {spec.name} failed: {type(exc).__name__}: {one_line(exc)}"))
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if records is not None or ctx.scratch_used:  # (a folder the parser never asked for is not there)
+            shutil.rmtree(scratch, ignore_errors=True)
         try:
             sink.close()
         except OSError as exc:  # the spool could not be written: what is in memory is kept

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from devicex.records import Record, canonical_json, serialise
+from devicex.records import Record, schema_json, serialise
 
 IN_MEMORY = 1000   # rows kept in the result before spooling starts
 BATCH = 5000       # rows per spooled batch (and per writer transaction)
@@ -45,7 +45,7 @@ class RecordSink:
 
     def add(self, record: Record) -> None:
         if record.record_type not in self.kinds:
-            self.kinds[record.record_type] = canonical_json(type(record).schema())
+            self.kinds[record.record_type] = schema_json(type(record))
         row = to_row(record)
         self.count += 1
         if self.spool is None:
