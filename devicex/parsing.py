@@ -59,7 +59,7 @@ class ParserContext:
     region in which national phone numbers are read."""
 
     def __init__(self, opener: Callable[[], BinaryIO], head: bytes, mime: str, size: int, *,
-                 path: str = "", siblings: SiblingFinder | None = None, scratch: Path | None = None,
+                 path: str = "", siblings: SiblingFinder | None = None, scratch: str | Path | None = None,
                  region: str = "GB") -> None:
         self._opener = opener
         self.head = head
@@ -68,7 +68,7 @@ class ParserContext:
         self.path = path
         self.region = region
         self._siblings = siblings
-        self._scratch = scratch
+        self._scratch = scratch  # (a Path only when asked for: most parses never ask)
         self.scratch_used = False  # scratch_dir was asked for: there may be a folder to remove
         self.warnings: list[str] = []
         self.databases: list[str] = []  # other databases read (their paths), e.g. wa.db beside msgstore.db
@@ -91,10 +91,11 @@ class ParserContext:
     def scratch_dir(self) -> Path:
         """A private folder for scratch copies; removed by the pipeline after the run."""
         if self._scratch is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="devicex-scratch-"))
+            self._scratch = tempfile.mkdtemp(prefix="devicex-scratch-")
+        folder = Path(self._scratch)
         self.scratch_used = True
-        self._scratch.mkdir(parents=True, exist_ok=True)
-        return self._scratch
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     @classmethod
     def from_bytes(cls, data: bytes, mime: str = "application/octet-stream") -> ParserContext:

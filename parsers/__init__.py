@@ -42,7 +42,7 @@ def _kinds(module: object) -> frozenset[str]:
 
 def for_type(mime: str, extension: str, path: str = "") -> list[ParserSpec]:
     """The parsers that want a stream of this type, extension or path."""
-    if path and _any_path().match(path) is not None:  # a path some parser wants whatever its type
+    if path and _wanted_path(path):  # a path some parser wants whatever its type
         return [s for s in registry() if s.wants(mime, extension, path)]
     return list(_by_type(mime, extension))
 
@@ -53,8 +53,21 @@ def _by_type(mime: str, extension: str) -> tuple[ParserSpec, ...]:
     return tuple(s for s in registry() if s.wants(mime, extension))
 
 
+def _wanted_path(path: str) -> bool:
+    """Whether any parser's ``PATHS`` matches ``path`` (asked for every stream; nearly all match none)."""
+    tails, pattern = _path_index()
+    if tails is not None and not path.endswith(tails):
+        return False  # no pattern can match: none ends as this path does
+    return pattern.match(path) is not None
+
+
 @lru_cache(maxsize=1)
-def _any_path() -> re.Pattern[str]:
-    """One test of every parser's ``PATHS`` at once (asked for every stream; most match none)."""
+def _path_index() -> tuple[tuple[str, ...] | None, re.Pattern[str]]:
+    """Every parser's ``PATHS`` as one regular expression, and what follows the last ``*`` of each (a path
+    it matches ends with that), so most paths are ruled out without the expression's backtracking; no such
+    test when one of those ends holds another wildcard."""
     paths = tuple(p for s in registry() for p in s.paths)
-    return path_patterns(paths) if paths else re.compile("(?!)")
+    tails = tuple(dict.fromkeys(p.rpartition("*")[2] for p in paths))
+    if any(c in tail for tail in tails for c in "?["):
+        return None, path_patterns(paths)
+    return tails, path_patterns(paths) if paths else re.compile("(?!)")

@@ -134,11 +134,12 @@ def _open_for_parsers(memory: bytearray | None, exported: str | None, reader: Co
 
 
 def _set_times(path: str, entry: Entry) -> None:
-    if entry.mtime is None:
+    mtime, atime = entry.mtime, entry.atime
+    if mtime is None:
         return
-    mtime_ns = int(entry.mtime.timestamp()) * 1_000_000_000 + entry.mtime.microsecond * 1000
-    atime = entry.atime or entry.mtime
-    atime_ns = int(atime.timestamp()) * 1_000_000_000 + atime.microsecond * 1000
+    mtime_ns = int(mtime.timestamp()) * 1_000_000_000 + mtime.microsecond * 1000
+    atime_ns = mtime_ns if atime is None or atime == mtime else (
+        int(atime.timestamp()) * 1_000_000_000 + atime.microsecond * 1000)
     os.utime(path, ns=(atime_ns, mtime_ns))
 
 
@@ -255,8 +256,9 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
             if read.offset == 0:
                 read.head = bytes(data[:HEAD_SIZE])
                 # typed as soon as the head is in: streams no parser wants are not kept in memory
-                read.ftype = identify(read.head, entry.extension)
-                read.wanted = (parsers.for_type(read.ftype.mime, entry.extension, entry.path)
+                extension = entry.extension
+                read.ftype = identify(read.head, extension)
+                read.wanted = (parsers.for_type(read.ftype.mime, extension, entry.path)
                                if settings.parse else [])
                 if not read.wanted:
                     read.memory = None
@@ -368,10 +370,10 @@ def _retype_whole(ftype: FileType, memory: bytearray | None, target: str | None,
     return identify(data, extension, whole=True) if len(data) == size else ftype
 
 
-def record_spool(data_dir: Path, file_id: int, index: int, parser: str) -> Path:
+def record_spool(data_dir: Path, file_id: int, index: int, parser: str) -> str:
     """Where the records of the ``index``-th parser run on a stream are spooled (the writer may read the
     first parser's spool while it is being written: see :meth:`pipelines.store.ResultWriter.tail`)."""
-    return Path(f"{data_dir}/{STAGING}/records/{file_id}-{index}-{parser}.records")
+    return f"{data_dir}/{STAGING}/records/{file_id}-{index}-{parser}.records"
 
 
 def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[], BinaryIO], head: bytes, mime: str,
@@ -381,8 +383,8 @@ def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[],
     finder = settings.siblings
     # a database read for selected records only is copied to scratch OUTSIDE the output folder:
     # the records left behind never reach OUT, not even in a temporary copy
-    scratch = Path(f"{staging_dir(settings.data_dir)}/{result.file_id}-{spec.name}/scratch" if records is None
-                   else tempfile.mkdtemp(prefix="devicex-records-"))
+    scratch = (f"{staging_dir(settings.data_dir)}/{result.file_id}-{spec.name}/scratch" if records is None
+               else tempfile.mkdtemp(prefix="devicex-records-"))
     ctx = ParserContext(opener, head, mime, size, path=entry.path, region=settings.region,
                         siblings=(lambda path: finder(entry.volume, path)) if finder else None,
                         scratch=scratch)

@@ -35,7 +35,7 @@ def to_row(record: Record) -> Row:
 class RecordSink:
     """Collects one parser's rows for one stream; spools past :data:`IN_MEMORY`."""
 
-    def __init__(self, spool: Path) -> None:
+    def __init__(self, spool: str | Path) -> None:
         self.rows: list[Row] = []
         self.count = 0
         self.kinds: dict[str, str] = {}  # record type -> schema JSON
@@ -62,8 +62,8 @@ class RecordSink:
         if not self._pending:
             return
         if self.spool is None:
-            self._spool_path.parent.mkdir(parents=True, exist_ok=True)
-            self.spool = self._spool_path
+            self.spool = Path(self._spool_path)  # (made only now: most sinks never spool)
+            self.spool.parent.mkdir(parents=True, exist_ok=True)
         blob = pickle.dumps(self._pending, protocol=pickle.HIGHEST_PROTOCOL)
         with open(self.spool, "ab") as fh:
             fh.write(_LENGTH.pack(len(blob)) + blob)
