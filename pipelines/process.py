@@ -133,14 +133,14 @@ def _open_for_parsers(memory: bytearray | None, exported: str | None, reader: Co
     return lambda: io.BufferedReader(_ReaderIO(reader, size))
 
 
-def _set_times(path: str, entry: Entry) -> None:
+def _set_times(fd: int, entry: Entry) -> None:
     mtime, atime = entry.mtime, entry.atime
     if mtime is None:
         return
     mtime_ns = int(mtime.timestamp()) * 1_000_000_000 + mtime.microsecond * 1000
     atime_ns = mtime_ns if atime is None or atime == mtime else (
         int(atime.timestamp()) * 1_000_000_000 + atime.microsecond * 1000)
-    os.utime(path, ns=(atime_ns, mtime_ns))
+    os.utime(fd, ns=(atime_ns, mtime_ns))
 
 
 def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
@@ -275,8 +275,8 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
         result.problems.append(Problem("export", "error", f"cannot write export: {one_line(exc)}"))
         read.target = None
     finally:
-        if out is not None:
-            _close_sparse(out, read.offset, result)
+        if out is not None and not _close_sparse(out, read.offset, result, entry):
+            read.target = None
     return read
 
 
@@ -311,8 +311,6 @@ def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export
             if placed != target:  # moved aside to name~vN
                 result.export_rel = placed[len(settings.data_path) + 1:]
             target = placed
-            if not result.export_reused:
-                _set_times(target, entry)
         except OSError as exc:
             if output_problem(exc):
                 _discard(None, tmp)
@@ -338,18 +336,22 @@ def _discard(out: BinaryIO | None, tmp: str | None) -> None:
             os.unlink(tmp)
 
 
-def _close_sparse(out: BinaryIO, written: int, result: Result) -> None:
-    """Set the export's length (a trailing hole is only a seek until then) and close it."""
+def _close_sparse(out: BinaryIO, written: int, result: Result, entry: Entry) -> bool:
+    """Set the export's length (a trailing hole is only a seek until then) and then its times (on the open
+    file: no path to look up, and they go with it into place), and close it; False if that failed."""
     if out.closed:  # already discarded (the output failed)
-        return
+        return False
     try:
-        out.truncate(written)
+        out.truncate(written)  # (flushes what is buffered: nothing is written after the times are set)
+        _set_times(out.fileno(), entry)
     except OSError as exc:
         if output_problem(exc):
             raise OutputError(f"export: {output_problem(exc)}") from None
         result.problems.append(Problem("export", "error", f"cannot finish export: {one_line(exc)}"))
+        return False
     finally:
         out.close()
+    return True
 
 
 def _retype_whole(ftype: FileType, memory: bytearray | None, target: str | None, reader: ContentReader,
