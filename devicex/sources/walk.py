@@ -357,11 +357,33 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
         kind = _META_KINDS.get(int(meta.type), E.KIND_OTHER)
     else:
         kind = _NAME_KINDS.get(int(name.type), E.KIND_OTHER)
-    guess = _content_guess(fs, meta, alloc, realloc)
     attrs, streams = _streams(fs, f, kind) if meta is not None else ([], [])
+    fields = _fields(fs, source, f, meta, attrs, path, raw, addr, kind, alloc, realloc)
+    is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
+    dir_addr = addr if is_dir and (meta is not None or addr) else None
+    if meta is None:
+        return [(E.Entry(attr_type=None, attr_id=None, stream=None, size=0, **fields), None)], dir_addr
+    exfat = fs.fs_type == "exfat" and fs.image is not None
+    base = None
+    if is_dir or not streams or exfat:  # else only its streams are entries, each made directly (cheaper)
+        base = E.Entry(attr_type=None, attr_id=None, stream=None, size=int(meta.size), **fields)
+        base = _apply_exfat_offsets(fs, base) if exfat else base
+    out: list[tuple[E.Entry, TskContent | None]] = []
+    if base is not None and (is_dir or not streams):
+        out.append((base, TskContent(f, None, None) if not is_dir else None))
+    for atype, aid, sname, size in streams:
+        if not (is_dir and sname is None):
+            out.append((replace(base, attr_type=atype, attr_id=aid, stream=sname, size=size) if base is not None
+                        else E.Entry(attr_type=atype, attr_id=aid, stream=sname, size=size, **fields),
+                        TskContent(f, atype, aid)))
+    return out, dir_addr
+
+
+def _fields(fs: FileSystem, source: str, f: Any, meta: Any, attrs: Any, path: str, raw: bytes, addr: int,
+            kind: str, alloc: str, realloc: bool) -> dict[str, Any]:
+    """The fields an entry's streams share (all but the stream, its attribute and its size)."""
     fn = _fn_times(f, attrs) if attrs else (None, None, None, None)
-    base = E.Entry(
-        attr_type=None, attr_id=None, stream=None, size=int(meta.size) if meta is not None else 0,
+    return dict(
         source=source, volume=fs.label, fs_offset=fs.offset, fs_type=fs.fs_type, inode=addr,
         path=path, name=_decode(raw), name_raw=raw, kind=kind, alloc=alloc, realloc=realloc,
         meta_seq=int(meta.seq) if meta is not None else None,
@@ -374,22 +396,5 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
         gid=int(meta.gid) if meta is not None else None,
         mode=int(meta.mode) if meta is not None else None,
         link_target=_decode(meta.link) if meta is not None and meta.link else None,
-        content_guess=guess,
+        content_guess=_content_guess(fs, meta, alloc, realloc),
     )
-    if fs.fs_type == "exfat" and meta is not None and fs.image is not None:
-        base = _apply_exfat_offsets(fs, base)
-    is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
-    dir_addr = addr if is_dir and (meta is not None or addr) else None
-    if meta is None:
-        return [(base, None)], dir_addr
-    out: list[tuple[E.Entry, TskContent | None]] = []
-    if is_dir:
-        out.append((base, None))
-    elif not streams:
-        out.append((base, TskContent(f, None, None)))
-    for atype, aid, sname, size in streams:
-        if is_dir and sname is None:
-            continue
-        out.append((replace(base, attr_type=atype, attr_id=aid, stream=sname, size=size),
-                    TskContent(f, atype, aid)))
-    return out, dir_addr
