@@ -1,9 +1,10 @@
 """The one read's plan, spooled to a private SQLite file (never all in memory) and read back by media offset.
 
-Each planned entry is written as a compact row: its fields and the entry's as plain values (``marshal``), a
-time as the bytes of its pickled state. It costs about a third of pickling the objects whole, both ways (the
-plan holds every entry whose stream lies plainly on the media). An entry with anything else in it (a time not
-in UTC, a decision of another kind) is pickled whole, so it always comes back equal.
+Each planned entry is written as a compact row: its fields and the entry's compact form (``Entry.__reduce__``:
+plain values, its UTC times as the bytes of their state) as ``marshal`` data, which costs far less than
+pickling the objects whole, both ways (the plan holds every entry whose stream lies plainly on the media). An
+entry with anything else in it (a time not in UTC, a decision of another kind) is pickled whole, so it always
+comes back equal.
 """
 from __future__ import annotations
 
@@ -11,47 +12,37 @@ import marshal
 import pickle
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devicex.entries import Entry
+from devicex.entries import from_utc_states
 from pipelines.onepass import Planned
 from pipelines.select import Decision
 
-_TIMES = tuple(i for i, f in enumerate(fields(Entry)) if "datetime" in str(f.type))  # the times
 _COMPACT, _PICKLED = b"m", b"p"
 
 
 def encode(item: Planned) -> bytes:
     """``item`` as bytes for the spool (:func:`decode` gives it back equal)."""
-    entry, decision = item.entry, item.decision
-    values: list[Any] = list(entry.__reduce__()[1])  # the field values in order
-    for i in _TIMES:
-        when = values[i]
-        if when is not None:
-            if type(when) is not datetime or when.tzinfo is not UTC:
-                return _PICKLED + pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-            values[i] = when.__reduce_ex__(4)[1][0]  # its state: year ... microsecond, and fold
-    if type(entry) is not Entry or (decision is not None and type(decision) is not Decision):
-        return _PICKLED + pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-    plain = None if decision is None else (decision.include, decision.reason, decision.records_only)
-    return _COMPACT + marshal.dumps((item.seq, tuple(values), item.file_id, item.export_rel, plain, item.runs,
-                                     item.byte_runs))
+    rebuild, entry_args = item.entry.__reduce__()
+    decision = item.decision
+    if rebuild is from_utc_states and (decision is None or type(decision) is Decision):
+        plain = None if decision is None else (decision.include, decision.reason, decision.records_only)
+        try:
+            row: Any = (item.seq, entry_args, item.file_id, item.export_rel, plain, item.runs, item.byte_runs)
+            return _COMPACT + marshal.dumps(row)
+        except ValueError:  # a value marshal does not take
+            pass
+    return _PICKLED + pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
 
 
 def decode(blob: bytes) -> Planned:
     if blob[:1] == _PICKLED:
         item: Planned = pickle.loads(blob[1:])
         return item
-    seq, values, file_id, export_rel, plain, runs, byte_runs = marshal.loads(blob[1:])
-    values = list(values)
-    for i in _TIMES:
-        if values[i] is not None:
-            values[i] = datetime(values[i], UTC)  # type: ignore[arg-type, call-arg]  # from its state
+    seq, entry_args, file_id, export_rel, plain, runs, byte_runs = marshal.loads(blob[1:])
     decision = None if plain is None else Decision(*plain)
-    return Planned(seq, Entry(*values), file_id, export_rel, decision, runs, byte_runs)
+    return Planned(seq, from_utc_states(*entry_args), file_id, export_rel, decision, runs, byte_runs)
 
 
 class PlanStore:
