@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import parsers
@@ -61,6 +62,7 @@ class ResultWriter:
         self.already: dict[str, int] = {}  # records a widening run found already taken by earlier runs
         self._earlier = db.conn.execute("SELECT count(*) FROM runs WHERE id < ?", (run_id,)).fetchone()[0] > 0
         self._tails = SpoolTail(db, {spec.name: spec for spec in parsers.registry()})
+        self._iso_seen: dict[datetime, str | None] = {}
 
     def walk_problem(self, volume: str, message: str) -> None:
         if self._scoped and not self._list_excluded:
@@ -120,14 +122,27 @@ class ResultWriter:
         hashes = (None, None, None, None) if d is None else (d.md5, d.sha1, d.sha256, d.size)
         typed = (None, None, None, e.extension, None) if t is None else (
             t.mime, t.description, t.category, e.extension, int(t.ext_mismatch))
+        times = self._iso
         self.db.add_file((
             r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
-            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, iso(e.mtime), iso(e.atime), iso(e.ctime),
-            iso(e.crtime), iso(e.fn_mtime), iso(e.fn_atime), iso(e.fn_ctime), iso(e.fn_crtime), e.uid, e.gid,
-            e.mode, e.link_target, *hashes, *typed, int(r.recovered), r.status, r.export_rel,
-            canonical_json_objects(r.byte_runs) if r.byte_runs else None, e.content_guess, e.locator,
+            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, times(e.mtime), times(e.atime),
+            times(e.ctime), times(e.crtime), times(e.fn_mtime), times(e.fn_atime), times(e.fn_ctime),
+            times(e.fn_crtime), e.uid, e.gid, e.mode, e.link_target, *hashes, *typed, int(r.recovered), r.status,
+            r.export_rel, canonical_json_objects(r.byte_runs) if r.byte_runs else None, e.content_guess, e.locator,
             e.stored_name, e.mtime_local, e.extra,
             canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))
+
+    def _iso(self, when: datetime | None) -> str | None:
+        """``iso`` of a time, remembered for the next ones (a row's times are often the same, and so are many
+        rows'): equal times give the same text, since it is written in UTC."""
+        if when is None:
+            return None
+        text = self._iso_seen.get(when)
+        if text is None:
+            if len(self._iso_seen) >= 4096:
+                self._iso_seen.clear()
+            text = self._iso_seen[when] = iso(when)
+        return text
 
     def _write(self, r: Result) -> None:
         e = r.entry
