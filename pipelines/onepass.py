@@ -62,6 +62,8 @@ class Planned:
         """Its runs ascend on the media and, if it is to be gathered in memory, do not spread too wide: else it is
         spooled to a file as the pass goes by its runs (:class:`_Spool`)."""
         runs = self.runs
+        if len(runs) == 1:
+            return True  # one run: ascending, and spread no wider than the stream
         if any(b[0] < a[0] + a[1] for a, b in zip(runs, runs[1:], strict=False)):
             return False
         return self.entry.size > GATHER_LIMIT or runs[-1][0] + runs[-1][1] - runs[0][0] <= SPAN_LIMIT

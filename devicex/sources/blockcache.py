@@ -13,6 +13,7 @@ cache are not. Big reads are never kept.
 """
 from __future__ import annotations
 
+import bisect
 import mmap
 import threading
 from collections import OrderedDict
@@ -42,12 +43,14 @@ class BlockCache:
         self._free = list(range(self._slots - 1, -1, -1))
         self._lock = threading.Lock()
         self._draining = False
+        self._drained: list[int] = []  # the blocks held when the walk was done, in order
 
     def drain(self) -> None:
         """From now on hold no new block, and hand the blocks held to the sequential pass over the media, which
         reads them from here instead of the media and lets them go as it goes by (see :meth:`_pass_read`)."""
         with self._lock:
             self._draining = True
+            self._drained = sorted(self._where)
 
     def read(self, offset: int, size: int) -> bytes:
         if size <= 0 or offset < 0:
@@ -152,14 +155,23 @@ class BlockCache:
                 pos += self._read_media_into(pos, view[pos - offset:stop - offset])
                 if pos < stop:
                     break  # the media ends (or reads short) here: as the media gives it
-            for block in range(offset // BLOCK, pos // BLOCK):
+            for block in self._held_blocks(offset, pos // BLOCK * BLOCK):
                 self._let_go(block)
         return pos - offset
 
     def _held(self, offset: int, end: int) -> bool:
-        """True if a block of the bytes from ``offset`` to ``end`` is held."""
-        where = self._where
-        return bool(where) and any(b in where for b in range(offset // BLOCK, (end - 1) // BLOCK + 1))
+        """True if a block of the bytes from ``offset`` to ``end`` is held (once draining)."""
+        return bool(self._held_blocks(offset, end))
+
+    def _held_blocks(self, offset: int, end: int) -> list[int]:
+        """The blocks held among those of the bytes from ``offset`` to ``end`` (once draining: no block is held
+        anew, so they are among those held when the walk was done)."""
+        where, drained = self._where, self._drained
+        if not where or end <= offset:
+            return []
+        lo = bisect.bisect_left(drained, offset // BLOCK)
+        hi = bisect.bisect_right(drained, (end - 1) // BLOCK)
+        return [b for b in drained[lo:hi] if b in where]
 
     def _let_go(self, block: int) -> None:
         slot = self._where.pop(block, None)
