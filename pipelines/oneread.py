@@ -4,6 +4,7 @@ once, hashing it (the intake hashes) and serving the plan; results are written i
 from __future__ import annotations
 
 import ctypes
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from pipelines.planstore import PlanStore
 from pipelines.process import WorkerSettings
 from pipelines.sequence import InOrder
 
+GC_YOUNG = 10_000  # new container objects between runs of the cycle collector, in the main process
 BATCH_BYTES = 2 << 20  # content bytes per batch sent to a worker process
 WALK_BLOCKS = 48 << 20  # media blocks kept from the layout to the pass (devicex.sources.blockcache)
 
@@ -84,6 +86,10 @@ class OneRead:
         self.content_bytes = 0
 
     def run(self, layout: Layout, vol_ids: dict[str, int], summary: Any) -> Outcome:
+        thresholds = gc.get_threshold()
+        # this process makes and drops a few objects per entry, few of them in cycles: the cycle collector runs
+        # once per 10,000 new objects instead of 700 (measured on the bench tree: 0.17 s of collections -> 0.05)
+        gc.set_threshold(GC_YOUNG, *thresholds[1:])
         try:
             self._walk_all(layout, vol_ids, summary)
             _blocks(self.src, "drain_blocks")  # what the walk read is not read again by the pass
@@ -94,6 +100,7 @@ class OneRead:
                 raise RuntimeError(f"{self.order.waiting} entries walked but never processed")
             return outcome
         finally:
+            gc.set_threshold(*thresholds)
             _blocks(self.src, "release_blocks")
             self.plan.close()
             self.runner.close()
