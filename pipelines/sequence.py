@@ -88,17 +88,22 @@ class InOrder:
         if item is not _MISSING or seq < self._spooled_from or not self._spooled:
             return item
         assert self._conn is not None
-        rows = self._conn.execute("SELECT seq, item FROM waiting WHERE seq >= ? ORDER BY seq LIMIT ?",
-                                  (seq, FETCH)).fetchall()
-        run = 0
-        while run < len(rows) and rows[run][0] == seq + run:
-            run += 1
-        if run:
-            self._conn.execute("DELETE FROM waiting WHERE seq BETWEEN ? AND ?", (seq, seq + run - 1))
-            self._spooled -= run
-            self._back.update((n, self._thaw(pickle.loads(blob))) for n, blob in rows[:run])
-        # the first spooled item after the run, or where to look again
-        self._spooled_from = rows[run][0] if run < len(rows) else seq + run if len(rows) == FETCH else 1 << 62
+        rows: list[tuple[int, bytes]] = []
+        after = 1 << 62  # the first spooled item after the run, or where to look again
+        cursor = self._conn.execute("SELECT seq, item FROM waiting WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, FETCH))
+        for row in cursor:
+            if row[0] != seq + len(rows):
+                after = row[0]
+                break  # the run ends here: the rows after it are not read
+            rows.append(row)
+        else:
+            after = seq + len(rows) if len(rows) == FETCH else after
+        cursor.close()
+        if rows:
+            self._conn.execute("DELETE FROM waiting WHERE seq BETWEEN ? AND ?", (seq, seq + len(rows) - 1))
+            self._spooled -= len(rows)
+            self._back.update((n, self._thaw(pickle.loads(blob))) for n, blob in rows)
+        self._spooled_from = after
         return self._back.pop(seq, _MISSING)
 
     def close(self) -> None:
