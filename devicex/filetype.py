@@ -21,10 +21,14 @@ _local = threading.local()
 _NO_CHECK_SOFT = 0x0004000  # MAGIC_NO_CHECK_SOFT (magic.h): skip the database scan, keep the built-in tests
 
 
+_KEYS = {(mime, scan): ("mime" if mime else "desc") + ("" if scan else "-builtin")
+         for mime in (False, True) for scan in (False, True)}
+
+
 def _magic(mime: bool, scan: bool = True) -> magic.Magic:
     """A per-thread libmagic handle: MIME type or description; with the database scan (as
     file(1)) or only libmagic's built-in tests (encoding/text, tar, CDF, JSON, CSV, ELF)."""
-    key = ("mime" if mime else "desc") + ("" if scan else "-builtin")
+    key = _KEYS[mime, scan]
     m = getattr(_local, key, None)
     if m is None:
         m = magic.Magic(mime=mime)
@@ -44,7 +48,7 @@ _buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
 
 def _type(data: bytes, mime: bool, scan: bool = True) -> str:
     """``_magic(mime, scan).from_buffer(data)``: the same answer, fewer layers."""
-    m = _magic(mime, scan)
+    m = getattr(_local, _KEYS[mime, scan], None) or _magic(mime, scan)
     out = _buffer(m.cookie, data, len(data))
     if out is None:  # libmagic failed: python-magic's handling (an error, or its 5.09 bug's answer)
         return str(m.from_buffer(data))

@@ -39,14 +39,16 @@ def staging_dir(data_dir: Path) -> str:
     """This process's folder for export temp files. Writing them next to their targets made two workers
     create and rename in the same folder at once, contending for its lock; here each worker has its own
     folder and the target folder sees one operation per file (the no-clobber rename)."""
-    key = (data_dir, os.getpid())
-    folder = _staging.get(key)
-    if folder is None:
-        folder = _staging[key] = str(data_dir / STAGING / str(key[1]))
+    pid = os.getpid()
+    known = _staging.get(pid)
+    if known is not None and known[0] is data_dir:
+        return known[1]
+    folder = str(data_dir / STAGING / str(pid))
+    _staging[pid] = (data_dir, folder)
     return folder
 
 
-_staging: dict[tuple[Path, int], str] = {}  # staging_dir's answers (asked for every stream)
+_staging: dict[int, tuple[Path, str]] = {}  # staging_dir's last answer in each process (asked for every stream)
 
 
 def remove_staging(data_dir: Path) -> None:
@@ -106,6 +108,7 @@ def place(tmp: str, target: str, digests: Digests) -> tuple[str, bool]:
 
 
 _AT_FDCWD, _RENAME_NOREPLACE = -100, 1
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # as os.fsencode
 _renameat2: Callable[..., int] | None = None
 if sys.platform.startswith("linux"):
     try:
@@ -122,7 +125,8 @@ def _rename_noreplace(tmp: str, target: str) -> bool:
     global _renameat2
     if _renameat2 is None:
         return False
-    if _renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
+    if _renameat2(_AT_FDCWD, tmp.encode(_FS_ENCODING, _FS_ERRORS), _AT_FDCWD, target.encode(_FS_ENCODING, _FS_ERRORS),
+                  _RENAME_NOREPLACE) == 0:
         return True
     err = ctypes.get_errno()
     if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # file system or kernel without it

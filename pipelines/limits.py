@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 POLL = 0.05
 REFIRE = 1.0
@@ -52,7 +52,7 @@ class Limits:
     def for_size(self, size: int) -> Limits:
         """The limits for one file of ``size`` bytes: its time grows with it (a 2 GiB WhatsApp store of a
         real phone needs more than a minute on a loaded machine, and losing it would lose the evidence)."""
-        return replace(self, seconds=self.seconds + self.per_mib * max(size, 0) / (1 << 20))
+        return Limits(self.seconds + self.per_mib * max(size, 0) / (1 << 20), self.memory, self.per_mib)
 
 
 class LimitExceeded(BaseException):

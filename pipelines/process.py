@@ -147,7 +147,8 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
             settings: WorkerSettings, decision: Decision | None) -> Result:
     """Read, hash, type, (select), export and parse one stream."""
     result = Result(entry, file_id, export_rel, decision=decision)
-    result.problems.extend(Problem("source", "warning", note) for note in entry.notes)
+    if entry.notes:
+        result.problems.extend(Problem("source", "warning", note) for note in entry.notes)
     _byte_runs(entry, reader, result)
     if decision is None and entry.has_content:
         # The scope needs content: decide BEFORE exporting anything, reading only what the
