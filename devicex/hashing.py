@@ -70,10 +70,11 @@ class ParallelHasher:
         self._hashed = [0, 0]  # buffers each thread is done with
         self._queued = 0
         self._done = threading.Condition()
-        # buffers to read into (:meth:`buffer`), each with the number of buffers queued when it was handed out;
-        # with ``depth`` queued per thread and one being hashed, the oldest is free again (never waited for)
+        # buffers to read into (:meth:`buffer`), each with the number of buffers queued when it was handed out:
+        # ``depth`` of them (the reader waits for the slower thread rather than for room in its queue; memory
+        # held stays ``depth`` blocks)
         self._buffers: list[tuple[bytearray, int]] = []
-        self._slots = depth + 2
+        self._slots = depth
         self._handed = 0
         self._threads = [
             threading.Thread(target=self._run, args=(0, (self._md5.update,)), name="md5", daemon=True),
