@@ -8,7 +8,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from devicex.parsing import ParserSpec, path_patterns
 from devicex.records import Record
@@ -32,6 +34,12 @@ def registry() -> tuple[ParserSpec, ...]:
     if len(names) != len(set(names)):
         raise RuntimeError(f"duplicate parser names: {names}")
     return tuple(specs)
+
+
+@lru_cache(maxsize=1)
+def by_name() -> Mapping[str, ParserSpec]:
+    """Every parser by its name (a result that crossed processes or a spool names its parser)."""
+    return MappingProxyType({spec.name: spec for spec in registry()})
 
 
 def _kinds(module: object) -> frozenset[str]:

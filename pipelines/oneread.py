@@ -74,7 +74,7 @@ class OneRead:
         _large_buffers_mapped()
         # content travels with the entries: small batches keep what is in flight (and its copies) small
         self.runner = make_runner(max(1, workers), src.path, settings, batch_bytes=BATCH_BYTES)
-        self.order = InOrder(self._emit, work / "waiting.sqlite", freeze=_freeze, thaw=_thawer())
+        self.order = InOrder(self._emit, work / "waiting.sqlite", freeze=_freeze, thaw=_thaw)
         self.dispatch = Dispatcher(self.runner, self.order)
         if isinstance(self.runner, ProcessRunner):
             self.runner.waiting = self._tail
@@ -222,17 +222,9 @@ def _freeze(item: tuple[Any, ...]) -> tuple[Any, ...]:
     return item
 
 
-def _thawer() -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """``thaw`` for the order's spool: the parsers named in a spooled result, from one look at the registry
-    (made when first needed: it lists and loads the parser modules)."""
-    specs: dict[str, Any] = {}
-
-    def thaw(item: tuple[Any, ...]) -> tuple[Any, ...]:
-        if item[0] == "result":
-            if not specs:
-                specs.update((spec.name, spec) for spec in parsers.registry())
-            for outcome in item[1].parsed:
-                outcome.spec = specs[outcome.spec]
-        return item
-
-    return thaw
+def _thaw(item: tuple[Any, ...]) -> tuple[Any, ...]:
+    if item[0] == "result":
+        specs = parsers.by_name()
+        for outcome in item[1].parsed:
+            outcome.spec = specs[outcome.spec]
+    return item

@@ -181,7 +181,7 @@ class ProcessRunner:
         self._ring = Ring()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                          initargs=(str(source_path), settings, os.getpid(), self._ring))
-        self._specs = {spec.name: spec for spec in parsers.registry()}
+        self._specs = parsers.by_name()
         # each batch sent: its entries, file ids, the ring's mark when it was sent, and its future
         self._window: deque[tuple[list[Entry], list[int], int, Future[tuple[list[Result], int]]]] = deque()
         self._ids: list[int] = []

@@ -14,6 +14,7 @@ finished would give; what this saves is the writer's time after the last parser 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 from devicex.casedb import RECORD_COLUMNS, CaseDB
@@ -27,7 +28,7 @@ _DATA_COLUMNS = RECORD_COLUMNS[3:]  # what a spooled row holds: type, time, data
 class SpoolTail:
     """Frames of first-parser spools read ahead of their results, per file id."""
 
-    def __init__(self, db: CaseDB, specs: dict[str, ParserSpec]) -> None:
+    def __init__(self, db: CaseDB, specs: Mapping[str, ParserSpec]) -> None:
         self.db, self._specs = db, specs
         self._folder = db.path.parent / STAGING / "records"
         self._read: dict[int, tuple[Path, int]] = {}  # file id -> (spool, offset of the frames not yet taken)

@@ -61,7 +61,7 @@ class ResultWriter:
         self.attachments_taken = 0
         self.already: dict[str, int] = {}  # records a widening run found already taken by earlier runs
         self._earlier = db.conn.execute("SELECT count(*) FROM runs WHERE id < ?", (run_id,)).fetchone()[0] > 0
-        self._tails = SpoolTail(db, {spec.name: spec for spec in parsers.registry()})
+        self._tails = SpoolTail(db, parsers.by_name())
         self._iso_seen: dict[datetime, str | None] = {}
 
     def walk_problem(self, volume: str, message: str) -> None:
