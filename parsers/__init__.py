@@ -36,10 +36,17 @@ def registry() -> tuple[ParserSpec, ...]:
     return tuple(specs)
 
 
-@lru_cache(maxsize=1)
 def by_name() -> Mapping[str, ParserSpec]:
-    """Every parser by its name (a result that crossed processes or a spool names its parser)."""
-    return MappingProxyType({spec.name: spec for spec in registry()})
+    """Every parser by its name (a result that crossed processes or a spool names its parser), made again
+    only when :func:`registry` gives another set."""
+    global _by_name
+    specs = registry()
+    if _by_name is None or _by_name[0] is not specs:
+        _by_name = (specs, MappingProxyType({spec.name: spec for spec in specs}))
+    return _by_name[1]
+
+
+_by_name: tuple[tuple[ParserSpec, ...], Mapping[str, ParserSpec]] | None = None  # by_name's last answer
 
 
 def _kinds(module: object) -> frozenset[str]:
