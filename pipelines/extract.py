@@ -17,6 +17,7 @@ import os
 import platform
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,19 @@ from devicex.timeutil import iso, now_utc
 from pipelines import record_custody, store
 from pipelines.events import Cancelled, Reporter, SilentReporter
 from pipelines.exportfile import remove_staging
-from pipelines.intake import hash_media, insert_source, log_reverify, open_evidence, record_intake, reverify_media
+from pipelines.intake import (
+    Reverify,
+    hash_media,
+    insert_source,
+    log_reverify,
+    open_evidence,
+    record_intake,
+    reverify_media,
+)
 from pipelines.oneread import OneRead, hold_blocks
 from pipelines.plan import Plan
 from pipelines.recovery import close_dead_runs
+from pipelines.reverify import EarlyReverify
 from pipelines.runstate import ExtractOptions, Run, Summary
 from pipelines.select import scope_custody
 from pipelines.walkstage import Namer, take_attachments, walk, worker_settings
@@ -211,14 +221,19 @@ def _extract_one_read(run: Run, params: dict[str, Any]) -> None:
     remove_staging(settings.data_dir)
     namer = Namer()
     reader = OneRead(src, run.db, settings, writer, run.reporter, opts.workers, namer.name)
+    # begun once the media has been read for the last time, beside the rest of the extraction
+    early = EarlyReverify(src, opts.reverify, lambda: MediaReads.total() + reader.runner.media_bytes_read)
     try:
-        outcome = reader.run(layout, vol_ids, run.summary)
+        outcome = reader.run(layout, vol_ids, run.summary, after_reads=lambda: early.start(run.reporter))
         take_attachments(run, writer, reader.fs_rows, settings)
+        intake = _record_intake(run, outcome.digests, outcome.bad, during_extraction=True)
+        writer.finish(parsers.registry())
+    except BaseException:
+        early.cancel()
+        raise
     finally:
         remove_staging(settings.data_dir)
-    intake = _record_intake(run, outcome.digests, outcome.bad, during_extraction=True)
-    writer.finish(parsers.registry())
-    _close(run, layout, intake, writer)
+    _close(run, layout, intake, writer, early.result)
 
 
 def _intake(run: Run) -> Digests:
@@ -262,7 +277,8 @@ def _record_layout(run: Run, layout: Layout) -> dict[str, int]:
     return vol_ids
 
 
-def _close(run: Run, layout: Layout, intake: Digests, writer: store.ResultWriter) -> None:
+def _close(run: Run, layout: Layout, intake: Digests, writer: store.ResultWriter,
+           reverified: Callable[[Reporter], Reverify] | None = None) -> None:
     """Re-verify the media, close the run in case.db, and log it: ``parser-run``, ``source-reverify`` and
     the closing ``extraction`` entry (case.db digest, export listing, the summary)."""
     src, summary = run.src, run.summary
@@ -271,7 +287,8 @@ def _close(run: Run, layout: Layout, intake: Digests, writer: store.ResultWriter
         summary.fatal = f"{src.path}: nothing extracted: file systems were found but no entry could be read"
         run.problem("walk", "nothing extracted: no entry could be read from any file system", path=str(src.path),
                     shown=summary.fatal)
-    reverify = reverify_media(src, run.reporter, run.opts.reverify)
+    reverify = (reverified(run.reporter) if reverified is not None
+                else reverify_media(src, run.reporter, run.opts.reverify))
     summary.source_verified = reverify.verdict(intake)
     run.db.conn.execute("UPDATE sources SET verify_md5=?, verify_sha1=?, verify_sha256=?, verified=? WHERE id=?",
                         (reverify.hashes.get("md5"), reverify.hashes.get("sha1"), reverify.hashes.get("sha256"),

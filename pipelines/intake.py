@@ -15,7 +15,7 @@ from typing import Any
 from devicex.casedb import CaseDB
 from devicex.custody import Artefact, CustodyLog
 from devicex.errors import SourceError
-from devicex.hashing import Digests, hash_reader, sha256_reader
+from devicex.hashing import Digests, ReadInto, hash_reader, sha256_reader
 from devicex.records import canonical_json
 from devicex.sources import Source, open_source
 from pipelines.events import Reporter
@@ -73,15 +73,22 @@ class Reverify:
 def reverify_media(src: Source, reporter: Reporter, choice: str) -> Reverify:
     """Hash the media again after extraction as the examiner chose: SHA-256 only (one read), the three
     hashes of the intake, or not at all."""
+    if choice != "none":
+        reporter.stage("re-verify hash", total_bytes=src.size)
+    return reverify_hashes(src.read_into, src.size, choice, lambda n: reporter.advance(nbytes=n))
+
+
+def reverify_hashes(read_into: ReadInto, size: int, choice: str, progress: Callable[[int], None]) -> Reverify:
+    """The hashes ``choice`` asks for of ``size`` bytes read by ``read_into``; unreadable chunks are hashed
+    as zeros, as at intake, so damage the intake saw gives the same digests again."""
     if choice == "none":
         return Reverify(choice, {})
     if choice == "all":
-        digests = hash_media(src, reporter, "re-verify hash", [])
+        digests = hash_reader(read_into, size, MEDIA_CHUNK, progress=progress, bad=[])
         return Reverify(choice, {"md5": digests.md5, "sha1": digests.sha1, "sha256": digests.sha256})
     if choice != "sha256":
         raise ValueError(f"unknown re-verification choice {choice!r}")
-    reporter.stage("re-verify hash", total_bytes=src.size)
-    digest, _ = sha256_reader(src.read_into, src.size, MEDIA_CHUNK, progress=lambda n: reporter.advance(nbytes=n))
+    digest, _ = sha256_reader(read_into, size, MEDIA_CHUNK, progress=progress)
     return Reverify(choice, {"sha256": digest})
 
 

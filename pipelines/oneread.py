@@ -85,7 +85,10 @@ class OneRead:
         self.walked = 0
         self.content_bytes = 0
 
-    def run(self, layout: Layout, vol_ids: dict[str, int], summary: Any) -> Outcome:
+    def run(self, layout: Layout, vol_ids: dict[str, int], summary: Any,
+            after_reads: Callable[[], None] | None = None) -> Outcome:
+        """Walk, read the media once, and wait for every result; ``after_reads`` is called once the media
+        has been read for the last time (the pass, and every stream read on its own), while the rest goes on."""
         thresholds = gc.get_threshold()
         # this process makes and drops a few objects per entry, few of them in cycles: the cycle collector runs
         # once per 10,000 new objects instead of 700 (measured on the bench tree: 0.17 s of collections -> 0.05)
@@ -95,6 +98,9 @@ class OneRead:
             _blocks(self.src, "drain_blocks")  # what the walk read is not read again by the pass
             self.reporter.totals(self.walked, self.content_bytes)
             outcome = self._read_media()
+            _blocks(self.src, "release_blocks")  # the pass took them: later reads (none expected) go to the media
+            if after_reads is not None:  # once the streams read on their own (if any) are done too
+                self.runner.after_reads(after_reads)
             self.dispatch.drain()
             if self.order.waiting:
                 raise RuntimeError(f"{self.order.waiting} entries walked but never processed")

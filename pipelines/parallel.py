@@ -49,7 +49,32 @@ BATCH_BYTES = 8 << 20  # ... or fewer, once their content adds up to this
 TAIL_EVERY = 0.05  # seconds between looks at the records a big stream's parser has spooled so far
 
 
-class ThreadRunner:
+class ReadsDone:
+    """Tells (once) when no queued or unfinished stream is read from the source on its own: the streams handed
+    over with their bytes need no read, the others are read by whoever processes them."""
+
+    def __init__(self) -> None:
+        self._reading = 0  # streams queued or in flight that are read from the source on their own
+        self._callback: Callable[[], None] | None = None
+
+    def after_reads(self, callback: Callable[[], None]) -> None:
+        """``callback()`` now if no such stream is left, else when the last one has been processed; the
+        caller hands over nothing more to read from the source after this."""
+        self._callback = callback
+        self._reads_done(0)
+
+    def _reads_done(self, finished: int) -> None:
+        self._reading -= finished
+        if self._callback is not None and not self._reading:
+            callback, self._callback = self._callback, None
+            callback()
+
+
+def _reads_alone(reader: ContentReader | None) -> bool:
+    return reader is not None and not isinstance(reader, BytesContent)
+
+
+class ThreadRunner(ReadsDone):
     """``process`` on a pool of threads; results yielded in submission order."""
 
     def __init__(self, workers: int, settings: WorkerSettings, source_path: Path | None = None) -> None:
@@ -58,19 +83,28 @@ class ThreadRunner:
             _worker["path"] = str(source_path)
         self._settings = settings
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dvx")
-        self._window: deque[Future[Result]] = deque()
+        self._window: deque[tuple[Future[Result], bool]] = deque()  # and whether it reads the source alone
+        super().__init__()
         self._limit = max(8, workers * 32)
         self.media_bytes_read = 0  # counted in this process (MediaReads) like the rest
 
     def submit(self, entry: Entry, reader: ContentReader | None, file_id: int, export_rel: str | None,
                decision: Decision | None) -> list[Result]:
         """Queue one entry; return the results that are due (in order), possibly none."""
-        self._window.append(self._pool.submit(process, entry, reader, file_id, export_rel, self._settings,
-                                              decision))
+        reads = _reads_alone(reader)
+        self._reading += reads
+        self._window.append((self._pool.submit(process, entry, reader, file_id, export_rel, self._settings,
+                                               decision), reads))
         done = []
         while len(self._window) >= self._limit:
-            done.append(self._window.popleft().result())
+            done.append(self._next())
         return done
+
+    def _next(self) -> Result:
+        future, reads = self._window.popleft()
+        result = future.result()
+        self._reads_done(reads)
+        return result
 
     def submit_bytes(self, entry: Entry, data: bytes | bytearray | memoryview, file_id: int, export_rel: str | None,
                      decision: Decision | None) -> list[Result]:
@@ -79,9 +113,7 @@ class ThreadRunner:
 
     def drain(self) -> list[Result]:
         """The remaining results, in order."""
-        done = [f.result() for f in self._window]
-        self._window.clear()
-        return done
+        return [self._next() for _ in range(len(self._window))]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -172,7 +204,7 @@ def _run_batch(batch: list[_Task]) -> tuple[list[Result], int]:
 
 
 # --------------------------------------------------------------------------- parent side
-class ProcessRunner:
+class ProcessRunner(ReadsDone):
     """``process`` on worker processes that open the source themselves."""
 
     def __init__(self, workers: int, source_path: Path, settings: WorkerSettings,
@@ -182,8 +214,11 @@ class ProcessRunner:
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                          initargs=(str(source_path), settings, os.getpid(), self._ring))
         self._specs = parsers.by_name()
-        # each batch sent: its entries, file ids, the ring's mark when it was sent, and its future
-        self._window: deque[tuple[list[Entry], list[int], int, Future[tuple[list[Result], int]]]] = deque()
+        # each batch sent: its entries, file ids, the ring's mark when it was sent, how many of its streams are
+        # read from the source on their own, and its future
+        self._window: deque[tuple[list[Entry], list[int], int, int, Future[tuple[list[Result], int]]]] = deque()
+        super().__init__()
+        self._batch_reads = 0
         self._ids: list[int] = []
         #: called while the result of a stream alone in its batch is awaited, everything before it returned,
         #: with its file id and those of the streams alone in their batches after it (the writer reads the
@@ -229,6 +264,9 @@ class ProcessRunner:
     def _queue(self, entry: Entry, file_id: int, export_rel: str | None, decision: Decision | None,
                content: bool | bytes | tuple[int, int], done: list[Result]) -> list[Result]:
         self._batch.append((entry, file_id, export_rel, decision, content))
+        if content is True:  # read from the source by the worker
+            self._batch_reads += 1
+            self._reading += 1
         self._entries.append(entry)
         self._ids.append(file_id)
         self._bytes += entry.size if content is not False else 0
@@ -252,13 +290,13 @@ class ProcessRunner:
 
     def _send(self) -> None:
         if self._batch:
-            self._window.append((self._entries, self._ids, self._ring.head, self._pool.submit(_run_batch,
-                                                                                           self._batch)))
-            self._batch, self._entries, self._ids, self._bytes = [], [], [], 0
+            self._window.append((self._entries, self._ids, self._ring.head, self._batch_reads,
+                                 self._pool.submit(_run_batch, self._batch)))
+            self._batch, self._entries, self._ids, self._bytes, self._batch_reads = [], [], [], 0, 0
 
     def _receive(self, first: bool) -> Iterator[Result]:
         """The head batch's results; ``first``: all results before them have been returned."""
-        entries, ids, mark, future = self._window.popleft()
+        entries, ids, mark, reads, future = self._window.popleft()
         if first and len(ids) == 1 and self.waiting is not None:
             while True:
                 try:
@@ -269,6 +307,7 @@ class ProcessRunner:
         results, nbytes = future.result()
         self._ring.release(mark)  # the worker is done with the batch's bytes
         self.media_bytes_read += nbytes
+        self._reads_done(reads)
         for entry, result in zip(entries, results, strict=True):
             result.entry = entry
             for outcome in result.parsed:
