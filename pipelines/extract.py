@@ -224,7 +224,7 @@ def _extract_one_read(run: Run, params: dict[str, Any]) -> None:
     # begun once the media has been read for the last time, beside the rest of the extraction
     early = EarlyReverify(src, opts.reverify, lambda: MediaReads.total() + reader.runner.media_bytes_read)
     try:
-        outcome = reader.run(layout, vol_ids, run.summary, after_reads=lambda: early.start(run.reporter))
+        outcome = reader.run(layout, vol_ids, run.summary, after_reads=early.start)
         take_attachments(run, writer, reader.fs_rows, settings)
         intake = _record_intake(run, outcome.digests, outcome.bad, during_extraction=True)
         writer.finish(parsers.registry())

@@ -54,6 +54,7 @@ def hash_media(src: Source, reporter: Reporter, label: str,
 
 REVERIFY_CHOICES = ("sha256", "all", "none")  # the first is the default
 NOT_REVERIFIED = "not-reverified"  # the verdict when the examiner chose --reverify none
+REVERIFY_STAGE = "re-verify hash"  # the progress display's name for it
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def reverify_media(src: Source, reporter: Reporter, choice: str) -> Reverify:
     """Hash the media again after extraction as the examiner chose: SHA-256 only (one read), the three
     hashes of the intake, or not at all."""
     if choice != "none":
-        reporter.stage("re-verify hash", total_bytes=src.size)
+        reporter.stage(REVERIFY_STAGE, total_bytes=src.size)
     return reverify_hashes(src.read_into, src.size, choice, lambda n: reporter.advance(nbytes=n))
 
 

@@ -16,9 +16,7 @@ from collections.abc import Callable
 
 from devicex.sources import Source
 from pipelines.events import Reporter
-from pipelines.intake import Reverify, reverify_hashes, reverify_media
-
-STAGE = "re-verify hash"
+from pipelines.intake import REVERIFY_STAGE, Reverify, reverify_hashes, reverify_media
 
 
 class _Stopped(Exception):
@@ -41,10 +39,10 @@ class EarlyReverify:
         self._error: BaseException | None = None
         self.repeated = False  # done again because the source was read after it began
 
-    def start(self, reporter: Reporter) -> None:
+    def start(self) -> None:
+        """Begin the read (the extraction's stage and progress stay on show until :meth:`result`)."""
         if self.choice == "none" or self._thread is not None:
             return
-        reporter.stage(STAGE, total_bytes=self.src.size)
         self._before = self._reads()
         self._thread = threading.Thread(target=self._run, name="devicex-reverify", daemon=True)
         self._thread.start()
@@ -71,8 +69,9 @@ class EarlyReverify:
         thread = self._thread
         if thread is None:
             return reverify_media(self.src, reporter, self.choice)
+        reporter.stage(REVERIFY_STAGE, total_bytes=self.src.size)
         shown = 0
-        while thread.is_alive():
+        while thread.is_alive() or shown < self._done:
             thread.join(0.1)
             reporter.advance(nbytes=self._done - shown)
             shown = self._done

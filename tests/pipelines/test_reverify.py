@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+import pipelines.extract as extract_module
 from devicex.bundle import seal
 from devicex.custody import Actor
 from devicex.keys import init_keys, load_private_key
 from devicex.verify import verify_bundle
 from pipelines.events import SilentReporter
 from pipelines.extract import ExtractOptions, run
+from pipelines.reverify import EarlyReverify
 from tests.conftest import FIXTURES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,29 +71,31 @@ def test_choice_is_recorded_and_the_bundle_verifies(tmp_path: Path, choice: str)
     assert result.info["sources"][0]["reverified"] == ("not-reverified" if choice == "none" else "match")
 
 
-class _ChangesTheSource(SilentReporter):
-    """Writes one byte into the (copied) source when the re-verification starts: a change during the run."""
-
-    def __init__(self, image: Path) -> None:
-        super().__init__()
-        self.image = image
-
-    def stage(self, name: str, total_bytes: int | None = None, total_files: int | None = None) -> None:
-        if name == "re-verify hash":
-            with open(self.image, "r+b") as fh:
-                fh.seek(4096)
-                old = fh.read(1)
-                fh.seek(4096)
-                fh.write(bytes([old[0] ^ 0xFF]))
+def _flip_a_byte(image: Path) -> None:
+    with open(image, "r+b") as fh:
+        fh.seek(4096)
+        old = fh.read(1)
+        fh.seek(4096)
+        fh.write(bytes([old[0] ^ 0xFF]))
 
 
 @pytest.mark.parametrize("choice", ["sha256", "all"])
-def test_a_source_changed_during_the_run_is_a_mismatch(tmp_path: Path, choice: str) -> None:
+def test_a_source_changed_during_the_run_is_a_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       choice: str) -> None:
+    """One byte of the (copied) source changes once the extraction has read it for the last time, just before
+    the re-verification reads it."""
     image = tmp_path / "copy.img"
     shutil.copyfile(IMAGE, image)
+
+    class ChangesTheSource(EarlyReverify):
+        def start(self) -> None:
+            _flip_a_byte(image)
+            super().start()
+
+    monkeypatch.setattr(extract_module, "EarlyReverify", ChangesTheSource)
     out = tmp_path / "out"
     summary = run(ExtractOptions(source=image, out=out, full_reason="test", workers=1, reverify=choice),
-                  _ChangesTheSource(image))
+                  SilentReporter())
     assert summary.source_verified == "mismatch"
     assert _reverify_entry(out)["result"] == "mismatch"
     assert _source_row(out)[6] == "mismatch"

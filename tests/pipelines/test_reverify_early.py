@@ -35,7 +35,7 @@ def _media_truth(paths: list[Path]) -> dict[str, str]:
 def test_early_hashes_are_the_media(choice: str) -> None:
     src = open_source(IMAGES / "ntfs.img")
     early = EarlyReverify(src, choice, MediaReads.total)
-    early.start(SilentReporter())
+    early.start()
     result = early.result(SilentReporter())
     truth = _media_truth([IMAGES / "ntfs.img"])
     assert result.choice == choice
@@ -47,7 +47,7 @@ def test_none_reads_nothing() -> None:
     src = open_source(IMAGES / "ntfs.img")
     before = MediaReads.total()
     early = EarlyReverify(src, "none", MediaReads.total)
-    early.start(SilentReporter())
+    early.start()
     assert early.result(SilentReporter()).hashes == {}
     assert MediaReads.total() == before
 
@@ -60,7 +60,7 @@ def test_a_read_after_it_began_makes_it_read_again_after(tmp_path: Path) -> None
     before = _media_truth([image])["sha256"]
     src = open_source(image)
     early = EarlyReverify(src, "sha256", MediaReads.total)
-    early.start(SilentReporter())
+    early.start()
     assert early._thread is not None
     early._thread.join()  # the early read is done: it saw the media unchanged
     with open(image, "r+b") as fh:
@@ -93,7 +93,7 @@ class _Gated:
 def test_cancel_stops_the_read() -> None:
     gated = _Gated(IMAGES / "ntfs.img")  # 8 MiB: two reads of 4 MiB
     early = EarlyReverify(gated, "sha256", MediaReads.total)  # type: ignore[arg-type]
-    early.start(SilentReporter())
+    early.start()
     cancelling = threading.Thread(target=early.cancel)
     cancelling.start()
     while not early._stop:
@@ -117,7 +117,7 @@ def test_a_read_by_others_stops_it_and_it_is_done_again() -> None:
     nothing, and is done again after."""
     gated = _Gated(IMAGES / "ntfs.img")
     early = EarlyReverify(gated, "sha256", MediaReads.total)  # type: ignore[arg-type]
-    early.start(SilentReporter())
+    early.start()
     assert gated.src.read_into(0, memoryview(bytearray(512))) == 512  # something else reads the source
     gated.gate.set()
     result = early.result(SilentReporter())
