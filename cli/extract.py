@@ -11,7 +11,6 @@ import click
 from rich.table import Table
 
 from cli.base import EXIT_INTEGRITY, EXIT_NOTHING_READ, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, console, fail
-from cli.bundle import finish_seal, prepare_seal
 from cli.options import examiner_options, seal_options, timezone_option
 from cli.progress import RichReporter
 from cli.scope import load_scope, scope_from_options
@@ -162,7 +161,11 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
     if seal_out and not dry_run and (out / STATEMENT).exists():
         raise fail(f"{out}: already sealed; a new extraction changes it: extract without --seal, then re-seal "
                    "with 'devicex seal OUT --accept-changes REASON'", EXIT_USAGE)
-    signing_key = prepare_seal(seal_out and not dry_run, key_path, passphrase_env)  # unlock before the run
+    signing_key = None
+    if seal_out and not dry_run:  # (the signing code, cryptography's, is loaded only then)
+        from cli.bundle import prepare_seal
+
+        signing_key = prepare_seal(True, key_path, passphrase_env)  # unlock before the run
     reporter = RichReporter(console, quiet)
     if dry_run:
         try:
@@ -187,6 +190,8 @@ def extract(source: Path, out: Path, case_ref: str | None, exhibit_ref: str | No
         console.print(f"case database: {out / 'data' / 'case.db'}", markup=False)
     nothing = bool(summary.fatal) and (summary.files == 0 or summary.nothing_extracted)
     if signing_key is not None and not nothing:
+        from cli.bundle import finish_seal
+
         finish_seal(signing_key, out, examiner, examiner_id, organisation)
     if nothing:
         raise click.exceptions.Exit(EXIT_NOTHING_READ)

@@ -9,7 +9,7 @@ outside the source that made it, by which that source finds it again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -47,6 +47,8 @@ def path_component(raw: bytes) -> str:
 
 def component_name(component: str) -> str:
     """The name a path component stands for (``/``, ``\\`` and dots back; undecodable bytes stay ``\\xNN``)."""
+    if "\\" not in component:  # no escape in it (most names)
+        return component
     return _COMPONENT_ESCAPES.sub(lambda m: chr(int(m.group(1), 16)), component)
 
 
@@ -134,10 +136,24 @@ _TIMES = slice(_TIME_AT[0], _TIME_AT[-1] + 1)  # the times, next to each other i
 assert list(range(_TIMES.start, _TIMES.stop)) == _TIME_AT
 
 
+_SETTERS = tuple(getattr(Entry, f.name).__set__ for f in fields(Entry))  # the slots' own setters
+
+
+def entry_of(values: Iterable[object]) -> Entry:
+    """``Entry(*values)`` for a value of every field in their order, made about twice as fast: each slot set
+    directly, as the frozen dataclass's own ``__init__`` does, without the call by name per field (entries are
+    made by the walk and again from the plan's spool and in the worker processes)."""
+    entry: Entry = object.__new__(Entry)
+    for set_slot, value in zip(_SETTERS, values, strict=True):
+        set_slot(entry, value)
+    return entry
+
+
 def from_utc_states(head: tuple[object, ...], states: tuple[bytes | None, ...], tail: tuple[object, ...]) -> Entry:
     """An entry from the compact form ``Entry.__reduce__`` gives when its times are UTC (or missing): the
     fields before the times, the bytes of each time's state, the fields after them."""
-    return Entry(*head, *(None if s is None else datetime(s, UTC) for s in states), *tail)  # type: ignore[arg-type, call-arg]
+    values = (*head, *[None if s is None else datetime(s, UTC) for s in states], *tail)  # type: ignore[arg-type, call-arg]
+    return entry_of(values) if len(values) == len(_SETTERS) else Entry(*values)  # type: ignore[arg-type]
 
 
 class ContentReader(Protocol):

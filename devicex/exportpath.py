@@ -13,12 +13,17 @@ case database.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 from devicex.entries import component_name
 
 MAX_COMPONENT_BYTES = 200
 _UNSAFE = set('<>:"/\\|?*%^')
+_ENCODED = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp"})  # categories written as ^HH (every character below 0x20, 0x7F: Cc)
+# in plain ASCII the characters written as ^HH are exactly these: the unsafe ones and the controls (category
+# Cc); no ASCII character is Cs, Cf, Zl or Zp
+_ASCII_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%^]')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
@@ -28,14 +33,11 @@ def _encode_char(ch: str) -> str:
 
 def sanitize_component(name: str) -> str:
     """Turn one name from the evidence into a safe single path component."""
-    out = []
-    for ch in name:
-        cat = unicodedata.category(ch)
-        if ch in _UNSAFE or ord(ch) < 0x20 or ord(ch) == 0x7F or cat in ("Cc", "Cs", "Cf", "Zl", "Zp"):
-            out.append(_encode_char(ch))
-        else:
-            out.append(ch)
-    safe = "".join(out)
+    if name.isascii() and _ASCII_UNSAFE.search(name) is None:
+        safe = name  # nothing to write as ^HH (most names): no per-character look
+    else:
+        safe = "".join(_encode_char(ch) if ch in _UNSAFE or unicodedata.category(ch) in _ENCODED else ch
+                       for ch in name)
     if safe in ("", ".", ".."):
         safe = safe.replace(".", "^2E") or "^00empty"
     if safe.endswith((" ", ".")):

@@ -12,7 +12,7 @@ def from_unix(seconds: int | None, nanos: int | None = 0) -> datetime | None:
     if not seconds:
         return None
     try:
-        return _EPOCH + timedelta(seconds=int(seconds), microseconds=(nanos or 0) // 1000)
+        return _EPOCH + timedelta(0, int(seconds), (nanos or 0) // 1000)  # (days, seconds, us): by position, cheaper
     except (OverflowError, ValueError):
         return None
 

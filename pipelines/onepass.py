@@ -81,6 +81,8 @@ def plannable(runs: list[tuple[int, int]] | None, entry: Entry) -> bool:
     content that is the entry's own, not a guess)."""
     if not runs or entry.content_guess:
         return False
+    if len(runs) == 1:
+        return True
     ordered = sorted(runs)
     return not any(b[0] < a[0] + a[1] for a, b in zip(ordered, ordered[1:], strict=False))
 

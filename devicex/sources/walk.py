@@ -7,6 +7,7 @@ entry's stream through pytsk3 and never leaves this package's types exposed.
 """
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -358,15 +359,15 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
     else:
         kind = _NAME_KINDS.get(int(name.type), E.KIND_OTHER)
     attrs, streams = _streams(fs, f, kind) if meta is not None else ([], [])
-    fields = _fields(fs, source, f, meta, attrs, path, raw, addr, kind, alloc, realloc)
+    shared = _fields(fs, source, f, meta, attrs, path, raw, addr, kind, alloc, realloc)
     is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
     dir_addr = addr if is_dir and (meta is not None or addr) else None
     if meta is None:
-        return [(E.Entry(attr_type=None, attr_id=None, stream=None, size=0, **fields), None)], dir_addr
+        return [(_entry(shared, None, None, None, 0), None)], dir_addr
     exfat = fs.fs_type == "exfat" and fs.image is not None
     base = None
     if is_dir or not streams or exfat:  # else only its streams are entries, each made directly (cheaper)
-        base = E.Entry(attr_type=None, attr_id=None, stream=None, size=int(meta.size), **fields)
+        base = _entry(shared, None, None, None, int(meta.size))
         base = _apply_exfat_offsets(fs, base) if exfat else base
     out: list[tuple[E.Entry, TskContent | None]] = []
     if base is not None and (is_dir or not streams):
@@ -374,27 +375,37 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
     for atype, aid, sname, size in streams:
         if not (is_dir and sname is None):
             out.append((replace(base, attr_type=atype, attr_id=aid, stream=sname, size=size) if base is not None
-                        else E.Entry(attr_type=atype, attr_id=aid, stream=sname, size=size, **fields),
-                        TskContent(f, atype, aid)))
+                        else _entry(shared, atype, aid, sname, size), TskContent(f, atype, aid)))
     return out, dir_addr
 
 
+_Shared = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
+_FIELDS = [f.name for f in dataclasses.fields(E.Entry)]
+# the fields after content_guess, which a walk leaves at their defaults
+_LATER = tuple(f.default for f in dataclasses.fields(E.Entry)[_FIELDS.index("content_guess") + 1:])
+assert _FIELDS[:_FIELDS.index("content_guess") + 1] == [
+    "source", "volume", "fs_offset", "fs_type", "inode", "attr_type", "attr_id", "stream", "path", "name",
+    "name_raw", "kind", "size", "alloc", "realloc", "meta_seq", "mtime", "atime", "ctime", "crtime", "fn_mtime",
+    "fn_atime", "fn_ctime", "fn_crtime", "uid", "gid", "mode", "link_target", "content_guess"], "see _fields"
+assert dataclasses.MISSING not in _LATER
+
+
+def _entry(shared: _Shared, attr_type: int | None, attr_id: int | None, stream: str | None, size: int) -> E.Entry:
+    before, middle, after = shared
+    return E.entry_of((*before, attr_type, attr_id, stream, *middle, size, *after))
+
+
 def _fields(fs: FileSystem, source: str, f: Any, meta: Any, attrs: Any, path: str, raw: bytes, addr: int,
-            kind: str, alloc: str, realloc: bool) -> dict[str, Any]:
-    """The fields an entry's streams share (all but the stream, its attribute and its size)."""
+            kind: str, alloc: str, realloc: bool) -> _Shared:
+    """The fields an entry's streams share (all but the stream, its attribute and its size), in the order of
+    Entry's fields: those before the attribute, those between the stream and the size, those after the size."""
+    if meta is None:
+        return ((source, fs.label, fs.offset, fs.fs_type, addr), (path, _decode(raw), raw, kind),
+                (alloc, realloc, None, None, None, None, None, None, None, None, None, None, None, None, None,
+                 _content_guess(fs, meta, alloc, realloc), *_LATER))
     fn = _fn_times(f, attrs) if attrs else (None, None, None, None)
-    return dict(
-        source=source, volume=fs.label, fs_offset=fs.offset, fs_type=fs.fs_type, inode=addr,
-        path=path, name=_decode(raw), name_raw=raw, kind=kind, alloc=alloc, realloc=realloc,
-        meta_seq=int(meta.seq) if meta is not None else None,
-        mtime=from_unix(meta.mtime, meta.mtime_nano) if meta is not None else None,
-        atime=from_unix(meta.atime, meta.atime_nano) if meta is not None else None,
-        ctime=from_unix(meta.ctime, meta.ctime_nano) if meta is not None else None,
-        crtime=from_unix(meta.crtime, meta.crtime_nano) if meta is not None else None,
-        fn_mtime=fn[0], fn_atime=fn[1], fn_ctime=fn[2], fn_crtime=fn[3],
-        uid=int(meta.uid) if meta is not None else None,
-        gid=int(meta.gid) if meta is not None else None,
-        mode=int(meta.mode) if meta is not None else None,
-        link_target=_decode(meta.link) if meta is not None and meta.link else None,
-        content_guess=_content_guess(fs, meta, alloc, realloc),
-    )
+    return ((source, fs.label, fs.offset, fs.fs_type, addr), (path, _decode(raw), raw, kind),
+            (alloc, realloc, int(meta.seq), from_unix(meta.mtime, meta.mtime_nano),
+             from_unix(meta.atime, meta.atime_nano), from_unix(meta.ctime, meta.ctime_nano),
+             from_unix(meta.crtime, meta.crtime_nano), *fn, int(meta.uid), int(meta.gid), int(meta.mode),
+             _decode(meta.link) if meta.link else None, _content_guess(fs, meta, alloc, realloc), *_LATER))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,27 @@ def test_percent_encoding_is_reversible_for_unsafe_chars() -> None:
     assert sanitize_component("x^y") == "x^5Ey"
     assert "%" not in sanitize_component("new%0Aline\n")
     assert sanitize_component("café ☕.txt") == "café ☕.txt"  # unicode kept as is
+
+
+def _per_character(name: str) -> str:
+    """What every character of ``name`` becomes, looked at one by one by its Unicode category."""
+    return "".join("".join(f"^{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+                   if ch in '<>:"/\\|?*%^' or unicodedata.category(ch) in ("Cc", "Cs", "Cf", "Zl", "Zp") else ch
+                   for ch in name)
+
+
+def test_plain_ascii_names_are_written_as_a_per_character_look_writes_them() -> None:
+    # plain ASCII names skip the per-character look: every ASCII character, alone and inside a name, and
+    # characters beyond ASCII, come out as the look by category writes them
+    names = [chr(c) for c in range(0x300)] + [f"a{chr(c)}b.txt" for c in range(0x300)]
+    names += ["\ud800x", "a\u200bb", "a\u2028b", "a\u2029b", "a\ufeffb", "IMG_0001.JPG", "x" * 150 + "\u00e9"]
+    for name in names:
+        expected = _per_character(name)
+        if expected in ("", ".", ".."):
+            continue  # written differently as a whole (see test_component_is_single_safe_name)
+        got = sanitize_component(name)
+        if not expected.endswith((" ", ".")) and expected.split(".", 1)[0].lower().rstrip() not in ("con", "nul"):
+            assert got == expected, repr(name)
 
 
 def test_case_and_sanitising_collisions_get_suffixes() -> None:

@@ -33,3 +33,12 @@ def test_fractions_filetime_offsets_and_missing() -> None:
     assert iso(datetime(2020, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))) == "2020-01-01T10:00:00Z"
     assert from_unix(0) is None and from_unix(None) is None and from_filetime(0) is None
     assert iso(None) is None and parse_iso(None) is None and parse_iso("") is None
+
+
+def test_unix_times_out_of_range_and_odd_nanoseconds() -> None:
+    # before year 1 or after 9999: no time (not an error); nanoseconds past a second carry into the seconds
+    assert from_unix(-62_135_596_801) is None and from_unix(253_402_300_800) is None and from_unix(10**20) is None
+    assert iso(from_unix(-62_135_596_800)) == "0001-01-01T00:00:00Z"
+    assert iso(from_unix(253_402_300_799, 999_999_999)) == "9999-12-31T23:59:59.999999Z"
+    assert iso(from_unix(-1, 500_000_000)) == _gnu_date(-1)[:-1] + ".500000Z"
+    assert iso(from_unix(1, 1_500_000_000)) == "1970-01-01T00:00:02.500000Z"
