@@ -99,11 +99,12 @@ class Entry:
         # a frozen slotted dataclass costs (entries cross to the worker processes and the spools); UTC times as
         # the bytes of their state (pickling eight datetime objects cost more than all the rest)
         values = _ENTRY_VALUES(self)
-        times = values[_TIMES]
-        if all(t is None or t.tzinfo is UTC for t in times):
-            return from_utc_states, (values[:_TIMES.start], tuple(None if t is None else t.__reduce_ex__(4)[1][0]
-                                                              for t in times), values[_TIMES.stop:])
-        return Entry, values
+        states = [None if t is None else t.__reduce_ex__(4)[1] for t in values[_TIMES]]  # (bytes, tz); fold in bytes
+        for state in states:
+            if state is not None and (len(state) != 2 or state[1] is not UTC):
+                return Entry, values
+        return from_utc_states, (values[:_TIMES.start], tuple([None if s is None else s[0] for s in states]),
+                                 values[_TIMES.stop:])
 
     @property
     def full_path(self) -> str:

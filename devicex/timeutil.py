@@ -22,7 +22,7 @@ def from_filetime(value: int) -> datetime | None:
     if not value:
         return None
     try:
-        return _FILETIME_EPOCH + timedelta(microseconds=value // 10)
+        return _FILETIME_EPOCH + timedelta(0, 0, value // 10)
     except (OverflowError, ValueError):
         return None
 

@@ -36,12 +36,20 @@ def encode(item: Planned) -> bytes:
     return _PICKLED + pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
 
 
-def decode(blob: bytes) -> Planned:
+def decode(blob: bytes, decisions: dict[tuple[Any, ...], Decision] | None = None) -> Planned:
+    """The item ``encode`` gave ``blob`` for; ``decisions``: those decoded so far, given again for an equal one
+    (a frozen value: most entries of a run share a few)."""
     if blob[:1] == _PICKLED:
         item: Planned = pickle.loads(blob[1:])
         return item
     seq, entry_args, file_id, export_rel, plain, runs, byte_runs = marshal.loads(blob[1:])
-    decision = None if plain is None else Decision(*plain)
+    decision = None
+    if plain is not None:
+        decision = decisions.get(plain) if decisions is not None else None
+        if decision is None:
+            decision = Decision(*plain)
+            if decisions is not None:
+                decisions[plain] = decision
     return Planned(seq, from_utc_states(*entry_args), file_id, export_rel, decision, runs, byte_runs)
 
 
@@ -71,8 +79,9 @@ class PlanStore:
 
     def by_offset(self) -> Iterator[Planned]:
         self._flush()
+        decisions: dict[tuple[Any, ...], Decision] = {}
         for (blob,) in self._conn.execute("SELECT item FROM plan ORDER BY start, seq"):
-            yield decode(blob)
+            yield decode(blob, decisions)
 
     def close(self) -> None:
         self._conn.close()
