@@ -335,8 +335,11 @@ class PassContent:
 class Dispatcher:
     """Hands entries to the runner and puts every result in its place in walk order."""
 
-    def __init__(self, runner: ThreadRunner | ProcessRunner, order: InOrder) -> None:
+    def __init__(self, runner: ThreadRunner | ProcessRunner, order: InOrder,
+                 done: Callable[[int, Result], None] | None = None) -> None:
         self.runner, self.order = runner, order
+        #: what becomes of a result (its walk-order number and itself): by default it is put in walk order
+        self.done = done or (lambda seq, result: order.put(seq, ("result", result)))
         self._sent: deque[tuple[int, list[dict[str, int]] | None, bool]] = deque()
         self._seqs: dict[int, int] = {}  # file id -> walk-order number, of the entries at the runner
 
@@ -368,7 +371,7 @@ class Dispatcher:
         finally:
             media.busy = False
         self._planned(result, item.byte_runs)
-        self.order.put(item.seq, ("result", result))
+        self.done(item.seq, result)
 
     def from_spool(self, item: Planned, path: Path, settings: WorkerSettings) -> None:
         """A big stream the pass spooled to ``path``, processed here from there (the file is removed)."""
@@ -378,7 +381,7 @@ class Dispatcher:
         finally:
             reader.close()
         self._planned(result, item.byte_runs)
-        self.order.put(item.seq, ("result", result))
+        self.done(item.seq, result)
 
     def drain(self) -> None:
         self._place(self.runner.drain())
@@ -389,7 +392,7 @@ class Dispatcher:
             self._seqs.pop(result.file_id, None)
             if planned:
                 self._planned(result, byte_runs)
-            self.order.put(seq, ("result", result))
+            self.done(seq, result)
 
     @staticmethod
     def _planned(result: Result, byte_runs: list[dict[str, int]] | None) -> None:

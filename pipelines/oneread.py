@@ -21,7 +21,7 @@ from pipelines.exportfile import STAGING
 from pipelines.onepass import Dispatcher, MediaPass, Planned, parsed_apart, plannable
 from pipelines.parallel import ProcessRunner, make_runner
 from pipelines.planstore import PlanStore
-from pipelines.process import WorkerSettings
+from pipelines.process import Result, WorkerSettings
 from pipelines.sequence import InOrder
 
 GC_YOUNG = 10_000  # new container objects between runs of the cycle collector, in the main process
@@ -75,12 +75,13 @@ class OneRead:
         # content travels with the entries: small batches keep what is in flight (and its copies) small
         self.runner = make_runner(max(1, workers), src.path, settings, batch_bytes=BATCH_BYTES)
         self.order = InOrder(self._emit, work / "waiting.sqlite", freeze=_freeze, thaw=_thaw)
-        self.dispatch = Dispatcher(self.runner, self.order)
+        self.dispatch = Dispatcher(self.runner, self.order, self._done)
         if isinstance(self.runner, ProcessRunner):
             self.runner.waiting = self._tail
         self.plan = PlanStore(work / "plan.sqlite")
         self.views: dict[str, Any] = {}
         self.fs_rows: list[tuple[int, Any]] = []  # (filesystems row id, view), in walk order
+        self.fs_ids: dict[str, int] = {}  # filesystems row id by the view's label
         self.list_excluded = bool(getattr(settings.selector, "list_excluded", False))
         self.walked = 0
         self.content_bytes = 0
@@ -122,6 +123,7 @@ class OneRead:
             summary.filesystems += 1
             self.order.add(("fs", fs_id))
             self.views[fs.label] = fs
+            self.fs_ids[fs.label] = fs_id
             self.fs_rows.append((fs_id, fs))
             self._walk(fs)
 
@@ -201,9 +203,21 @@ class OneRead:
 
         return reopen
 
+    def _done(self, seq: int, result: Result) -> None:
+        """A result, put in walk order; one that writes nothing whose order shows but its rows
+        (``ResultWriter.early``) is counted now, and only its rows wait: a files row of plain values, and its
+        parsers' outcomes, far cheaper to spool than the result (a result waits for every entry walked before
+        it: on NTFS nearly all do, its files lying on the media in no relation to the order of their names)."""
+        if self.writer.early(result):
+            self.order.put(seq, ("rows", self.writer.counted(result, self.fs_ids[result.entry.volume])))
+        else:
+            self.order.put(seq, ("result", result))
+
     def _emit(self, item: tuple[Any, ...]) -> None:
         kind = item[0]
-        if kind == "fs":
+        if kind == "rows":
+            self.writer.add(item[1])
+        elif kind == "fs":
             self.writer.fs_id = item[1]
         elif kind == "issue":
             self.writer.walk_problem(item[1], item[2])
@@ -221,16 +235,21 @@ def _in_memory(view: Any, entry: Entry, reader: ContentReader | None) -> Content
     return BytesContent(data) if data is not None else reader
 
 
+def _outcomes(item: tuple[Any, ...]) -> list[Any]:
+    """The parser outcomes a waiting item holds (a result's, or those kept with a result's rows)."""
+    return item[1].parsed if item[0] == "result" else item[1][2] if item[0] == "rows" else []
+
+
 def _freeze(item: tuple[Any, ...]) -> tuple[Any, ...]:
-    if item[0] == "result":
-        for outcome in item[1].parsed:
-            outcome.spec = outcome.spec.name
+    for outcome in _outcomes(item):
+        outcome.spec = outcome.spec.name
     return item
 
 
 def _thaw(item: tuple[Any, ...]) -> tuple[Any, ...]:
-    if item[0] == "result":
+    outcomes = _outcomes(item)
+    if outcomes:
         specs = parsers.by_name()
-        for outcome in item[1].parsed:
+        for outcome in outcomes:
             outcome.spec = specs[outcome.spec]
     return item

@@ -38,6 +38,10 @@ def _name_hex(entry: Entry) -> str | None:
         return entry.name_raw.hex()
 
 
+def _every(row: tuple[Any, ...]) -> bool:
+    return True
+
+
 class ResultWriter:
     def __init__(self, db: CaseDB, run_id: int, source_id: int, summary: Any, reporter: Reporter,
                  selector: Selector | None = None) -> None:
@@ -115,7 +119,37 @@ class ResultWriter:
                     self._write(folder)
         self._write(r)
 
+    def early(self, r: Result) -> bool:
+        """True if ``r`` can be counted when it comes back, before the results walked ahead of it, its rows (its
+        ``files`` row, its records) kept to be added in walk order (``counted``, ``add``): nothing else it writes
+        shows the order (problems reported, a scoped run's folders, exclusions, attachments, databases read for
+        selected records)."""
+        return not (self._defer_folders or r.problems or r.attachments or r.databases or r.status == "excluded"
+                    or (r.decision is not None and r.decision.records_only))
+
+    def counted(self, r: Result, fs_id: int) -> tuple[tuple[Any, ...], int, list[ParserOutcome]]:
+        """An ``early`` result of the file system ``fs_id`` counted now (the run's counts, the progress); what
+        ``add`` adds in walk order: its ``files`` row (plain values), its file id and its parsers' outcomes."""
+        current, self.fs_id = self.fs_id, fs_id
+        try:
+            row = self._row(r)
+        finally:
+            self.fs_id = current
+        self._count(r)
+        self._count_parsed(r)
+        self.reporter.advance(nbytes=r.entry.size if r.entry.has_content else 0, nfiles=1)
+        return row, r.file_id, r.parsed
+
+    def add(self, rows: tuple[tuple[Any, ...], int, list[ParserOutcome]]) -> None:
+        row, file_id, parsed = rows
+        self.db.add_file(row)
+        for outcome in parsed:
+            self.summary.records -= self._records(file_id, outcome, _every)
+
     def _file_row(self, r: Result) -> None:
+        self.db.add_file(self._row(r))
+
+    def _row(self, r: Result) -> tuple[Any, ...]:
         """The entry's ``files`` row: a plain tuple in the column order of :class:`devicex.casedb.FileRow`
         (built directly, without the named tuple's keyword call: one row per entry)."""
         e, d, t = r.entry, r.digests, r.ftype
@@ -123,14 +157,14 @@ class ResultWriter:
         typed = (None, None, None, e.extension, None) if t is None else (
             t.mime, t.description, t.category, e.extension, int(t.ext_mismatch))
         times = self._iso
-        self.db.add_file((
+        return (
             r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
             e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, times(e.mtime), times(e.atime),
             times(e.ctime), times(e.crtime), times(e.fn_mtime), times(e.fn_atime), times(e.fn_ctime),
             times(e.fn_crtime), e.uid, e.gid, e.mode, e.link_target, *hashes, *typed, int(r.recovered), r.status,
             r.export_rel, canonical_json_objects(r.byte_runs) if r.byte_runs else None, e.content_guess, e.locator,
             e.stored_name, e.mtime_local, e.extra,
-            canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None))
+            canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None)
 
     def _iso(self, when: datetime | None) -> str | None:
         """``iso`` of a time, remembered for the next ones (a row's times are often the same, and so are many
@@ -146,7 +180,24 @@ class ResultWriter:
 
     def _write(self, r: Result) -> None:
         e = r.entry
-        d, t = r.digests, r.ftype
+        self._count(r)
+        self._file_row(r)
+        self._count_parsed(r)
+        s = self.summary
+        for outcome in r.parsed:
+            s.records -= self._records(r.file_id, outcome, self._new_only(r))
+        for p in r.problems:
+            if p.severity == "warning":
+                s.warnings += 1
+            else:
+                s.errors += 1
+            self.reporter.problem(p.severity, f"{e.volume}:{e.full_path}: {p.message}")
+            self.db.add_error(ErrorRow(self.run_id, self.source_id, e.volume, r.file_id, e.full_path, p.stage,
+                                       p.severity, p.message))
+        self.reporter.advance(nbytes=e.size if e.has_content else 0, nfiles=1)  # declared sizes, as planned
+
+    def _count(self, r: Result) -> None:
+        e, d, t = r.entry, r.digests, r.ftype
         s = self.summary
         s.files += 1
         s.deleted += e.alloc in (DELETED, ORPHAN)
@@ -161,7 +212,9 @@ class ResultWriter:
             s.exports_reused += 1
         if t is not None:
             s.by_category[t.category] = s.by_category.get(t.category, 0) + 1
-        self._file_row(r)
+
+    def _count_parsed(self, r: Result) -> None:
+        s = self.summary
         for outcome in r.parsed:
             count = self._parsers.setdefault(outcome.spec.name, _ParserCount(outcome.spec.version))
             count.files += 1
@@ -171,27 +224,16 @@ class ResultWriter:
             s.records += outcome.count
             for reason, n in outcome.left.items():
                 self.left[reason] = self.left.get(reason, 0) + n
-            s.records -= self._records(r, outcome)
-        for p in r.problems:
-            if p.severity == "warning":
-                s.warnings += 1
-            else:
-                s.errors += 1
-            self.reporter.problem(p.severity, f"{e.volume}:{e.full_path}: {p.message}")
-            self.db.add_error(ErrorRow(self.run_id, self.source_id, e.volume, r.file_id, e.full_path, p.stage,
-                                       p.severity, p.message))
-        self.reporter.advance(nbytes=e.size if e.has_content else 0, nfiles=1)  # declared sizes, as planned
 
-    def _records(self, r: Result, outcome: ParserOutcome) -> int:
+    def _records(self, file_id: int, outcome: ParserOutcome, new: Callable[[tuple[Any, ...]], bool]) -> int:
         """The outcome's records into case.db: those that came back in memory, then the
-        spooled ones batch by batch (written as they go: never all held at once).
-        Returns how many were not written because an earlier run had taken them."""
+        spooled ones batch by batch (written as they go: never all held at once); ``new`` passes those to
+        write (``_new_only``). Returns how many were not written because an earlier run had taken them."""
         for kind, schema in outcome.kinds.items():
             if kind not in self._kinds:
                 self._kinds.add(kind)
                 self.db.add_kind(kind, outcome.spec.name, schema)
-        file_id, name, version = r.file_id, outcome.spec.name, outcome.spec.version
-        new = self._new_only(r)
+        name, version = outcome.spec.name, outcome.spec.version
         skipped = len(outcome.rows)
         rows = [RecordRow(file_id, name, version, *row) for row in outcome.rows if new(row)]
         skipped -= len(rows)
