@@ -7,8 +7,10 @@ parser call runs inside :func:`limited`, the same way in a worker process
 (``--workers`` >= 2) and in the worker thread (``--workers 1``), so any
 parser module gets the limits without doing anything:
 
-* a watchdog thread (one per process, started on first use, asleep unless a
-  parse is running) checks the running parse every ``POLL`` seconds; past
+* a watchdog thread (one per process, started on first use) checks the running
+  parses every ``POLL`` seconds, and sleeps once none has begun for ``IDLE``
+  seconds (a parse begun while it sleeps wakes it; the parses of a busy run
+  only register themselves, with no wake-up each); past
   its time, or when the process's resident memory has grown by more than its
   budget since the parse began, it raises :class:`LimitExceeded` inside the
   parsing thread (``PyThreadState_SetAsyncExc``: delivered at the next Python
@@ -25,11 +27,10 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 POLL = 0.05
+IDLE = 1.0  # the watchdog sleeps once no parse has begun for this long
 REFIRE = 1.0
 RSS_FRESH = 0.2  # a resident-memory sample younger than this is used as a parse's starting point
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -90,29 +91,30 @@ class _Watchdog:
         self._lock = threading.Lock()
         self._watches: dict[int, _Watch] = {}
         self._wake = threading.Event()
-        self._pid = -1
-        self._idle = True
+        self._running = False  # this process has its watchdog thread (a forked child has not)
+        self._idle = True  # the thread is asleep until a parse begins
+        self._begun = 0.0  # when the latest parse began
         self._rss, self._rss_at = 0, -RSS_FRESH
-
-    def _ensure_thread(self) -> None:
-        if self._pid != os.getpid():  # first use in this process (or a forked child): start its watchdog
-            self._pid = os.getpid()
-            self._watches.clear()
-            self._idle, self._wake = False, threading.Event()
-            threading.Thread(target=self._run, name="devicex-parser-watchdog", daemon=True).start()
 
     def start(self, limits: Limits) -> _Watch:
         now = time.monotonic()
         if now - self._rss_at > RSS_FRESH:  # the watchdog samples it while parses run; else read it now
             self._rss, self._rss_at = _rss(), now
         watch = _Watch(threading.get_ident(), now + limits.seconds, self._rss + limits.memory)
+        self._begun = now
         with self._lock:
-            self._ensure_thread()
             self._watches[watch.thread_id] = watch
-            if self._idle:
-                self._idle = False
-                self._wake.set()
+            if self._idle or not self._running:
+                self._wake_thread()
         return watch
+
+    def _wake_thread(self) -> None:
+        """(With the lock held.) Start this process's watchdog thread, or wake it."""
+        if not self._running:  # first use in this process (or a forked child): start its watchdog
+            self._running, self._wake = True, threading.Event()
+            threading.Thread(target=self._run, name="devicex-parser-watchdog", daemon=True).start()
+        self._idle = False
+        self._wake.set()
 
     def stop(self, watch: _Watch) -> None:
         with self._lock:
@@ -122,30 +124,31 @@ class _Watchdog:
 
     def _run(self) -> None:
         while True:
-            with self._lock:
-                if not self._watches:
-                    self._idle = True
-                    self._wake.clear()
-            if self._idle:
-                self._wake.wait()
-                continue
+            self._wake.wait()
             time.sleep(POLL)
             now, rss = time.monotonic(), _rss()
             self._rss, self._rss_at = rss, now
             with self._lock:
                 for watch in self._watches.values():
-                    if watch.fired is not None:
-                        if now - watch.fired_at < REFIRE:
-                            continue  # raised already; again only if the parser somehow went on
-                    elif now > watch.deadline:
-                        watch.fired = TimeLimit
-                    elif rss > watch.rss_limit:
-                        watch.fired = MemoryLimit
-                    else:
-                        continue
-                    watch.fired_at = now
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(watch.thread_id),
-                                                               ctypes.py_object(watch.fired))
+                    self._check(watch, now, rss)
+                if not self._watches and now - self._begun > IDLE:
+                    self._idle = True
+                    self._wake.clear()
+
+    @staticmethod
+    def _check(watch: _Watch, now: float, rss: int) -> None:
+        """(With the lock held.) Stop the parse of ``watch`` if it went past its limits."""
+        if watch.fired is not None:
+            if now - watch.fired_at < REFIRE:
+                return  # raised already; again only if the parser somehow went on
+        elif now > watch.deadline:
+            watch.fired = TimeLimit
+        elif rss > watch.rss_limit:
+            watch.fired = MemoryLimit
+        else:
+            return
+        watch.fired_at = now
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(watch.thread_id), ctypes.py_object(watch.fired))
 
 
 _watchdog = _Watchdog()
@@ -153,19 +156,27 @@ _watchdog = _Watchdog()
 
 def _after_fork_in_child() -> None:
     _watchdog._lock = threading.Lock()  # the parent's watchdog thread may have held it at the fork
+    _watchdog._watches.clear()  # (the parent's parses, none of them in this process)
+    _watchdog._running, _watchdog._idle = False, True  # the thread is not forked with the process
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-@contextmanager
-def limited(limits: Limits) -> Iterator[None]:
-    """Run the body under ``limits``; it raises :class:`TimeLimit` / :class:`MemoryLimit` when exceeded."""
-    watch = _watchdog.start(limits)
-    try:
-        yield
-    finally:
-        _stop(watch)
+class limited:  # lower case: used as a function, ``with limited(limits):``
+    """Run the body under ``limits``; it raises :class:`TimeLimit` / :class:`MemoryLimit` when exceeded.
+    (A plain context manager: a generator-based one costs several times more, once per parser run.)"""
+
+    __slots__ = ("_limits", "_watch")
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+
+    def __enter__(self) -> None:
+        self._watch = _watchdog.start(self._limits)
+
+    def __exit__(self, *exc: object) -> None:
+        _stop(self._watch)
 
 
 def _stop(watch: _Watch) -> None:
