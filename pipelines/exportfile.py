@@ -10,7 +10,6 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from devicex.hashing import Digests, sha256_file
 from devicex.outdir import open_nofollow
@@ -19,16 +18,27 @@ HOLE = 64 << 10  # all-zero runs of this size (aligned in the stream) are left a
 _ZERO = bytes(HOLE)
 
 
-def write_sparse(out: BinaryIO, data: bytes | bytearray | memoryview) -> None:
-    """Write ``data`` at the current position, seeking over aligned all-zero blocks instead
-    of writing them, so a sparse stream is exported sparse (its bytes read back the same)."""
+def write_sparse(fd: int, data: bytes | bytearray | memoryview, at: int) -> None:
+    """Write ``data`` at offset ``at`` of the file ``fd``, leaving its all-zero blocks of ``HOLE`` bytes
+    (counted from the start of ``data``) unwritten, so a sparse stream is exported sparse (its bytes read
+    back the same once the file's length is set). The blocks in between go in one write each run."""
     view = memoryview(data)
-    for start in range(0, len(view), HOLE):
-        piece = view[start:start + HOLE]
-        if len(piece) == HOLE and piece == _ZERO:
-            out.seek(HOLE, os.SEEK_CUR)
-        else:
-            out.write(piece)
+    size = len(view)
+    start = 0  # the first byte not yet written or skipped
+    if size >= HOLE:
+        for block in range(0, size - HOLE + 1, HOLE):
+            if view[block:block + HOLE] == _ZERO:
+                _write_at(fd, view[start:block], at + start)
+                start = block + HOLE
+    _write_at(fd, view[start:], at + start)
+
+
+def _write_at(fd: int, view: memoryview, at: int) -> None:
+    while view:
+        done = os.pwrite(fd, view, at)
+        if done <= 0:
+            raise OSError(errno.EIO, "export write wrote nothing")
+        view, at = view[done:], at + done
 
 
 _made_dirs: set[str] = set()  # export folders this process has made (saves a mkdir call per file)
@@ -64,8 +74,9 @@ def make_dir(folder: str, again: bool = False) -> None:
         _made_dirs.add(folder)
 
 
-def create(tmp: str) -> BinaryIO:
-    """Open a new export temp file, making its (staging) folder once per process."""
+def create(tmp: str) -> int:
+    """Open a new export temp file (a file descriptor: written with :func:`write_sparse`), making its
+    (staging) folder once per process."""
     folder = tmp.rpartition("/")[0]
     make_dir(folder)
     try:
@@ -75,9 +86,9 @@ def create(tmp: str) -> BinaryIO:
         return _open_new(tmp)
 
 
-def _open_new(tmp: str) -> BinaryIO:
+def _open_new(tmp: str) -> int:
     """The temp file, never through a link planted at its name."""
-    return open(open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb")
+    return open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 
 
 def place(tmp: str, target: str, digests: Digests) -> tuple[str, bool]:

@@ -236,7 +236,7 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
     """Read the stream once in chunks: hash, type its head, keep it for parsers, write the staged export."""
     size = entry.size
     read = _Pass(MultiHasher(), bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None, export.target)
-    out = None
+    out: int | None = None  # the staged export's file descriptor
     # a stream in shared memory is read in place (pipelines.handoff.SharedContent)
     chunk: Callable[[int, int], bytes | memoryview] = getattr(reader, "view", reader.read)
     try:
@@ -267,11 +267,12 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
             if read.memory is not None:
                 read.memory += data
             if out is not None:
-                write_sparse(out, data)
+                write_sparse(out, data, read.offset)
             read.offset += len(data)
     except OSError as exc:  # export target problems
         if output_problem(exc):  # disk full, read-only: the run cannot go on
             _discard(out, export.tmp)
+            out = None
             raise OutputError(f"export {export.rel}: {output_problem(exc)}") from None
         result.problems.append(Problem("export", "error", f"cannot write export: {one_line(exc)}"))
         read.target = None
@@ -325,33 +326,29 @@ def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export
     return target
 
 
-def _discard(out: BinaryIO | None, tmp: str | None) -> None:
+def _discard(out: int | None, tmp: str | None) -> None:
     """Drop a half-written export temp file (frees its space on a full disk)."""
-    try:
-        if out is not None:
-            out.close()
-    except OSError:
-        pass  # the close flushes into the same full disk; the file goes anyway
+    if out is not None:
+        with contextlib.suppress(OSError):  # nothing is buffered: the file goes anyway
+            os.close(out)
     if tmp is not None:
         with contextlib.suppress(FileNotFoundError):  # never made, or already gone
             os.unlink(tmp)
 
 
-def _close_sparse(out: BinaryIO, written: int, result: Result, entry: Entry) -> bool:
-    """Set the export's length (a trailing hole is only a seek until then) and then its times (on the open
+def _close_sparse(out: int, written: int, result: Result, entry: Entry) -> bool:
+    """Set the export's length (a trailing hole is only a gap until then) and then its times (on the open
     file: no path to look up, and they go with it into place), and close it; False if that failed."""
-    if out.closed:  # already discarded (the output failed)
-        return False
     try:
-        out.truncate(written)  # (flushes what is buffered: nothing is written after the times are set)
-        _set_times(out.fileno(), entry)
+        os.ftruncate(out, written)
+        _set_times(out, entry)
     except OSError as exc:
         if output_problem(exc):
             raise OutputError(f"export: {output_problem(exc)}") from None
         result.problems.append(Problem("export", "error", f"cannot finish export: {one_line(exc)}"))
         return False
     finally:
-        out.close()
+        os.close(out)
     return True
 
 
