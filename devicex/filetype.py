@@ -133,8 +133,18 @@ def identify_path(path: str | Path, extension: str) -> FileType:
 
 
 def _filetype(mime: str, desc: str, extension: str) -> FileType:
-    expected = _EXPECTED_EXT.get(mime)
-    return FileType(mime, desc, category_for(mime), expected is not None and extension not in expected)
+    key = (mime, desc, extension)
+    found = _FILETYPES.get(key)
+    if found is None:  # (most streams share their type, description and extension with an earlier one)
+        if len(_FILETYPES) >= 4096:
+            _FILETYPES.clear()
+        expected = _EXPECTED_EXT.get(mime)
+        found = _FILETYPES[key] = FileType(mime, desc, category_for(mime),
+                                           expected is not None and extension not in expected)
+    return found
+
+
+_FILETYPES: dict[tuple[str, str, str], FileType] = {}  # _filetype's answers (a FileType is immutable)
 
 
 # Plain prose: ASCII letters, digits, white space and . , ' ? ! only (a note, a message, a log of words).

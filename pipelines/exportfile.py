@@ -49,16 +49,24 @@ def staging_dir(data_dir: Path) -> str:
     """This process's folder for export temp files. Writing them next to their targets made two workers
     create and rename in the same folder at once, contending for its lock; here each worker has its own
     folder and the target folder sees one operation per file (the no-clobber rename)."""
-    pid = os.getpid()
-    known = _staging.get(pid)
+    known = _staging.get(_pid)
     if known is not None and known[0] is data_dir:
         return known[1]
-    folder = str(data_dir / STAGING / str(pid))
-    _staging[pid] = (data_dir, folder)
+    folder = str(data_dir / STAGING / str(_pid))
+    _staging[_pid] = (data_dir, folder)
     return folder
 
 
 _staging: dict[int, tuple[Path, str]] = {}  # staging_dir's last answer in each process (asked for every stream)
+_pid = os.getpid()  # this process's id (asked for every stream: a system call each time), set again in a child
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def remove_staging(data_dir: Path) -> None:

@@ -23,6 +23,7 @@ inherited (database connection, the parent's source handles).
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -132,6 +133,9 @@ def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int, ri
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     die_with_parent(parent_pid)
     cap_process_memory(settings.limits)
+    # what the worker inherited from the parent stays as it is: the collector never walks it again (a full
+    # collection would visit every object of the parent's heap, and write to each one's pages)
+    gc.freeze()
     _worker["path"] = source_path
     _worker["settings"] = settings
     _worker["ring"] = ring.view  # inherited across the fork, shared with the parent
