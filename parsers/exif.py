@@ -15,7 +15,6 @@ are UTC by definition and give ``gps_time_utc``.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import struct
@@ -24,11 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, BinaryIO, ClassVar
 
-from exifread.core.exceptions import ExifNotFound, InvalidExif
-from exifread.core.exif_header import ExifHeader
-from exifread.core.find_exif import determine_type, get_endian_str
-from exifread.core.ifd_tag import IfdTag
-from exifread.tags.fields import FIELD_DEFINITIONS, FieldType
 from exifread.tags.makernote import nikon
 
 from devicex.entries import Entry
@@ -36,6 +30,7 @@ from devicex.errors import Damage, NotMyFormat
 from devicex.parsing import ParserContext
 from devicex.records import Provenance, Record
 from devicex.timeutil import clock_to_utc
+from parsers._exif_reader import exifread_tags as _exifread
 
 NAME = "exif"
 VERSION = "1.1"
@@ -175,85 +170,6 @@ def _exif_segment(fh: BinaryIO) -> bytes | None:
         body = fh.read(max(0, length - 2))
         if marker[1] == 0xE1 and body.startswith(b"Exif\x00\x00"):
             return body[6:]
-
-
-# struct unpackers for ExifHeader.s2n: (little-endian, length, signed) -> unpack_from (8-byte lengths are left
-# to exifread, which unpacks them with a 4-byte format and so fails as it always has)
-_UNPACK = {(little, length, signed): struct.Struct(("<" if little else ">") + fmt).unpack_from
-           for (length, signed), fmt in {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
-                                         (4, False): "I", (4, True): "i"}.items()
-           for little in (True, False)}
-_FIELD_TYPES = {int(t): t for t in FieldType}
-
-
-class _Header(ExifHeader):
-    """exifread's EXIF reader, reading its numbers from the bytes in memory rather than by a seek and a read
-    of the file object for each (tens per tag), and without formatting every tag for a debug log nobody
-    reads. It gives exactly exifread's tags: anything outside the bytes in memory goes to exifread's own
-    reading (tests/parsers/test_exif_reader.py compares the two on every photo of the corpus)."""
-
-    def __init__(self, data: bytes, fh: BinaryIO, endian: str, offset: int, fake_exif: int, details: bool) -> None:
-        super().__init__(fh, endian, offset, fake_exif, False, False, details, True)
-        self._data, self._size = data, len(data)
-
-    def s2n(self, offset: int, length: int, signed: bool = False) -> int:
-        unpack = _UNPACK.get((self.endian == "I", length, signed))
-        try:
-            at = self.offset + offset
-            if unpack is not None and at >= 0 and at + length <= self._size:
-                value: int = unpack(self._data, at)[0]
-                return value
-        except TypeError:  # an offset that is no integer (a damaged IFD): exifread's own error, as ever
-            pass
-        number: int = super().s2n(offset, length, signed)
-        return number
-
-    def _process_tag(self, ifd: int, ifd_name: str, tag_entry: Any, entry: int, tag: int, tag_name: str,
-                     relative: bool, stop_tag: str) -> None:
-        """``ExifHeader._process_tag`` (exifread 3.5), without its debug log line."""
-        field_type = _FIELD_TYPES.get(self.s2n(entry + 2, 2))
-        if field_type is None or field_type == FieldType.PROPRIETARY:
-            return  # not handled (exifread raises only when strict)
-        type_length = FIELD_DEFINITIONS[field_type][0]
-        count = self.s2n(entry + 4, 4)
-        offset = entry + 8
-        if count * type_length > 4:  # the value is elsewhere: this is its offset
-            if relative:
-                offset = self.s2n(offset, 4) + ifd - 8 + (18 if self.fake_exif else 0)
-            else:
-                offset = self.s2n(offset, 4)
-        if field_type == FieldType.ASCII:
-            values = self._process_ascii_field(ifd_name, tag_name, count, offset)
-        else:
-            values = self._process_field(tag_name, count, field_type, type_length, offset)
-        printable, prefer = self._get_printable_for_field(count, values, field_type, tag_entry, stop_tag)
-        self.tags[ifd_name + " " + tag_name] = IfdTag(printable, tag, field_type, values, offset,
-                                                      count * type_length, prefer)
-
-
-def _exifread(fh: BinaryIO, details: bool) -> dict[str, Any]:
-    """``exifread.process_file(fh, details=details, extract_thumbnail=False)`` read by :class:`_Header`."""
-    fh.seek(0)
-    try:
-        offset, endian, fake_exif = determine_type(fh)
-    except (ExifNotFound, InvalidExif):
-        return {}
-    data = fh.getvalue() if isinstance(fh, io.BytesIO) else b""
-    hdr = _Header(data, fh, get_endian_str(endian)[0], offset, fake_exif, details)
-    for index, ifd in enumerate(hdr.list_ifd()):
-        hdr.dump_ifd(ifd=ifd, ifd_name=("Image", "Thumbnail")[index] if index < 2 else f"IFD {index}")
-    exif_ifd = hdr.tags.get("Image ExifOffset")
-    if exif_ifd:
-        hdr.dump_ifd(ifd=exif_ifd.values[0], ifd_name="EXIF")
-    sub_ifds = hdr.tags.get("Image SubIFDs")
-    if details and sub_ifds:
-        for index, ifd in enumerate(sub_ifds.values):
-            hdr.dump_ifd(ifd=ifd, ifd_name=f"EXIF SubIFD{index}")
-    if details and "EXIF MakerNote" in hdr.tags and "Image Make" in hdr.tags:
-        with contextlib.suppress(ValueError):  # as exifread: a maker note it cannot decode is left out
-            hdr.decode_maker_note()
-    tags: dict[str, Any] = hdr.tags
-    return tags
 
 
 def _process(fh: BinaryIO, details: bool) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import exifread
 import pytest
 
-from parsers import exif
+from parsers import _exif_reader as exif_reader
 from tests.conftest import needs_corpus
 from tests.parsers.test_exif import EXIF_DIR, _nikon_jpeg, _type3_note
 
@@ -39,9 +39,9 @@ def _same(data: bytes, on_file: bool = False) -> None:
     for details in (False, True):
         expected = _outcome(lambda: exifread.process_file(io.BytesIO(data), details=details,  # noqa: B023
                                                           extract_thumbnail=False))
-        assert _outcome(lambda: exif._exifread(io.BytesIO(data), details)) == expected  # noqa: B023
+        assert _outcome(lambda: exif_reader.exifread_tags(io.BytesIO(data), details)) == expected  # noqa: B023
         if on_file:  # a file object that is not in memory is read by exifread's own means: the same result
-            assert _outcome(lambda: exif._exifread(io.BufferedReader(io.BytesIO(data)), details)) == expected  # noqa: B023
+            assert _outcome(lambda: exif_reader.exifread_tags(io.BufferedReader(io.BytesIO(data)), details)) == expected  # noqa: B023
 
 
 def _damaged(data: bytes, seed: int) -> list[bytes]:
@@ -81,6 +81,6 @@ def test_the_same_tags_as_exifread_on_nikon_notes(index: int) -> None:
 
 def test_the_reader_finds_what_exifread_finds() -> None:
     """(The comparison above can fail: a photo's tags are found and compared.)"""
-    tags = exif._exifread(io.BytesIO(_NIKON[0]), details=False)
+    tags = exif_reader.exifread_tags(io.BytesIO(_NIKON[0]), details=False)
     assert tags["Image Make"].printable == "NIKON CORPORATION"
     assert tags["EXIF DateTimeOriginal"].printable == "2017:06:05 07:08:42"

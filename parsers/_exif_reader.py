@@ -1,0 +1,146 @@
+"""exifread's reading of an EXIF structure (``exifread.process_file`` without thumbnails), faster where the
+photo is in memory: for the EXIF parser (:mod:`parsers.exif`).
+
+exifread reads every number by a seek and a read of the file object and a ``struct.unpack`` with a format it
+builds for each call (tens per tag), and formats every tag for a debug log line. Here a subclass of its
+``ExifHeader`` reads an IFD entry's tag, type, count and value in one unpack from the bytes in memory, numbers
+and texts the same way, and logs nothing per tag; anything that does not lie inside the bytes in memory is
+read by exifread's own code. The tags are exactly exifread's (tests/parsers/test_exif_reader.py compares every
+tag, or the error, with ``exifread.process_file``'s on the corpus and on damaged copies of it).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import struct
+from typing import Any, BinaryIO
+
+from exifread.core.exceptions import ExifNotFound, InvalidExif
+from exifread.core.exif_header import ExifHeader
+from exifread.core.find_exif import determine_type, get_endian_str
+from exifread.core.ifd_tag import IfdTag
+from exifread.tags import DEFAULT_STOP_TAG, IGNORE_TAGS
+from exifread.tags.exif import EXIF_TAGS
+from exifread.tags.fields import FIELD_DEFINITIONS, FieldType
+
+# (little-endian, length, signed) -> unpack_from, for ExifHeader.s2n (8-byte lengths are left to exifread,
+# which unpacks them with a 4-byte format and so fails as it always has)
+_UNPACK = {(little, length, signed): struct.Struct(("<" if little else ">") + fmt).unpack_from
+           for (length, signed), fmt in {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
+                                         (4, False): "I", (4, True): "i"}.items()
+           for little in (True, False)}
+_ENTRY = {little: struct.Struct(("<" if little else ">") + "HHII").unpack_from for little in (True, False)}
+_FIELD_TYPES = {int(t): t for t in FieldType}
+
+
+class _Header(ExifHeader):
+    """exifread's EXIF reader, reading from the bytes in memory (``data``) where it can."""
+
+    def __init__(self, data: bytes, fh: BinaryIO, endian: str, offset: int, fake_exif: int, details: bool) -> None:
+        super().__init__(fh, endian, offset, fake_exif, False, False, details, True)
+        self._data, self._size = data, len(data)
+
+    def s2n(self, offset: int, length: int, signed: bool = False) -> int:
+        unpack = _UNPACK.get((self.endian == "I", length, signed))
+        try:
+            at = self.offset + offset
+            if unpack is not None and at >= 0 and at + length <= self._size:
+                value: int = unpack(self._data, at)[0]
+                return value
+        except TypeError:  # an offset that is no integer (a damaged IFD): exifread's own error, as ever
+            pass
+        number: int = super().s2n(offset, length, signed)
+        return number
+
+    def dump_ifd(self, ifd: int, ifd_name: str, tag_dict: Any = None, relative: int = 0,
+                 stop_tag: str = DEFAULT_STOP_TAG) -> None:
+        """``ExifHeader.dump_ifd`` (exifread 3.5), each entry read in one unpack where it is in memory."""
+        if tag_dict is None:
+            tag_dict = EXIF_TAGS
+        try:
+            entries = self.s2n(ifd, 2)
+        except TypeError:
+            return  # a damaged IFD: exifread logs it and goes on
+        for i in range(entries):
+            entry = ifd + 2 + 12 * i
+            at = self.offset + entry
+            fields = _ENTRY[self.endian == "I"](self._data, at) if at >= 0 and at + 12 <= self._size else None
+            tag = self.s2n(entry, 2) if fields is None else fields[0]
+            tag_entry = tag_dict.get(tag)
+            tag_name = tag_entry[0] if tag_entry else f"Tag 0x{tag:04X}"
+            if self.detailed or tag not in IGNORE_TAGS:
+                if fields is None:
+                    self._process_tag(ifd, ifd_name, tag_entry, entry, tag, tag_name, relative, stop_tag)
+                else:
+                    self._store(ifd, ifd_name, tag_entry, entry, tag_name, relative, stop_tag, fields)
+            if tag_name == stop_tag:
+                break
+
+    def _process_tag(self, ifd: int, ifd_name: str, tag_entry: Any, entry: int, tag: int, tag_name: str,
+                     relative: int, stop_tag: str) -> None:
+        """``ExifHeader._process_tag`` (exifread 3.5): the entry read number by number."""
+        type_id = self.s2n(entry + 2, 2)
+        field_type = _FIELD_TYPES.get(type_id)
+        if field_type is None or field_type == FieldType.PROPRIETARY:
+            return  # not handled (exifread raises only when strict)
+        count = self.s2n(entry + 4, 4)
+        value = self.s2n(entry + 8, 4) if count * FIELD_DEFINITIONS[field_type][0] > 4 else 0
+        self._store(ifd, ifd_name, tag_entry, entry, tag_name, relative, stop_tag, (tag, type_id, count, value))
+
+    def _store(self, ifd: int, ifd_name: str, tag_entry: Any, entry: int, tag_name: str, relative: int,
+               stop_tag: str, fields: tuple[int, int, int, int]) -> None:
+        """The rest of ``ExifHeader._process_tag`` (exifread 3.5), without its debug log line: the entry's
+        values, and the tag made of them (``fields``: the entry's tag, type, count and value or offset)."""
+        tag, type_id, count, value = fields
+        field_type = _FIELD_TYPES.get(type_id)
+        if field_type is None or field_type == FieldType.PROPRIETARY:
+            return  # not handled (exifread raises only when strict)
+        type_length = FIELD_DEFINITIONS[field_type][0]
+        offset = entry + 8
+        if count * type_length > 4:  # the value is elsewhere: this is its offset
+            offset = value + (ifd - 8 + (18 if self.fake_exif else 0) if relative else 0)
+        values: Any
+        if field_type == FieldType.ASCII:
+            values = self._process_ascii_field(ifd_name, tag_name, count, offset)
+        else:
+            values = self._process_field(tag_name, count, field_type, type_length, offset)
+        printable, prefer = self._get_printable_for_field(count, values, field_type, tag_entry, stop_tag)
+        self.tags[ifd_name + " " + tag_name] = IfdTag(printable, tag, field_type, values, offset,
+                                                      count * type_length, prefer)
+
+    def _process_ascii_field(self, ifd_name: str, tag_name: str, count: int, offset: int) -> str | bytes:
+        at = self.offset + offset
+        if count == 0 or at < 0 or at + count > self._size:
+            text: str | bytes = super()._process_ascii_field(ifd_name, tag_name, count, offset)
+            return text
+        raw = self._data[at:at + count].split(b"\x00", 1)[0]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:  # exifread keeps the bytes (and logs it)
+            return raw
+
+
+def exifread_tags(fh: BinaryIO, details: bool) -> dict[str, Any]:
+    """``exifread.process_file(fh, details=details, extract_thumbnail=False)``, read from the bytes in memory
+    when ``fh`` is an ``io.BytesIO``."""
+    fh.seek(0)
+    try:
+        offset, endian, fake_exif = determine_type(fh)
+    except (ExifNotFound, InvalidExif):
+        return {}
+    data = fh.getvalue() if isinstance(fh, io.BytesIO) else b""
+    hdr = _Header(data, fh, get_endian_str(endian)[0], offset, fake_exif, details)
+    for index, ifd in enumerate(hdr.list_ifd()):
+        hdr.dump_ifd(ifd=ifd, ifd_name=("Image", "Thumbnail")[index] if index < 2 else f"IFD {index}")
+    exif_ifd = hdr.tags.get("Image ExifOffset")
+    if exif_ifd:
+        hdr.dump_ifd(ifd=exif_ifd.values[0], ifd_name="EXIF")
+    sub_ifds = hdr.tags.get("Image SubIFDs")
+    if details and sub_ifds:
+        for index, ifd in enumerate(sub_ifds.values):
+            hdr.dump_ifd(ifd=ifd, ifd_name=f"EXIF SubIFD{index}")
+    if details and "EXIF MakerNote" in hdr.tags and "Image Make" in hdr.tags:
+        with contextlib.suppress(ValueError):  # as exifread: a maker note it cannot decode is left out
+            hdr.decode_maker_note()
+    tags: dict[str, Any] = hdr.tags
+    return tags
