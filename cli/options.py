@@ -41,10 +41,10 @@ def seal_options(func: F) -> F:
 
 
 def _zone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from reports.cameratime import ZoneError, check_zone
-
     if value is None:
         return None
+    from reports.cameratime import ZoneError, check_zone  # (only then: a command loads only what it needs)
+
     try:
         return check_zone(value)
     except ZoneError as exc:

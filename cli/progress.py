@@ -50,7 +50,7 @@ class RichReporter:
             self._due = 0.0
 
     def advance(self, nbytes: int = 0, nfiles: int = 0) -> None:
-        if self._task is None:
+        if self._task is None or self.quiet:  # (once per entry: nothing to show when quiet)
             return
         self._files += nfiles
         self._bytes += nbytes
