@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import parsers
 from devicex.entries import ContentReader, Entry
@@ -53,6 +54,8 @@ class Planned:
     runs: list[tuple[int, int]]  # (media offset, length), in stream order, not overlapping on the media
     byte_runs: list[dict[str, int]] | None  # the DFXML byte runs the walk's reader gave
     start: int = field(init=False)  # its first byte on the media (where the pass reaches it)
+    #: the entry's compact form (``from_utc_states`` arguments) when the plan's spool gave it back in it
+    compact: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.start = min(self.runs)[0]
@@ -356,7 +359,8 @@ class Dispatcher:
     def gathered(self, item: Planned, data: Buffer) -> None:
         """A gathered stream: its bytes are copied by the runner (into shared memory for worker processes)."""
         self._sending(item.seq, item.file_id, item.byte_runs, True)
-        self._place(self.runner.submit_bytes(item.entry, data, item.file_id, item.export_rel, item.decision))
+        self._place(self.runner.submit_bytes(item.entry, data, item.file_id, item.export_rel, item.decision,
+                                             item.compact))
 
     def _sending(self, seq: int, file_id: int, byte_runs: list[dict[str, int]] | None, planned: bool) -> None:
         self._sent.append((seq, byte_runs, planned))

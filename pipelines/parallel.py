@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import parsers
-from devicex.entries import BytesContent, ContentReader, Entry
+from devicex.entries import BytesContent, ContentReader, Entry, from_utc_states
 from devicex.errors import SourceError
 from devicex.parsing import Sibling
 from devicex.sources.base import MediaReads
@@ -108,8 +108,9 @@ class ThreadRunner(ReadsDone):
         return result
 
     def submit_bytes(self, entry: Entry, data: bytes | bytearray | memoryview, file_id: int, export_rel: str | None,
-                     decision: Decision | None) -> list[Result]:
-        """``submit`` for a stream whose bytes are in ``data`` (copied: the caller may reuse it)."""
+                     decision: Decision | None, compact: tuple[Any, ...] | None = None) -> list[Result]:
+        """``submit`` for a stream whose bytes are in ``data`` (copied: the caller may reuse it); ``compact``: the
+        entry's compact form, if at hand (see ``ProcessRunner.submit_bytes``)."""
         return self.submit(entry, BytesContent(bytes(data)), file_id, export_rel, decision)
 
     def drain(self) -> list[Result]:
@@ -208,6 +209,19 @@ def _run_batch(batch: list[_Task]) -> tuple[list[Result], int]:
 
 
 # --------------------------------------------------------------------------- parent side
+class _Reduced:
+    """An entry as the arguments of ``from_utc_states``: pickled as that call, it reaches the worker as the
+    entry itself."""
+
+    __slots__ = ("args",)
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self.args = args
+
+    def __reduce__(self) -> tuple[Callable[..., Entry], tuple[Any, ...]]:
+        return from_utc_states, self.args
+
+
 class ProcessRunner(ReadsDone):
     """``process`` on worker processes that open the source themselves."""
 
@@ -252,11 +266,14 @@ class ProcessRunner(ReadsDone):
         return self._queue(entry, file_id, export_rel, decision, content, done)
 
     def submit_bytes(self, entry: Entry, data: bytes | bytearray | memoryview, file_id: int, export_rel: str | None,
-                     decision: Decision | None) -> list[Result]:
-        """``submit`` for a stream whose bytes are in ``data`` (copied: the caller may reuse it)."""
+                     decision: Decision | None, compact: tuple[Any, ...] | None = None) -> list[Result]:
+        """``submit`` for a stream whose bytes are in ``data`` (copied: the caller may reuse it). ``compact``: the
+        arguments of ``from_utc_states`` that give the entry (``Entry.__reduce__``'s compact form, as the plan's
+        spool gave them back), sent as they are instead of reducing the entry again."""
         done: list[Result] = []
         self._alone(entry)
-        return self._queue(entry, file_id, export_rel, decision, self._shared(data, done), done)
+        return self._queue(entry, file_id, export_rel, decision, self._shared(data, done), done,
+                           None if compact is None else _Reduced(compact))
 
     def _alone(self, entry: Entry) -> None:
         """A big stream goes alone in its batch (its records can be written while it is parsed): the batch
@@ -266,8 +283,9 @@ class ProcessRunner(ReadsDone):
             self._send()
 
     def _queue(self, entry: Entry, file_id: int, export_rel: str | None, decision: Decision | None,
-               content: bool | bytes | tuple[int, int], done: list[Result]) -> list[Result]:
-        self._batch.append((entry, file_id, export_rel, decision, content))
+               content: bool | bytes | tuple[int, int], done: list[Result], sent: _Reduced | None = None
+               ) -> list[Result]:
+        self._batch.append((sent or entry, file_id, export_rel, decision, content))  # type: ignore[arg-type]
         if content is True:  # read from the source by the worker
             self._batch_reads += 1
             self._reading += 1

@@ -50,7 +50,9 @@ def decode(blob: bytes, decisions: dict[tuple[Any, ...], Decision] | None = None
             decision = Decision(*plain)
             if decisions is not None:
                 decisions[plain] = decision
-    return Planned(seq, from_utc_states(*entry_args), file_id, export_rel, decision, runs, byte_runs)
+    item = Planned(seq, from_utc_states(*entry_args), file_id, export_rel, decision, runs, byte_runs)
+    item.compact = entry_args  # sent to a worker as it is (ProcessRunner.submit_bytes)
+    return item
 
 
 class PlanStore:
