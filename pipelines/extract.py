@@ -112,6 +112,7 @@ def run(opts: ExtractOptions, reporter: Reporter | None = None) -> Summary:
     except (KeyboardInterrupt, Cancelled) as exc:  # what was written stays; the record says the run did not finish
         status = "cancelled" if isinstance(exc, Cancelled) else "interrupted"
         summary.fatal = str(exc) if isinstance(exc, Cancelled) else "interrupted by the user"
+        summary.files = _rows_written(db, run_id)  # results counted as they came back may not all be written
         custody.append(f"extraction-{status}", inputs=[Artefact("source", str(src.path), None, src.size)],
                        result=status, details={"files_written": summary.files, "reason": summary.fatal})
         _finish(db, run_id, status)
@@ -167,15 +168,17 @@ def _close_failed(db: CaseDB, custody: CustodyLog, run_id: int, src: Source | No
         problem, result = f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}", "internal-error"
     summary.fatal = problem
     remove_staging(db.path.parent)
+    try:
+        db.flush()
+    except (OSError, sqlite3.Error):
+        db.drop_pending()  # rows that cannot be written; the entries are re-read by the next run
+    with contextlib.suppress(OSError, sqlite3.Error):
+        summary.files = _rows_written(db, run_id)  # what case.db holds, not what was counted
     # if the log cannot take it either, the one-line error is all that can be said
     with contextlib.suppress(OSError, CustodyError):
         custody.append("extraction-failed", inputs=[Artefact("source", str(src.path), None, src.size)] if src else [],
                        result=result, details={"run_id": run_id, "problem": problem,
                                                "entries_recorded": summary.files})
-    try:
-        db.flush()
-    except (OSError, sqlite3.Error):
-        db.drop_pending()  # rows that cannot be written; the entries are re-read by the next run
     try:
         db.add_error(ErrorRow(run_id, None, None, None, None, "output", "error", problem))
         _finish(db, run_id, "failed")
@@ -324,6 +327,13 @@ def _real_entries(db: CaseDB, run_id: int) -> int:
     row = db.conn.execute("SELECT COUNT(*) FROM files WHERE run_id = ? AND kind NOT IN ('virtual', 'virtual-dir')",
                           (run_id,)).fetchone()
     return int(row[0])
+
+
+def _rows_written(db: CaseDB, run_id: int) -> int:
+    """The run's ``files`` rows in case.db, pending ones written first (a run that did not finish)."""
+    db.flush()
+    written: int = db.conn.execute("SELECT COUNT(*) FROM files WHERE run_id = ?", (run_id,)).fetchone()[0]
+    return written
 
 
 def _finish(db: CaseDB, run_id: int, status: str) -> None:

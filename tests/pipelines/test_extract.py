@@ -2,6 +2,7 @@
 forked process while the intake hash runs) against what the extraction itself then wrote."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from devicex.custody import check_chain
+from pipelines.events import Cancelled, SilentReporter
 from pipelines.extract import ExtractOptions, run
 from pipelines.plan import Plan
 from tests.conftest import FIXTURES
@@ -99,3 +101,34 @@ def test_ctrl_c_during_a_run_stops_it_cleanly_and_the_record_says_so(tmp_path: P
     assert [e.entry["action"] for e in report.entries][-1] == "extraction-interrupted"
     with sqlite3.connect(out / "data" / "case.db") as db:
         assert db.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
+
+
+class _CancelsAfter(SilentReporter):
+    """Cancels the run (as a queued job's reporter does) when the ``files``-th result is counted."""
+
+    def __init__(self, files: int) -> None:
+        super().__init__()
+        self.left = files
+
+    def advance(self, nbytes: int = 0, nfiles: int = 0) -> None:
+        self.left -= nfiles
+        if nfiles and self.left <= 0:
+            raise Cancelled("cancelled by the test")
+
+
+@pytest.mark.parametrize("image", ["ntfs.img", "ext4.img"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_cancelled_run_logs_the_rows_it_wrote(tmp_path: Path, image: str, workers: int) -> None:
+    """The closing custody entry of a run stopped part way says how many files rows case.db holds for it
+    (results are counted as they come back, some before their rows are written in walk order)."""
+    out = tmp_path / "out"
+    with pytest.raises(Cancelled):
+        run(ExtractOptions(source=FIXTURES / "images" / image, out=out, full_reason="test", workers=workers),
+            _CancelsAfter(12))
+    closing = json.loads((out / "custody.jsonl").read_text().splitlines()[-1])
+    assert closing["action"] == "extraction-cancelled"
+    with sqlite3.connect(out / "data" / "case.db") as db:
+        written = db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+        assert db.execute("SELECT status FROM runs").fetchall() == [("cancelled",)]
+    assert closing["details"]["files_written"] == written
+    assert written < 40  # stopped part way
