@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import parsers
 from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
@@ -210,9 +210,9 @@ def _byte_runs(entry: Entry, reader: ContentReader | None, result: Result) -> No
             result.problems.append(Problem("layout", "warning", f"block list unreadable: {one_line(exc)}"))
 
 
-@dataclass(frozen=True)
-class _Export:
-    """Where one stream's export goes: its name under data/, the final path and the staging file."""
+class _Export(NamedTuple):
+    """Where one stream's export goes: its name under data/, the final path and the staging file (a named
+    tuple: made twice per stream, far cheaper than a frozen dataclass)."""
 
     rel: str | None
     target: str | None
