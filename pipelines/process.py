@@ -11,8 +11,9 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -67,6 +68,22 @@ class Result:
     byte_runs: list[dict[str, int]] | None = None  # where the content lies in the image (DFXML)
     attachments: list[str] = field(default_factory=list)  # paths of the taken messages' attachments
     databases: list[str] = field(default_factory=list)  # other databases the parsers read (records-only)
+
+    def __reduce__(self) -> tuple[Callable[..., Result], tuple[object, ...]]:
+        # a worker's result goes to the parent as its values in field order (the generic pickling of a
+        # dataclass writes each field's name beside its value, for every result)
+        return _result, _RESULT_VALUES(self)
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(Result))
+_RESULT_VALUES = attrgetter(*_RESULT_FIELDS)
+
+
+def _result(*values: object) -> Result:
+    """A result from its values in field order (:meth:`Result.__reduce__`)."""
+    result: Result = object.__new__(Result)
+    result.__dict__.update(zip(_RESULT_FIELDS, values, strict=True))
+    return result
 
 
 @dataclass(frozen=True)
