@@ -120,12 +120,68 @@ class _Header(ExifHeader):
             return raw
 
 
+_HEIF = (b"ftypheic", b"ftypavif", b"ftypmif1")  # brands exifread looks for before it looks for a JPEG
+_JFIF = (b"JFIF", b"JFXX", b"OLYM", b"Phot")
+_JPEG_MARKERS = frozenset({b"\xff\xe0", b"\xff\xe2", b"\xff\xee", b"\xff\xd8", b"\xff\xec"})
+
+
+def _determine_type(fh: BinaryIO) -> tuple[int, bytes, int]:
+    """exifread's ``determine_type``: where the TIFF structure begins, its byte order mark and whether
+    the EXIF header was faked; a JPEG's found by :func:`_find_jpeg_exif`, anything else by exifread."""
+    data = fh.read(12)
+    if data[0:2] == b"\xff\xd8" and data[4:12] not in _HEIF:
+        return _find_jpeg_exif(fh, data)
+    fh.seek(0)
+    found: tuple[int, bytes, int] = determine_type(fh)
+    return found
+
+
+def _find_jpeg_exif(fh: BinaryIO, data: bytes) -> tuple[int, bytes, int]:
+    """exifread 3.5's ``find_jpeg_exif`` (the same steps, the same answers and errors), without its debug
+    log lines, whose arguments it computes whether or not anything is logged."""
+    if len(data) < 4:  # (exifread's first debug line reads data[2] and data[3])
+        raise IndexError("index out of range")
+    base, fake_exif = 2, 0
+    while data[2] == 0xFF and data[6:10] in _JFIF:
+        length = data[4] * 256 + data[5]
+        fh.read(length - 8)
+        data = b"\xff\x00" + fh.read(10)  # a faked EXIF beginning
+        fake_exif = 1
+        base = base + length + 4 - 2 if base > 2 else length + 4
+    fh.seek(0)
+    data = fh.read(base + 4000)  # (APP2 or other segments may come before APP1)
+    base = _exif_segment_base(base, data)
+    fh.seek(base + 12)
+    if data[2 + base] == 0xFF and (data[6 + base:10 + base] == b"Exif" or data[6 + base:11 + base] in (b"Ducky",
+                                                                                                     b"Adobe")):
+        return fh.tell(), fh.read(1), fake_exif
+    raise InvalidExif("no EXIF header")
+
+
+def _exif_segment_base(base: int, data: bytes) -> int:
+    """exifread 3.5's ``_get_base``: the JPEG segments walked from ``base`` up to the EXIF APP1 segment (or
+    the image data); an IndexError where exifread's own reading of the segment's length raises one."""
+    while True:
+        marker = data[base:base + 2]
+        if marker == b"\xff\xe1" and data[base + 4:base + 8] == b"Exif":
+            return base - 2
+        if marker == b"\xff\xdb":
+            return base
+        if marker == b"\xff\xe1" or marker in _JPEG_MARKERS:
+            base += data[base + 2] * 256 + data[base + 3] + 2
+            continue
+        try:
+            base += data[base + 2] * 256 + data[base + 3] + 2
+        except IndexError as err:
+            raise InvalidExif("Unexpected/unhandled segment type or file content.") from err
+
+
 def exifread_tags(fh: BinaryIO, details: bool) -> dict[str, Any]:
     """``exifread.process_file(fh, details=details, extract_thumbnail=False)``, read from the bytes in memory
     when ``fh`` is an ``io.BytesIO``."""
     fh.seek(0)
     try:
-        offset, endian, fake_exif = determine_type(fh)
+        offset, endian, fake_exif = _determine_type(fh)
     except (ExifNotFound, InvalidExif):
         return {}
     data = fh.getvalue() if isinstance(fh, io.BytesIO) else b""

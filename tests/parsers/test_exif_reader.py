@@ -55,6 +55,7 @@ def _damaged(data: bytes, seed: int) -> list[bytes]:
             damaged[rng.randrange(2, span)] = rng.randrange(256)
         copies.append(bytes(damaged))
     copies += [data[:cut] for cut in sorted({rng.randrange(12, span) for _ in range(4)})]
+    copies += [data[:cut] for cut in range(0, 40, 3)]  # cut inside the first segments' headers
     return copies
 
 
