@@ -42,7 +42,8 @@ from devicex.sources.base import MediaReads
 from pipelines.handoff import Ring, SharedContent
 from pipelines.lifetime import die_with_parent
 from pipelines.limits import cap_process_memory
-from pipelines.process import Problem, Result, WorkerSettings, open_reader, process
+from pipelines.process import Problem, Result, WorkerSettings, process
+from pipelines.readerio import open_reader
 from pipelines.select import Decision
 
 BATCH_FILES = 64  # entries per batch sent to a worker process

@@ -6,7 +6,6 @@ Nothing here touches the case database: results go back to the single writer.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from devicex.hashing import CHUNK, Digests, MultiHasher
 from devicex.parsing import ParserContext, ParserSpec, Sibling
 from pipelines.exportfile import STAGING, create, make_dir, place, staging_dir, write_sparse
 from pipelines.limits import LimitExceeded, Limits, describe, limited
+from pipelines.readerio import open_for_parsers
 from pipelines.record_scope import RecordScope, attachment_paths
 from pipelines.recordsink import RecordSink, Row
 from pipelines.select import Content, Decision, Selector
@@ -105,51 +105,6 @@ class WorkerSettings:
         return str(self.data_dir).rstrip("/")
 
 
-class _ReaderIO(io.RawIOBase):
-    """A seekable raw stream over a ContentReader (for big files' parsers)."""
-
-    def __init__(self, reader: ContentReader, size: int) -> None:
-        self._reader, self._size, self._pos = reader, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
-        want = min(len(buf), self._size - self._pos)
-        if want <= 0:
-            return 0
-        data = self._reader.read(self._pos, want)
-        buf[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-
-def open_reader(reader: ContentReader, size: int) -> BinaryIO:
-    """A seekable binary file object over a ContentReader."""
-    return io.BufferedReader(_ReaderIO(reader, size), CHUNK)
-
-
-def _open_for_parsers(memory: bytearray | None, exported: str | None, reader: ContentReader,
-                      size: int) -> Callable[[], BinaryIO]:
-    if memory is not None:
-        frozen = bytes(memory)
-        return lambda: io.BytesIO(frozen)
-    if exported is not None:
-        return lambda: open(exported, "rb")
-    return lambda: io.BufferedReader(_ReaderIO(reader, size))
-
-
 def _set_times(fd: int, entry: Entry) -> None:
     mtime, atime = entry.mtime, entry.atime
     if mtime is None:
@@ -202,7 +157,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         result.ftype = _retype_whole(result.ftype, read.memory, target, reader, read.offset, entry.extension)
     wanted = [s for s in read.wanted if records is None or records.wants(s)]
     if settings.parse and read.offset > 0 and wanted:
-        opener = _open_for_parsers(read.memory, target, reader, read.offset)
+        opener = open_for_parsers(read.memory, target, reader, read.offset)
         for index, spec in enumerate(wanted):
             result.parsed.append(_run_parser(spec, index, entry, opener, read.head, result.ftype.mime, read.offset,
                                              result, settings, records))

@@ -15,7 +15,7 @@ from devicex.errors import Damage, NotMyFormat, one_line
 from devicex.filetype import HEAD_SIZE
 from devicex.parsing import ParserContext, Sibling
 from devicex.sources.base import View
-from pipelines.process import open_reader
+from pipelines.readerio import open_reader
 from pipelines.record_scope import RecordScope, attachment_paths
 
 

@@ -32,7 +32,7 @@ from devicex.errors import one_line
 from devicex.hashing import CHUNK
 from devicex.parsing import Sibling
 from devicex.sqlitedb import LOGS
-from pipelines.process import open_reader
+from pipelines.readerio import open_reader
 
 
 class KeptContent:
