@@ -153,8 +153,7 @@ def entry_of(values: Iterable[object]) -> Entry:
 def from_utc_states(head: tuple[object, ...], states: tuple[bytes | None, ...], tail: tuple[object, ...]) -> Entry:
     """An entry from the compact form ``Entry.__reduce__`` gives when its times are UTC (or missing): the
     fields before the times, the bytes of each time's state, the fields after them."""
-    values = (*head, *[None if s is None else datetime(s, UTC) for s in states], *tail)  # type: ignore[arg-type, call-arg]
-    return entry_of(values) if len(values) == len(_SETTERS) else Entry(*values)  # type: ignore[arg-type]
+    return entry_of((*head, *[None if s is None else datetime(s, UTC) for s in states], *tail))  # type: ignore[arg-type, call-arg]
 
 
 class ContentReader(Protocol):
