@@ -39,6 +39,7 @@ def _name_hex(entry: Entry) -> str | None:
 
 
 def _every(row: tuple[Any, ...]) -> bool:
+    """The record filter that passes every record (no earlier run took any from the same database)."""
     return True
 
 
@@ -254,7 +255,7 @@ class ResultWriter:
         """For a database read for selected records in a run after others (a widened scope): a filter
         passing only the records no earlier run took from the same database, counting the others."""
         if not (self._earlier and r.decision is not None and r.decision.records_only):
-            return lambda row: True
+            return _every
         self.db.flush()
         seen = {(t, table, rowid, hashlib.sha256(data.encode()).digest()) for t, table, rowid, data in
                 self.db.conn.execute(
