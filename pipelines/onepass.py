@@ -2,7 +2,7 @@
 
 For a disk image, the extraction first walks the metadata (phase A), TSK's reads of it through a bounded block
 cache (``hold_blocks``: each metadata block read once while held). Each entry whose stream lies plainly on the
-media (``view.plain_runs``: its byte runs) goes into a plan, spooled to disk; a stream the walk gives without
+media (``view.plan_runs``: its byte runs) goes into a plan, spooled to disk; a stream the walk gives without
 reading the media (empty, resident data: ``view.held_data``) goes on with its bytes; every other entry
 (compressed data, sparse runs, deleted FAT chains, excluded entries, walk problems) is handled as it comes,
 streams read per entry by the runner. Then the media is read once, front to back, in large blocks (phase B,
@@ -275,18 +275,18 @@ class MediaPass:
     def take(self, offset: int, size: int) -> bytes | None:
         """``size`` media bytes at ``offset`` from the pass, advancing it as far as needed; None if the pass has
         already left them behind, could not read them, or the media ended."""
-        out = bytearray()
+        pieces: list[bytes] = []
         while size > 0:
             while offset >= self.block_start + len(self.block):
                 if not self.advance():
                     return None
             if offset < self.block_start or self.block_bad:
                 return None
-            piece = self.block[offset - self.block_start:offset - self.block_start + size]
-            out += piece
+            piece = bytes(self.block[offset - self.block_start:offset - self.block_start + size])
+            pieces.append(piece)
             offset += len(piece)
             size -= len(piece)
-        return bytes(out)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one copy of the bytes, not two
 
     def digests(self) -> Digests:
         return self.hasher.digests()
@@ -320,7 +320,7 @@ class PassContent:
         return self._own.read(offset, size)
 
     def _from_pass(self, offset: int, size: int) -> bytes | None:
-        out = bytearray()
+        pieces: list[bytes] = []
         covered = 0
         for start, length in self._item.runs:
             lo, hi = max(offset, covered), min(offset + size, covered + length)
@@ -328,11 +328,11 @@ class PassContent:
                 piece = self._media.take(start + lo - covered, hi - lo)
                 if piece is None:
                     return None
-                out += piece
+                pieces.append(piece)
             covered += length
             if covered >= offset + size:
                 break
-        return bytes(out)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 class Dispatcher:

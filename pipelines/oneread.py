@@ -144,7 +144,7 @@ class OneRead:
             self.order.put(seq, ("exclude", entry, decision, self.db.next_file_id() if self.list_excluded else None))
             return
         file_id = self.db.next_file_id()
-        item = self._planned(seq, entry, reader, getattr(view, "plain_runs", None), file_id, export_rel, decision)
+        item = self._planned(seq, entry, reader, getattr(view, "plan_runs", None), file_id, export_rel, decision)
         if item is not None:
             self.plan.add(item)
         else:
@@ -154,15 +154,10 @@ class OneRead:
                  export_rel: str | None, decision: Any) -> Planned | None:
         if planner is None or reader is None or not entry.has_content or entry.size <= 0 or parsed_apart(entry):
             return None
-        runs = planner(entry, reader, self.src.size)
-        if runs is None or not plannable(runs, entry):
+        found = planner(entry, reader, self.src.size)  # (runs, DFXML byte runs) if plain
+        if found is None or not plannable(found[0], entry):
             return None
-        byte_runs = getattr(reader, "byte_runs", None)
-        try:
-            dfxml = byte_runs(entry.fs_offset, entry.size) if callable(byte_runs) else None
-        except OSError:
-            return None  # read per entry: its problem is recorded as before
-        return Planned(seq, entry, file_id, export_rel, decision, runs, dfxml)
+        return Planned(seq, entry, file_id, export_rel, decision, found[0], found[1])
 
     def _read_media(self) -> Outcome:
         media = MediaPass(self.src, self.plan.by_offset(), self.dispatch.gathered, self.work)

@@ -66,26 +66,30 @@ class BlockCache:
                 return self._read_media(offset, size)
             if not self._fill(first, last):
                 return self._read_media(offset, size)  # a short or failed read: as the media gives it
-            out = bytearray()
+            # (_fill has made them the most recently used, in this order)
+            where, buf = self._where, self._buf
+            if first == last:
+                at = where[first] * BLOCK - first * BLOCK
+                return buf[at + offset:at + end]
+            pieces = []
             for block in range(first, last + 1):
-                slot = self._where[block]
-                self._where.move_to_end(block)
-                lo = max(offset, block * BLOCK) - block * BLOCK
-                hi = min(end, (block + 1) * BLOCK) - block * BLOCK
-                out += self._buf[slot * BLOCK + lo:slot * BLOCK + hi]
-            return bytes(out)
+                at = where[block] * BLOCK - block * BLOCK
+                pieces.append(buf[at + max(offset, block * BLOCK):at + min(end, (block + 1) * BLOCK)])
+            return b"".join(pieces)
 
     def _fill(self, first: int, last: int) -> bool:
         """Read the blocks from ``first`` to ``last`` that are not held, in runs of consecutive missing blocks;
         False if one of them cannot be held (past the last whole block of the media, or read short)."""
         if last - first + 1 > self._slots or (last + 1) * BLOCK > self._size:
             return False
-        block = first
+        block, where = first, self._where
         while block <= last:
-            if block in self._where:
-                self._where.move_to_end(block)
+            try:
+                where.move_to_end(block)  # held: now the most recently used
                 block += 1
                 continue
+            except KeyError:
+                pass
             run = block
             while run <= last and run not in self._where:
                 run += 1

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytsk3
 
-_ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
+from devicex.sources.tskcontent import TskContent
+
 _ATTR_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _NONRES = int(pytsk3.TSK_FS_ATTR_NONRES)
 _RES = int(pytsk3.TSK_FS_ATTR_RES)
@@ -28,78 +29,79 @@ _MFT_INODE = 0
 Run = tuple[int, int]  # (media offset, length) in bytes
 
 
-def plain_runs(fs: Any, file: pytsk3.File, attr_type: int | None, attr_id: int | None, size: int,
-               media_size: int) -> list[Run] | None:
-    """The media ranges holding the stream's ``size`` bytes in stream order (adjacent ranges merged), or None
-    when the stream is not plain (see the module docstring). ``fs`` is the view (``walk.FileSystem``)."""
-    attr = _attribute(file, attr_type, attr_id)
-    if attr is None or size <= 0:
+Plan = tuple[list[Run], list[dict[str, int]]]  # the plain runs, and the DFXML byte runs (TskContent.byte_runs)
+
+
+def plan_runs(fs: Any, reader: TskContent, size: int, media_size: int) -> Plan | None:
+    """The media ranges holding the stream's ``size`` bytes in stream order (adjacent ranges merged) with its
+    DFXML byte runs (as ``reader.byte_runs`` gives them), from one pass over its runs; None when the stream is
+    not plain (see the module docstring) or its attribute cannot be read. ``fs`` is the view
+    (``walk.FileSystem``)."""
+    file = reader.file
+    try:
+        attr = reader.attribute()
+        if file is None or attr is None or size <= 0:
+            return None
+        flags = int(attr.info.flags)
+        if not flags & _NONRES or flags & _NOT_PLAIN_ATTR:
+            return None
+        found = _runs(attr, int(file.info.fs_info.block_size), fs.offset, size, media_size)
+    except OSError:
         return None
-    flags = int(attr.info.flags)
-    if not flags & _NONRES or flags & _NOT_PLAIN_ATTR:
-        return None
-    runs = _runs(attr, int(file.info.fs_info.block_size), fs.offset, size, media_size)
-    if runs is None:
-        return None
-    if fs.fs_type == "ntfs" and int(attr.info.type) == _ATTR_NTFS_DATA:
+    if found is not None and fs.fs_type == "ntfs" and int(attr.info.type) == _ATTR_NTFS_DATA:
         init = _ntfs_initsize(fs, int(file.info.meta.addr), int(attr.info.id))
         if init is None or init < size:
             return None
-    return runs
+    return found
 
 
-def held(file: pytsk3.File, attr_type: int | None, attr_id: int | None, size: int) -> str | None:
+def held(reader: TskContent, size: int) -> str | None:
     """How TSK reads the stream without reading the media, if it does: "empty" (size 0), "resident" (the data is
     in the metadata record TSK loaded with the file) or "off-media" (no run lies on the media: sparse or
     filler runs only, read as zeros or as nothing); None when reading it reads the media."""
     if size == 0:
         return "empty"
-    attr = _attribute(file, attr_type, attr_id)
-    if attr is None:
-        return None
-    flags = int(attr.info.flags)
-    if flags & _RES and not flags & _NONRES:
-        return "resident" if size <= RESIDENT_LIMIT else None
-    if not flags & _NONRES:
-        return None
     try:
+        attr = reader.attribute()
+        if attr is None:
+            return None
+        flags = int(attr.info.flags)
+        if flags & _RES and not flags & _NONRES:
+            return "resident" if size <= RESIDENT_LIMIT else None
+        if not flags & _NONRES:
+            return None
         on_media = any(not int(run.flags) & _NOT_ON_MEDIA for run in attr)
     except OSError:
         return None
     return None if on_media else "off-media"
 
 
-def _attribute(file: pytsk3.File, attr_type: int | None, attr_id: int | None) -> Any:
-    try:
-        for attr in file:
-            atype = int(attr.info.type)
-            if attr_type is None and atype == _ATTR_DEFAULT:
-                return attr
-            if attr_type is not None and (atype, int(attr.info.id)) == (attr_type, attr_id):
-                return attr
-    except OSError:
-        return None
-    return None
-
-
-def _runs(attr: Any, block: int, fs_offset: int, size: int, media_size: int) -> list[Run] | None:
+def _runs(attr: Any, block: int, fs_offset: int, size: int, media_size: int) -> Plan | None:
     out: list[Run] = []
+    dfxml: list[dict[str, int]] = []
     covered = 0
     for run in attr:
-        if covered >= size:
-            break
+        if covered >= size:  # runs past the stream's end: DFXML lists one only if it claims a byte before it
+            file_off = int(run.offset) * block
+            if not int(run.flags) & _NOT_ON_MEDIA and file_off < size:
+                fs_off = int(run.addr) * block
+                dfxml.append({"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
+                              "len": min(int(run.len) * block, size - file_off)})
+            continue
         if int(run.flags) & _NOT_PLAIN_RUN or int(run.offset) * block != covered:
             return None
         length = min(int(run.len) * block, size - covered)
-        start = fs_offset + int(run.addr) * block
+        fs_off = int(run.addr) * block
+        start = fs_offset + fs_off
         if length <= 0 or start + length > media_size:
             return None
+        dfxml.append({"file_offset": covered, "fs_offset": fs_off, "img_offset": start, "len": length})
         if out and out[-1][0] + out[-1][1] == start:
             out[-1] = (out[-1][0], out[-1][1] + length)
         else:
             out.append((start, length))
         covered += length
-    return out if covered == size else None
+    return (out, dfxml) if covered == size else None
 
 
 def _ntfs_initsize(fs: Any, inode: int, attr_id: int) -> int | None:
@@ -124,16 +126,12 @@ def _ntfs_initsize(fs: Any, inode: int, attr_id: int) -> int | None:
 
 def _mft_record(fs: Any, inode: int) -> bytes | None:
     """The file's MFT record with its update sequence applied, read through TSK's $MFT."""
-    cache = fs.__dict__.setdefault("_mft", {})
     try:
-        if "file" not in cache:
-            cache["size"] = _record_size(fs)
-            cache["file"] = fs.handle.open_meta(inode=_MFT_INODE)
-        size: int = cache["size"]
-        raw = bytearray(cache["file"].read_random(inode * size, size))
+        raw = bytearray(_MftRecords.of(fs).raw(inode))
     except (OSError, struct.error):
         return None
-    if len(raw) != size or raw[:4] != b"FILE":
+    size = len(raw)
+    if raw[:4] != b"FILE":
         return None
     usa_off, usa_count = struct.unpack_from("<HH", raw, 4)
     if usa_off + 2 * usa_count > size or (usa_count - 1) * 512 > size:
@@ -144,6 +142,48 @@ def _mft_record(fs: Any, inode: int) -> bytes | None:
             return None  # a torn record
         raw[end:end + 2] = raw[usa_off + 2 * i:usa_off + 2 * i + 2]
     return bytes(raw)
+
+
+class _MftRecords:
+    """A file system's MFT records as stored (no fixup), read through TSK's $MFT ``CHUNK`` records at a time,
+    the last ``KEEP`` chunks kept (the walk reaches records in name order, mostly near the previous one)."""
+
+    CHUNK = 64
+    KEEP = 16
+
+    def __init__(self, fs: Any) -> None:
+        self.size = _record_size(fs)
+        self.file = fs.handle.open_meta(inode=_MFT_INODE)
+        self.chunks: dict[int, bytes] = {}  # chunk number -> its bytes, oldest first
+
+    @classmethod
+    def of(cls, fs: Any) -> _MftRecords:
+        """The records of the view ``fs`` (made on first need). Raises OSError if $MFT cannot be opened."""
+        found: _MftRecords | None = fs.__dict__.get("_mft")
+        if found is None:
+            found = fs.__dict__["_mft"] = cls(fs)
+        return found
+
+    def raw(self, inode: int) -> bytes:
+        """Record ``inode`` as stored; raises OSError if it cannot be read whole."""
+        number, at = divmod(inode, self.CHUNK)
+        chunk = self.chunks.get(number)
+        if chunk is None:
+            try:
+                chunk = self.file.read_random(number * self.CHUNK * self.size, self.CHUNK * self.size)
+            except OSError:  # a part of the chunk cannot be read: the record alone, as it is
+                return self._alone(inode)
+            if len(self.chunks) >= self.KEEP:
+                del self.chunks[next(iter(self.chunks))]
+            self.chunks[number] = chunk
+        record: bytes = chunk[at * self.size:(at + 1) * self.size]
+        return record if len(record) == self.size else self._alone(inode)
+
+    def _alone(self, inode: int) -> bytes:
+        record: bytes = self.file.read_random(inode * self.size, self.size)
+        if len(record) != self.size:
+            raise OSError(f"MFT record {inode} read short")
+        return record
 
 
 def _record_size(fs: Any) -> int:

@@ -11,12 +11,14 @@ _RUN_NOT_ON_DISK = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_A
 class TskContent:
     """Reads one stream of a pytsk3 file object."""
 
-    __slots__ = ("_file", "_attr_type", "_attr_id")
+    __slots__ = ("_file", "_attr_type", "_attr_id", "_attr")
 
-    def __init__(self, file: pytsk3.File | None, attr_type: int | None, attr_id: int | None) -> None:
+    def __init__(self, file: pytsk3.File | None, attr_type: int | None, attr_id: int | None,
+                 attr: pytsk3.Attribute | None = None) -> None:
         self._file = file
         self._attr_type = attr_type
         self._attr_id = attr_id
+        self._attr = attr  # the stream's attribute, when the walk has it at hand (else found when needed)
 
     @property
     def file(self) -> pytsk3.File | None:
@@ -30,6 +32,18 @@ class TskContent:
     def attr_id(self) -> int | None:
         return self._attr_id
 
+    def attribute(self) -> pytsk3.Attribute | None:
+        """The stream's attribute (the file's default one for the default stream); None if it has none.
+        Raises OSError if the file's attributes cannot be listed."""
+        if self._attr is None and self._file is not None:
+            for attr in self._file:
+                atype = int(attr.info.type)
+                if (atype == _ATTR_DEFAULT if self._attr_type is None
+                        else (atype, int(attr.info.id)) == (self._attr_type, self._attr_id)):
+                    self._attr = attr
+                    break
+        return self._attr
+
     def read(self, offset: int, size: int) -> bytes:
         if self._file is None or size <= 0:
             return b""
@@ -40,25 +54,17 @@ class TskContent:
     def byte_runs(self, fs_offset: int, size: int) -> list[dict[str, int]]:
         """Where the stream's bytes lie (as fiwalk's byte_runs: file, fs and image
         offsets and length in bytes); empty for resident or sparse-only data."""
-        if self._file is None:
+        attr = self.attribute() if self._file is not None else None
+        if attr is None or not int(attr.info.flags) & _ATTR_NONRES:
             return []
-        block = int(self._file.info.fs_info.block_size)
+        block = int(self._file.info.fs_info.block_size)  # type: ignore[union-attr]
         runs: list[dict[str, int]] = []
-        for attr in self._file:
-            atype = int(attr.info.type)
-            if self._attr_type is not None and (atype, int(attr.info.id)) != (self._attr_type, self._attr_id):
+        for run in attr:
+            file_off = int(run.offset) * block
+            if int(run.flags) & _RUN_NOT_ON_DISK or file_off >= size:
                 continue
-            if self._attr_type is None and atype != _ATTR_DEFAULT:
-                continue
-            if not int(attr.info.flags) & _ATTR_NONRES:
-                return []
-            for run in attr:
-                file_off = int(run.offset) * block
-                if int(run.flags) & _RUN_NOT_ON_DISK or file_off >= size:
-                    continue
-                length = min(int(run.len) * block, size - file_off)
-                fs_off = int(run.addr) * block
-                runs.append({"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
-                             "len": length})
-            return runs
+            length = min(int(run.len) * block, size - file_off)
+            fs_off = int(run.addr) * block
+            runs.append({"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
+                         "len": length})
         return runs

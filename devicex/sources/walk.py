@@ -8,27 +8,22 @@ entry's stream through pytsk3 and never leaves this package's types exposed.
 from __future__ import annotations
 
 import dataclasses
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 import pytsk3
 
 from devicex import entries as E
 from devicex.entries import ContentReader
-from devicex.sources import byteruns, exfat, inode_scan
+from devicex.sources import byteruns, exfat, inode_scan, ntfsattrs
 from devicex.sources.base import Volume, WalkIssue
 from devicex.sources.tskcontent import TskContent
-from devicex.timeutil import from_filetime, from_unix
+from devicex.timeutil import from_unix
 
 _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
 _NAME_ALLOC = int(pytsk3.TSK_FS_NAME_FLAG_ALLOC)
 _META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
-_ATTR_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
-_ATTR_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
-_ATTR_FNAME = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME)
 _META_KINDS = {
     int(pytsk3.TSK_FS_META_TYPE_REG): E.KIND_FILE,
     int(pytsk3.TSK_FS_META_TYPE_DIR): E.KIND_DIR,
@@ -71,18 +66,19 @@ class FileSystem:
     def open_path(self, path: str) -> tuple[ContentReader, int] | None:
         return open_path(self, path)
 
-    def plain_runs(self, entry: E.Entry, reader: ContentReader | None, media_size: int) -> list[tuple[int, int]] | None:
-        """Where the walk's ``reader`` for ``entry`` finds its bytes on the media, if plainly (see byteruns)."""
+    def plan_runs(self, entry: E.Entry, reader: ContentReader | None, media_size: int) -> byteruns.Plan | None:
+        """Where the walk's ``reader`` for ``entry`` finds its bytes on the media if plainly, and its DFXML byte
+        runs (see byteruns)."""
         if not isinstance(reader, TskContent) or reader.file is None:
             return None
-        return byteruns.plain_runs(self, reader.file, reader.attr_type, reader.attr_id, entry.size, media_size)
+        return byteruns.plan_runs(self, reader, entry.size, media_size)
 
     def held_data(self, entry: E.Entry, reader: ContentReader | None) -> bytes | None:
         """The stream's bytes if the walk's ``reader`` gives them without reading the media (see
         ``byteruns.held``: empty, resident, or nothing on the media and read as nothing), else None."""
         if not isinstance(reader, TskContent) or reader.file is None or not entry.has_content:
             return None
-        how = byteruns.held(reader.file, reader.attr_type, reader.attr_id, entry.size)
+        how = byteruns.held(reader, entry.size)
         try:
             if how is None or reader.byte_runs(entry.fs_offset, entry.size):
                 return None
@@ -94,38 +90,6 @@ class FileSystem:
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
-
-
-def _fn_times(file: pytsk3.File, attrs: list[Any]) -> tuple[datetime | None, ...]:
-    for attr in attrs:
-        if int(attr.info.type) == _ATTR_FNAME and int(attr.info.size) >= 40:
-            try:
-                data = file.read_random(0, 40, _ATTR_FNAME, int(attr.info.id))
-            except OSError:
-                return (None, None, None, None)
-            if len(data) < 40:
-                return (None, None, None, None)
-            cr, m, c, a = struct.unpack_from("<4Q", data, 8)
-            return (from_filetime(m), from_filetime(a), from_filetime(c), from_filetime(cr))
-    return (None, None, None, None)
-
-
-def _streams(fs: FileSystem, file: pytsk3.File, kind: str) -> tuple[list[Any], list[Any]]:
-    """(attributes list, [(attr_type, attr_id, stream_name|None, size)])."""
-    if fs.fs_type != "ntfs" or file.info.meta is None:
-        return [], []
-    try:
-        attrs = list(file)
-    except OSError:
-        return [], []
-    out = []
-    for attr in attrs:
-        atype = int(attr.info.type)
-        raw = attr.info.name
-        name = _decode(raw) if raw else None
-        if atype == _ATTR_DATA or (atype == _ATTR_IDXROOT and name and name != "$I30"):
-            out.append((atype, int(attr.info.id), name, int(attr.info.size)))
-    return attrs, out
 
 
 class WalkState:
@@ -358,8 +322,8 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
         kind = _META_KINDS.get(int(meta.type), E.KIND_OTHER)
     else:
         kind = _NAME_KINDS.get(int(name.type), E.KIND_OTHER)
-    attrs, streams = _streams(fs, f, kind) if meta is not None else ([], [])
-    shared = _fields(fs, source, f, meta, attrs, path, raw, addr, kind, alloc, realloc)
+    streams, fn = ntfsattrs.read(f) if meta is not None and fs.fs_type == "ntfs" else ([], ntfsattrs.NO_TIMES)
+    shared = _fields(fs, source, f, meta, fn, path, raw, addr, kind, alloc, realloc)
     is_dir = kind in (E.KIND_DIR, E.KIND_VIRTUAL_DIR)
     dir_addr = addr if is_dir and (meta is not None or addr) else None
     if meta is None:
@@ -372,10 +336,10 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
     out: list[tuple[E.Entry, TskContent | None]] = []
     if base is not None and (is_dir or not streams):
         out.append((base, TskContent(f, None, None) if not is_dir else None))
-    for atype, aid, sname, size in streams:
+    for atype, aid, sname, size, attr in streams:
         if not (is_dir and sname is None):
             out.append((replace(base, attr_type=atype, attr_id=aid, stream=sname, size=size) if base is not None
-                        else _entry(shared, atype, aid, sname, size), TskContent(f, atype, aid)))
+                        else _entry(shared, atype, aid, sname, size), TskContent(f, atype, aid, attr)))
     return out, dir_addr
 
 
@@ -395,7 +359,7 @@ def _entry(shared: _Shared, attr_type: int | None, attr_id: int | None, stream: 
     return E.entry_of((*before, attr_type, attr_id, stream, *middle, size, *after))
 
 
-def _fields(fs: FileSystem, source: str, f: Any, meta: Any, attrs: Any, path: str, raw: bytes, addr: int,
+def _fields(fs: FileSystem, source: str, f: Any, meta: Any, fn: tuple[Any, ...], path: str, raw: bytes, addr: int,
             kind: str, alloc: str, realloc: bool) -> _Shared:
     """The fields an entry's streams share (all but the stream, its attribute and its size), in the order of
     Entry's fields: those before the attribute, those between the stream and the size, those after the size."""
@@ -403,7 +367,6 @@ def _fields(fs: FileSystem, source: str, f: Any, meta: Any, attrs: Any, path: st
         return ((source, fs.label, fs.offset, fs.fs_type, addr), (path, _decode(raw), raw, kind),
                 (alloc, realloc, None, None, None, None, None, None, None, None, None, None, None, None, None,
                  _content_guess(fs, meta, alloc, realloc), *_LATER))
-    fn = _fn_times(f, attrs) if attrs else (None, None, None, None)
     return ((source, fs.label, fs.offset, fs.fs_type, addr), (path, _decode(raw), raw, kind),
             (alloc, realloc, int(meta.seq), from_unix(meta.mtime, meta.mtime_nano),
              from_unix(meta.atime, meta.atime_nano), from_unix(meta.ctime, meta.ctime_nano),

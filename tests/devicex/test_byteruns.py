@@ -1,0 +1,63 @@
+"""The one read's plan of a stream (devicex.sources.byteruns.plan_runs), made from the attribute the walk paired
+with it in one pass over its runs: its media runs give exactly the bytes TSK reads for the stream, and its DFXML
+byte runs are those the stream's reader lists when it finds its attribute itself; NTFS records read by chunks
+are the records read one by one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devicex.sources import open_source
+from devicex.sources.byteruns import _MftRecords
+from devicex.sources.tskcontent import TskContent
+from tests.conftest import FIXTURES
+
+IMAGES = FIXTURES / "images"
+
+
+def _media(path: Path, runs: list[tuple[int, int]]) -> bytes:
+    with path.open("rb") as f:
+        out = b""
+        for start, length in runs:
+            f.seek(start)
+            out += f.read(length)
+        return out
+
+
+@pytest.mark.parametrize("name", ["ntfs.img", "ext4.img", "fat16.img", "gpt.img"])
+def test_plan_gives_the_stream_bytes_and_its_dfxml_runs(name: str) -> None:
+    src = open_source(IMAGES / name)
+    planned = 0
+    try:
+        for view in src.layout().filesystems:
+            for entry, reader in view.entries(src.label):
+                if entry is None or not isinstance(reader, TskContent) or not entry.has_content:
+                    continue
+                plan = view.plan_runs(entry, reader, src.size)
+                if plan is None:
+                    continue
+                runs, dfxml = plan
+                assert sum(length for _, length in runs) == entry.size
+                assert _media(IMAGES / name, runs) == reader.read(0, entry.size), entry.full_path
+                alone = TskContent(reader.file, entry.attr_type, entry.attr_id)  # finds its attribute itself
+                assert dfxml == alone.byte_runs(entry.fs_offset, entry.size), entry.full_path
+                planned += 1
+    finally:
+        src.close()
+    assert planned >= 5
+
+
+def test_mft_records_read_by_chunks_are_the_records_read_alone() -> None:
+    src = open_source(IMAGES / "ntfs.img")
+    try:
+        view = next(v for v in src.layout().filesystems if v.fs_type == "ntfs")
+        records = _MftRecords.of(view)
+        count = int(records.file.info.meta.size) // records.size
+        assert count > records.CHUNK  # several chunks, the last one short
+        for inode in (*range(count), *range(count - 1, -1, -7)):  # forwards, then back over evicted chunks
+            assert records.raw(inode) == records._alone(inode), inode
+        with pytest.raises(OSError):
+            records.raw(count + records.CHUNK)
+    finally:
+        src.close()
