@@ -31,11 +31,14 @@ class _ParserCount:
 
 
 def _name_hex(entry: Entry) -> str | None:
+    raw = entry.name_raw
+    if raw.isascii():  # (most names)
+        return None
     try:
-        entry.name_raw.decode("utf-8")
+        raw.decode("utf-8")
         return None
     except UnicodeDecodeError:
-        return entry.name_raw.hex()
+        return raw.hex()
 
 
 def _every(row: tuple[Any, ...]) -> bool:
