@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import parsers
-from devicex.entries import BytesContent, ContentReader, Entry, from_utc_states
+from devicex.entries import BytesContent, ContentReader, Entry
 from devicex.errors import SourceError
 from devicex.parsing import Sibling
 from devicex.sources.base import MediaReads
@@ -45,6 +45,7 @@ from pipelines.limits import cap_process_memory
 from pipelines.process import Problem, Result, WorkerSettings, process
 from pipelines.readerio import open_reader
 from pipelines.select import Decision
+from pipelines.transfer import Task, decode_results, decode_tasks, encode_results, encode_tasks
 
 BATCH_FILES = 64  # entries per batch sent to a worker process
 BATCH_BYTES = 8 << 20  # ... or fewer, once their content adds up to this
@@ -126,7 +127,6 @@ class ThreadRunner(ReadsDone):
 # --------------------------------------------------------------------------- worker process side
 _worker: dict[str, Any] = {}
 # last: reopen it (True), its bytes, or where they lie in the shared ring (place, length)
-_Task = tuple[Entry, int, "str | None", "Decision | None", "bool | bytes | tuple[int, int]"]
 
 
 def _init_worker(source_path: str, settings: WorkerSettings, parent_pid: int, ring: Ring) -> None:
@@ -184,12 +184,13 @@ def _reopen(entry: Entry) -> tuple[ContentReader | None, Problem | None]:
         return None, Problem("read", "error", f"cannot reopen {where} in worker: {exc}")
 
 
-def _run_batch(batch: list[_Task]) -> tuple[list[Result], int]:
-    """The batch's results, and the media bytes this worker read since its previous batch."""
+def _run_batch(blob: bytes) -> tuple[bytes, int]:
+    """The results of a batch of tasks (both as :mod:`pipelines.transfer` blobs), and the media bytes this
+    worker read since its previous batch."""
     before = MediaReads.total()
     settings: WorkerSettings = _worker["settings"]
     out: list[Result] = []
-    for entry, file_id, export_rel, decision, content in batch:
+    for entry, file_id, export_rel, decision, content in decode_tasks(blob):
         reader: ContentReader | None = None
         problem = None
         if isinstance(content, tuple):
@@ -202,27 +203,11 @@ def _run_batch(batch: list[_Task]) -> tuple[list[Result], int]:
         result = process(entry, reader, file_id, export_rel, settings, decision)
         if problem is not None:
             result.problems.insert(0, problem)
-        result.entry = None  # type: ignore[assignment]  # the parent has it; no need to send it back
-        for outcome in result.parsed:
-            outcome.spec = outcome.spec.name  # type: ignore[assignment]  # modules do not pickle
         out.append(result)
-    return out, MediaReads.total() - before
+    return encode_results(out), MediaReads.total() - before
 
 
 # --------------------------------------------------------------------------- parent side
-class _Reduced:
-    """An entry as the arguments of ``from_utc_states``: pickled as that call, it reaches the worker as the
-    entry itself."""
-
-    __slots__ = ("args",)
-
-    def __init__(self, args: tuple[Any, ...]) -> None:
-        self.args = args
-
-    def __reduce__(self) -> tuple[Callable[..., Entry], tuple[Any, ...]]:
-        return from_utc_states, self.args
-
-
 class ProcessRunner(ReadsDone):
     """``process`` on worker processes that open the source themselves."""
 
@@ -235,7 +220,7 @@ class ProcessRunner(ReadsDone):
         self._specs = parsers.by_name()
         # each batch sent: its entries, file ids, the ring's mark when it was sent, how many of its streams are
         # read from the source on their own, and its future
-        self._window: deque[tuple[list[Entry], list[int], int, int, Future[tuple[list[Result], int]]]] = deque()
+        self._window: deque[tuple[list[Entry], list[int], int, int, Future[tuple[bytes, int]]]] = deque()
         super().__init__()
         self._batch_reads = 0
         self._ids: list[int] = []
@@ -246,7 +231,7 @@ class ProcessRunner(ReadsDone):
         self.media_bytes_read = 0  # by the worker processes
         self._limit = workers * 3
         self._batch_bytes = batch_bytes
-        self._batch: list[_Task] = []
+        self._batch: list[Task] = []
         self._entries: list[Entry] = []
         self._bytes = 0
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -273,8 +258,7 @@ class ProcessRunner(ReadsDone):
         spool gave them back), sent as they are instead of reducing the entry again."""
         done: list[Result] = []
         self._alone(entry)
-        return self._queue(entry, file_id, export_rel, decision, self._shared(data, done), done,
-                           None if compact is None else _Reduced(compact))
+        return self._queue(entry, file_id, export_rel, decision, self._shared(data, done), done, compact)
 
     def _alone(self, entry: Entry) -> None:
         """A big stream goes alone in its batch (its records can be written while it is parsed): the batch
@@ -284,9 +268,9 @@ class ProcessRunner(ReadsDone):
             self._send()
 
     def _queue(self, entry: Entry, file_id: int, export_rel: str | None, decision: Decision | None,
-               content: bool | bytes | tuple[int, int], done: list[Result], sent: _Reduced | None = None
+               content: bool | bytes | tuple[int, int], done: list[Result], sent: tuple[Any, ...] | None = None
                ) -> list[Result]:
-        self._batch.append((sent or entry, file_id, export_rel, decision, content))  # type: ignore[arg-type]
+        self._batch.append((sent or entry, file_id, export_rel, decision, content))
         if content is True:  # read from the source by the worker
             self._batch_reads += 1
             self._reading += 1
@@ -314,7 +298,7 @@ class ProcessRunner(ReadsDone):
     def _send(self) -> None:
         if self._batch:
             self._window.append((self._entries, self._ids, self._ring.head, self._batch_reads,
-                                 self._pool.submit(_run_batch, self._batch)))
+                                 self._pool.submit(_run_batch, encode_tasks(self._batch))))
             self._batch, self._entries, self._ids, self._bytes, self._batch_reads = [], [], [], 0, 0
 
     def _receive(self, first: bool) -> Iterator[Result]:
@@ -327,15 +311,11 @@ class ProcessRunner(ReadsDone):
                     break
                 except FutureTimeout:
                     self.waiting(ids[0], [batch[1][0] for batch in self._window if len(batch[1]) == 1])
-        results, nbytes = future.result()
+        blob, nbytes = future.result()
         self._ring.release(mark)  # the worker is done with the batch's bytes
         self.media_bytes_read += nbytes
         self._reads_done(reads)
-        for entry, result in zip(entries, results, strict=True):
-            result.entry = entry
-            for outcome in result.parsed:
-                outcome.spec = self._specs[outcome.spec]  # type: ignore[index]
-            yield result
+        yield from decode_results(blob, entries, self._specs)
 
     def drain(self) -> Iterator[Result]:
         """The remaining results, in order (a batch's results are yielded before the next is awaited)."""

@@ -72,15 +72,15 @@ class Result:
     def __reduce__(self) -> tuple[Callable[..., Result], tuple[object, ...]]:
         # a worker's result goes to the parent as its values in field order (the generic pickling of a
         # dataclass writes each field's name beside its value, for every result)
-        return _result, _RESULT_VALUES(self)
+        return result_of, _RESULT_VALUES(self)
 
 
 _RESULT_FIELDS = tuple(f.name for f in fields(Result))
 _RESULT_VALUES = attrgetter(*_RESULT_FIELDS)
 
 
-def _result(*values: object) -> Result:
-    """A result from its values in field order (:meth:`Result.__reduce__`)."""
+def result_of(*values: object) -> Result:
+    """A result from its values in field order (:meth:`Result.__reduce__`, :mod:`pipelines.transfer`)."""
     result: Result = object.__new__(Result)
     result.__dict__.update(zip(_RESULT_FIELDS, values, strict=True))
     return result
