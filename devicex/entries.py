@@ -137,17 +137,28 @@ _TIMES = slice(_TIME_AT[0], _TIME_AT[-1] + 1)  # the times, next to each other i
 assert list(range(_TIMES.start, _TIMES.stop)) == _TIME_AT
 
 
-_SETTERS = tuple(getattr(Entry, f.name).__set__ for f in fields(Entry))  # the slots' own setters
+def _entry_maker() -> Callable[[Iterable[object]], Entry]:
+    """``entry_of``: the entry made bare, then each slot set by its own setter, one line per field (a loop over
+    the setters costs half as much again)."""
+    names = [f"v{i}" for i in range(len(fields(Entry)))]
+    env: dict[str, object] = {f"set_{i}": getattr(Entry, f.name).__set__ for i, f in enumerate(fields(Entry))}
+    env.update(new=object.__new__, Entry=Entry)
+    body = "".join(f"    set_{i}(entry, {name})\n" for i, name in enumerate(names))
+    exec(f"def entry_of(values):\n    ({', '.join(names)},) = values\n    entry = new(Entry)\n{body}"  # noqa: S102
+         "    return entry\n", env)
+    made: Callable[[Iterable[object]], Entry] = env["entry_of"]  # type: ignore[assignment]
+    return made
+
+
+_make_entry = _entry_maker()
 
 
 def entry_of(values: Iterable[object]) -> Entry:
-    """``Entry(*values)`` for a value of every field in their order, made about twice as fast: each slot set
-    directly, as the frozen dataclass's own ``__init__`` does, without the call by name per field (entries are
-    made by the walk and again from the plan's spool and in the worker processes)."""
-    entry: Entry = object.__new__(Entry)
-    for set_slot, value in zip(_SETTERS, values, strict=True):
-        set_slot(entry, value)
-    return entry
+    """``Entry(*values)`` for a value of every field in their order (a ValueError for any other number of
+    values), made about three times as fast: each slot set directly, as the frozen dataclass's own
+    ``__init__`` does, without the call by name per field (entries are made by the walk and again from the
+    plan's spool and in the worker processes)."""
+    return _make_entry(values)
 
 
 def from_utc_states(head: tuple[object, ...], states: tuple[bytes | None, ...], tail: tuple[object, ...]) -> Entry:
