@@ -22,6 +22,8 @@ def write_sparse(fd: int, data: bytes | bytearray | memoryview, at: int) -> None
     """Write ``data`` at offset ``at`` of the file ``fd``, leaving its all-zero blocks of ``HOLE`` bytes
     (counted from the start of ``data``) unwritten, so a sparse stream is exported sparse (its bytes read
     back the same once the file's length is set). The blocks in between go in one write each run."""
+    if len(data) < HOLE and os.pwrite(fd, data, at) == len(data):  # too short for a hole (most streams)
+        return  # (a short write is written again whole below: positioned writes of the same bytes)
     view = memoryview(data)
     size = len(view)
     start = 0  # the first byte not yet written or skipped
