@@ -21,7 +21,8 @@ from exifread.core.find_exif import determine_type, get_endian_str
 from exifread.core.ifd_tag import IfdTag
 from exifread.tags import DEFAULT_STOP_TAG, IGNORE_TAGS
 from exifread.tags.exif import EXIF_TAGS
-from exifread.tags.fields import FIELD_DEFINITIONS, FieldType
+from exifread.tags.fields import FIELD_DEFINITIONS, FLOAT_FIELD_TYPES, RATIO_FIELD_TYPES, SIGNED_FIELD_TYPES, FieldType
+from exifread.utils import Ratio
 
 # (little-endian, length, signed) -> unpack_from, for ExifHeader.s2n (8-byte lengths are left to exifread,
 # which unpacks them with a 4-byte format and so fails as it always has)
@@ -31,6 +32,8 @@ _UNPACK = {(little, length, signed): struct.Struct(("<" if little else ">") + fm
            for little in (True, False)}
 _ENTRY = {little: struct.Struct(("<" if little else ">") + "HHII").unpack_from for little in (True, False)}
 _FIELD_TYPES = {int(t): t for t in FieldType}
+_NUMBER = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h", (4, False): "I", (4, True): "i"}
+_LONG_VALUES = 1000  # exifread reads no values of a field with this many or more (but for two tags it knows)
 
 
 class _Header(ExifHeader):
@@ -107,6 +110,20 @@ class _Header(ExifHeader):
         printable, prefer = self._get_printable_for_field(count, values, field_type, tag_entry, stop_tag)
         self.tags[ifd_name + " " + tag_name] = IfdTag(printable, tag, field_type, values, offset,
                                                       count * type_length, prefer)
+
+    def _process_field(self, tag_name: str, count: int, field_type: int, type_length: int, offset: int) -> list[Any]:
+        """``ExifHeader._process_field`` (exifread 3.5): its numbers read in one unpack where they are all in
+        memory (a ratio is two 4-byte numbers, as exifread reads it); floats and long fields by exifread."""
+        at = self.offset + offset
+        if count >= _LONG_VALUES or field_type in FLOAT_FIELD_TYPES or at < 0 or at + count * type_length > self._size:
+            values: list[Any] = super()._process_field(tag_name, count, field_type, type_length, offset)
+            return values
+        signed = field_type in SIGNED_FIELD_TYPES
+        order = "<" if self.endian == "I" else ">"
+        if field_type in RATIO_FIELD_TYPES:
+            numbers = struct.unpack_from(f"{order}{2 * count}{_NUMBER[4, signed]}", self._data, at)
+            return [Ratio(numbers[i], numbers[i + 1]) for i in range(0, 2 * count, 2)]
+        return list(struct.unpack_from(f"{order}{count}{_NUMBER[type_length, signed]}", self._data, at))
 
     def _process_ascii_field(self, ifd_name: str, tag_name: str, count: int, offset: int) -> str | bytes:
         at = self.offset + offset
