@@ -18,7 +18,7 @@ from devicex.entries import Entry, from_utc_states
 from devicex.filetype import FileType
 from devicex.hashing import Digests
 from devicex.parsing import ParserSpec
-from pipelines.process import ParserOutcome, Problem, Result, result_of
+from pipelines.process import ParserOutcome, Problem, Result
 from pipelines.select import Decision
 
 MARSHAL, PICKLE = b"M", b"P"
@@ -101,21 +101,21 @@ def decode_results(blob: bytes, entries: list[Entry], specs: Mapping[str, Parser
             for outcome in result.parsed:
                 outcome.spec = specs[outcome.spec]  # type: ignore[index]
         return results
-    return [_result(entry, *values, specs=specs)
+    return [_result(specs, entry, *values)
             for entry, values in zip(entries, marshal.loads(memoryview(blob)[1:]), strict=True)]
 
 
-def _result(entry: Entry, file_id: int, export_rel: str | None, status: str, digests: tuple[str, str, str, int] | None,
-            ftype: tuple[str, str, str, bool] | None, recovered: bool, parsed: list[tuple[Any, ...]],
-            problems: list[tuple[str, str, str]], decision: tuple[bool, str, bool] | None, export_reused: bool,
-            byte_runs: list[dict[str, int]] | None, attachments: list[str], databases: list[str],
-            specs: Mapping[str, ParserSpec]) -> Result:
-    return result_of(entry, file_id, export_rel, status, None if digests is None else Digests(*digests),
-                     None if ftype is None else _FILETYPES.get(ftype) or _filetype(ftype), recovered,
-                     [_outcome(o, specs) for o in parsed] if parsed else parsed,
-                     [Problem(*p) for p in problems] if problems else problems,
-                     None if decision is None else _DECISIONS.get(decision) or _decision(decision), export_reused,
-                     byte_runs, attachments, databases)
+def _result(specs: Mapping[str, ParserSpec], entry: Entry, file_id: int, export_rel: str | None, status: str,
+            digests: tuple[str, str, str, int] | None, ftype: tuple[str, str, str, bool] | None, recovered: bool,
+            parsed: list[tuple[Any, ...]], problems: list[tuple[str, str, str]],
+            decision: tuple[bool, str, bool] | None, export_reused: bool, byte_runs: list[dict[str, int]] | None,
+            attachments: list[str], databases: list[str]) -> Result:
+    return Result(entry, file_id, export_rel, status, None if digests is None else Digests(*digests),
+                  None if ftype is None else _FILETYPES.get(ftype) or _filetype(ftype), recovered,
+                  [_outcome(o, specs) for o in parsed] if parsed else [],
+                  [Problem(*p) for p in problems] if problems else [],
+                  None if decision is None else _DECISIONS.get(decision) or _decision(decision), export_reused,
+                  byte_runs, attachments, databases)
 
 
 def _outcome(values: tuple[Any, ...], specs: Mapping[str, ParserSpec]) -> ParserOutcome:
