@@ -64,14 +64,15 @@ class _Header(ExifHeader):
             entries = self.s2n(ifd, 2)
         except TypeError:
             return  # a damaged IFD: exifread logs it and goes on
+        unpack, data, base, size, every = _ENTRY[self.endian == "I"], self._data, self.offset, self._size, self.detailed
         for i in range(entries):
             entry = ifd + 2 + 12 * i
-            at = self.offset + entry
-            fields = _ENTRY[self.endian == "I"](self._data, at) if at >= 0 and at + 12 <= self._size else None
+            at = base + entry
+            fields = unpack(data, at) if at >= 0 and at + 12 <= size else None
             tag = self.s2n(entry, 2) if fields is None else fields[0]
             tag_entry = tag_dict.get(tag)
             tag_name = tag_entry[0] if tag_entry else f"Tag 0x{tag:04X}"
-            if self.detailed or tag not in IGNORE_TAGS:
+            if every or tag not in IGNORE_TAGS:
                 if fields is None:
                     self._process_tag(ifd, ifd_name, tag_entry, entry, tag, tag_name, relative, stop_tag)
                 else:

@@ -96,11 +96,12 @@ class _Watchdog:
         self._begun = 0.0  # when the latest parse began
         self._rss, self._rss_at = 0, -RSS_FRESH
 
-    def start(self, limits: Limits) -> _Watch:
+    def start(self, limits: Limits, size: int = 0) -> _Watch:
         now = time.monotonic()
         if now - self._rss_at > RSS_FRESH:  # the watchdog samples it while parses run; else read it now
             self._rss, self._rss_at = _rss(), now
-        watch = _Watch(threading.get_ident(), now + limits.seconds, self._rss + limits.memory)
+        seconds = limits.seconds + limits.per_mib * max(size, 0) / (1 << 20)  # as limits.for_size(size).seconds
+        watch = _Watch(threading.get_ident(), now + seconds, self._rss + limits.memory)
         self._begun = now
         with self._lock:
             self._watches[watch.thread_id] = watch
@@ -164,16 +165,17 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class limited:  # lower case: used as a function, ``with limited(limits):``
-    """Run the body under ``limits``; it raises :class:`TimeLimit` / :class:`MemoryLimit` when exceeded.
-    (A plain context manager: a generator-based one costs several times more, once per parser run.)"""
+    """Run the body under ``limits`` (``limits.for_size(size)``: without making that object for every parser
+    run); it raises :class:`TimeLimit` / :class:`MemoryLimit` when exceeded. (A plain context manager: a
+    generator-based one costs several times more, once per parser run.)"""
 
-    __slots__ = ("_limits", "_watch")
+    __slots__ = ("_limits", "_size", "_watch")
 
-    def __init__(self, limits: Limits) -> None:
-        self._limits = limits
+    def __init__(self, limits: Limits, size: int = 0) -> None:
+        self._limits, self._size = limits, size
 
     def __enter__(self) -> None:
-        self._watch = _watchdog.start(self._limits)
+        self._watch = _watchdog.start(self._limits, self._size)
 
     def __exit__(self, *exc: object) -> None:
         _stop(self._watch)

@@ -361,9 +361,8 @@ def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[],
                         siblings=(lambda path: finder(entry.volume, path)) if finder else None,
                         scratch=scratch)
     sink = RecordSink(record_spool(settings.data_dir, result.file_id, index, spec.name))
-    limits = settings.limits.for_size(size)
     try:
-        with limited(limits):
+        with limited(settings.limits, size):
             for record in spec.parse(entry, ctx):
                 if records is not None:
                     reason = records.judge(record)
@@ -375,7 +374,7 @@ def _run_parser(spec: ParserSpec, index: int, entry: Entry, opener: Callable[[],
     except (LimitExceeded, MemoryError) as exc:  # a pathological file: a failure for it, and the run goes on
         outcome.failed = True
         result.problems.append(Problem(f"parse:{spec.name}", "error",
-                                       f"parser {spec.name} {describe(exc, limits)}"))
+                                       f"parser {spec.name} {describe(exc, settings.limits.for_size(size))}"))
     except NotMyFormat:
         pass  # tier 1: not this parser's format; nothing to record
     except Damage as exc:  # tier 2: recoverable damage, keep what was yielded

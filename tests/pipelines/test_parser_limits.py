@@ -145,3 +145,13 @@ def test_the_time_limit_grows_with_the_file() -> None:
     with pytest.raises(TimeLimit), limited(limits.for_size(0)):  # 0.3 s for an empty one: it is
         _busy(5.0)
     assert time.monotonic() - began < 3.0
+
+
+def test_limited_grows_the_time_limit_with_the_size_it_is_given() -> None:
+    limits = Limits(seconds=0.3, per_mib=1.0)
+    with limited(limits, 2 << 20):  # as limited(limits.for_size(2 << 20)): 0.8 s of work is not stopped
+        _busy(0.8)
+    began = time.monotonic()
+    with pytest.raises(TimeLimit), limited(limits, 0):
+        _busy(5.0)
+    assert time.monotonic() - began < 3.0
