@@ -35,11 +35,12 @@ class MultiHasher:
 
     __slots__ = ("_md5", "_sha1", "_sha256", "size")
 
-    def __init__(self) -> None:
-        self._md5 = hashlib.md5()
-        self._sha1 = hashlib.sha1()
-        self._sha256 = hashlib.sha256()
-        self.size = 0
+    def __init__(self, data: bytes | bytearray | memoryview = b"") -> None:
+        """(Fed ``data`` first: a stream of one chunk is hashed without a call to :meth:`update`.)"""
+        self._md5 = hashlib.md5(data)
+        self._sha1 = hashlib.sha1(data)
+        self._sha256 = hashlib.sha256(data)
+        self.size = len(data)
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         self._md5.update(data)

@@ -147,7 +147,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         result.problems.append(Problem("read", "error", damage))
     # nothing read of a non-empty stream: no content, so no hash (the empty-file hash would be a claim)
     unread = read.offset == 0 and entry.size > 0 and not settings.known_sparse(entry)
-    result.digests = None if unread else read.hasher.digests()
+    result.digests = None if unread else (read.hasher or MultiHasher()).digests()
     result.ftype = read.ftype if read.ftype is not None else identify(read.head, entry.extension)
     _set_status(result, entry, read.offset, settings)
     target = _place_export(result, entry, settings, _Export(export_rel, read.target, tmp))
@@ -195,9 +195,9 @@ class _Export(NamedTuple):
 class _Pass:
     """What the one read of a stream produced."""
 
-    hasher: MultiHasher
     memory: bytearray | None
     target: str | None
+    hasher: MultiHasher | None = None  # made with the first chunk
     offset: int = 0
     head: bytes = b""
     ftype: FileType | None = None
@@ -207,7 +207,7 @@ class _Pass:
 def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result: Result, export: _Export) -> _Pass:
     """Read the stream once in chunks: hash, type its head, keep it for parsers, write the staged export."""
     size = entry.size
-    read = _Pass(MultiHasher(), bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None, export.target)
+    read = _Pass(bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None, export.target)
     out: int | None = None  # the staged export's file descriptor
     # a stream in shared memory is read in place (pipelines.handoff.SharedContent)
     chunk: Callable[[int, int], bytes | memoryview] = getattr(reader, "view", reader.read)
@@ -235,7 +235,10 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
                                if settings.parse else [])
                 if not read.wanted:
                     read.memory = None
-            read.hasher.update(data)
+            if read.hasher is None:
+                read.hasher = MultiHasher(data)
+            else:
+                read.hasher.update(data)
             if read.memory is not None:
                 read.memory += data
             if out is not None:

@@ -56,6 +56,21 @@ def test_parallel_and_single_thread_hashers_agree() -> None:
     assert not any(t.is_alive() for t in parallel._threads)  # digests() stops the helper threads
 
 
+@pytest.mark.parametrize("size", [0, 1, 70_000])
+def test_a_hasher_fed_at_its_making_equals_coreutils(size: int, tmp_path: Path) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    for first in (data, bytearray(data), memoryview(data)):
+        fed = MultiHasher(first)
+        fed.update(b"")
+        got = fed.digests()
+        assert (got.md5, got.sha1, got.sha256, got.size) == (*_coreutils(path), size)
+    then = MultiHasher(data[:5])
+    then.update(data[5:])
+    assert then.digests() == MultiHasher(data).digests()
+
+
 def test_unreadable_ranges_are_hashed_as_zeros_and_listed(tmp_path: Path) -> None:
     chunk = 1 << 20
     data = os.urandom(PARALLEL_MIN + 3 * chunk)
