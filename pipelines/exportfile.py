@@ -133,7 +133,11 @@ _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodee
 _renameat2: Callable[..., int] | None = None
 if sys.platform.startswith("linux"):
     try:
-        _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+        _function = ctypes.CDLL(None, use_errno=True).renameat2
+        # its C types declared: ctypes converts the arguments without working out each one's type per call
+        _function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        _function.restype = ctypes.c_int
+        _renameat2 = _function
     except (OSError, AttributeError):
         _renameat2 = None
 

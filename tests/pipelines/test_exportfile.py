@@ -1,10 +1,12 @@
 """Staged exports: written sparse (aligned all-zero blocks left as holes), with the same bytes as the stream."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
-from pipelines.exportfile import HOLE, create, write_sparse
+from devicex.hashing import Digests
+from pipelines.exportfile import HOLE, create, place, write_sparse
 
 
 def _export(path: Path, chunks: list[bytes]) -> None:
@@ -53,3 +55,20 @@ def test_a_stream_of_zeros_only_is_all_hole_and_a_small_one_is_written(tmp_path:
     _export(small, [b"a" + bytes(99)])
     assert zeros.read_bytes() == bytes(4 * HOLE) and _data_runs(zeros) == []
     assert small.read_bytes() == b"a" + bytes(99) and _data_runs(small) == [(0, 100)]
+
+
+def test_an_export_never_overwrites_a_file(tmp_path: Path) -> None:
+    def staged(data: bytes) -> tuple[str, Digests]:
+        tmp = tmp_path / f"staged-{len(list(tmp_path.iterdir()))}.part"
+        tmp.write_bytes(data)
+        return str(tmp), Digests(*(hashlib.new(n, data).hexdigest() for n in ("md5", "sha1", "sha256")), len(data))
+
+    target = str(tmp_path / "photo.jpg")
+    tmp, digests = staged(b"first")
+    assert place(tmp, target, digests) == (target, False) and not os.path.exists(tmp)
+    tmp, digests = staged(b"first")  # the same content again: kept as it is, reported as reused
+    assert place(tmp, target, digests) == (target, True) and not os.path.exists(tmp)
+    tmp, digests = staged(b"other")  # different content: written beside it
+    beside = str(tmp_path / "photo~v2.jpg")
+    assert place(tmp, target, digests) == (beside, False)
+    assert Path(target).read_bytes() == b"first" and Path(beside).read_bytes() == b"other"
