@@ -32,6 +32,8 @@ _UNPACK = {(little, length, signed): struct.Struct(("<" if little else ">") + fm
            for little in (True, False)}
 _ENTRY = {little: struct.Struct(("<" if little else ">") + "HHII").unpack_from for little in (True, False)}
 _FIELD_TYPES = {int(t): t for t in FieldType}
+_TYPE_LENGTH = {t: FIELD_DEFINITIONS[t][0] for t in FieldType}
+_ASCII, _PROPRIETARY = FieldType.ASCII, FieldType.PROPRIETARY
 _NUMBER = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h", (4, False): "I", (4, True): "i"}
 _LONG_VALUES = 1000  # exifread reads no values of a field with this many or more (but for two tags it knows)
 
@@ -97,20 +99,31 @@ class _Header(ExifHeader):
         values, and the tag made of them (``fields``: the entry's tag, type, count and value or offset)."""
         tag, type_id, count, value = fields
         field_type = _FIELD_TYPES.get(type_id)
-        if field_type is None or field_type == FieldType.PROPRIETARY:
+        if field_type is None or field_type is _PROPRIETARY:
             return  # not handled (exifread raises only when strict)
-        type_length = FIELD_DEFINITIONS[field_type][0]
+        type_length = _TYPE_LENGTH[field_type]
         offset = entry + 8
         if count * type_length > 4:  # the value is elsewhere: this is its offset
             offset = value + (ifd - 8 + (18 if self.fake_exif else 0) if relative else 0)
         values: Any
-        if field_type == FieldType.ASCII:
+        if field_type is _ASCII:
             values = self._process_ascii_field(ifd_name, tag_name, count, offset)
         else:
             values = self._process_field(tag_name, count, field_type, type_length, offset)
-        printable, prefer = self._get_printable_for_field(count, values, field_type, tag_entry, stop_tag)
+        if tag_entry and tag_entry[1] is not None:  # a mapping, a lookup table or a sub-IFD: exifread's own way
+            printable, prefer = self._get_printable_for_field(count, values, field_type, tag_entry, stop_tag)
+        else:  # ``_get_printable_for_field``'s first steps, all it does for such a tag
+            printable, prefer = self._plain_printable(count, values, field_type), False
         self.tags[ifd_name + " " + tag_name] = IfdTag(printable, tag, field_type, values, offset,
                                                       count * type_length, prefer)
+
+    def _plain_printable(self, count: int, values: Any, field_type: FieldType) -> str:
+        """``ExifHeader._get_printable_for_field``'s text of the values (exifread 3.5), before any mapping."""
+        if count == 1 and field_type is not _ASCII:
+            return str(values[0])
+        if count > 50 and len(values) > 20 and not isinstance(values, str):
+            return str(values[0:20])[0:-1] + ", ... ]" if self.truncate_tags else str(values[0:-1])
+        return str(values)
 
     def _process_field(self, tag_name: str, count: int, field_type: int, type_length: int, offset: int) -> list[Any]:
         """``ExifHeader._process_field`` (exifread 3.5): its numbers read in one unpack where they are all in
