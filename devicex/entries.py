@@ -137,34 +137,48 @@ _TIMES = slice(_TIME_AT[0], _TIME_AT[-1] + 1)  # the times, next to each other i
 assert list(range(_TIMES.start, _TIMES.stop)) == _TIME_AT
 
 
-def _entry_maker() -> Callable[[Iterable[object]], Entry]:
-    """``entry_of``: the entry made bare, then each slot set by its own setter, one line per field (a loop over
-    the setters costs half as much again)."""
-    names = [f"v{i}" for i in range(len(fields(Entry)))]
+def _makers() -> dict[str, object]:
+    """``entry_of`` and ``from_utc_states``, generated: the entry made bare, then each slot set by its own
+    setter, one line per field (a loop over the setters costs half as much again), each time made in place."""
+    count = len(fields(Entry))
     env: dict[str, object] = {f"set_{i}": getattr(Entry, f.name).__set__ for i, f in enumerate(fields(Entry))}
-    env.update(new=object.__new__, Entry=Entry)
-    body = "".join(f"    set_{i}(entry, {name})\n" for i, name in enumerate(names))
-    exec(f"def entry_of(values):\n    ({', '.join(names)},) = values\n    entry = new(Entry)\n{body}"  # noqa: S102
-         "    return entry\n", env)
-    made: Callable[[Iterable[object]], Entry] = env["entry_of"]  # type: ignore[assignment]
-    return made
+    env.update(new=object.__new__, Entry=Entry, datetime=datetime, UTC=UTC)
+    values = [f"v{i}" for i in range(count)]
+    times = [f"None if v{i} is None else datetime(v{i}, UTC)" for i in range(_TIMES.start, _TIMES.stop)]
+
+    def unpack(names: list[str], source: str) -> str:
+        return f"    ({', '.join(names)},) = {source}\n"
+
+    def made(setting: list[str]) -> str:
+        return "    entry = new(Entry)\n" + "".join(f"    set_{i}(entry, {v})\n" for i, v in enumerate(setting)) + \
+            "    return entry\n"
+
+    exec("def entry_of(values):\n" + unpack(values, "values") + made(values)  # noqa: S102
+         + "def from_utc_states(head, states, tail):\n" + unpack(values[:_TIMES.start], "head")
+         + unpack(values[_TIMES], "states") + unpack(values[_TIMES.stop:], "tail")
+         + made([*values[:_TIMES.start], *times, *values[_TIMES.stop:]]), env)
+    return env
 
 
-_make_entry = _entry_maker()
+_MADE = _makers()
+_make_entry: Callable[[Iterable[object]], Entry] = _MADE["entry_of"]  # type: ignore[assignment]
+_from_states: Callable[[tuple[object, ...], tuple[bytes | None, ...], tuple[object, ...]], Entry]
+_from_states = _MADE["from_utc_states"]  # type: ignore[assignment]
 
 
 def entry_of(values: Iterable[object]) -> Entry:
     """``Entry(*values)`` for a value of every field in their order (a ValueError for any other number of
-    values), made about three times as fast: each slot set directly, as the frozen dataclass's own
-    ``__init__`` does, without the call by name per field (entries are made by the walk and again from the
-    plan's spool and in the worker processes)."""
+    values), made faster: each slot set directly, as the frozen dataclass's own ``__init__`` does, without
+    the call by name per field (entries are made by the walk and again from the plan's spool and in the
+    worker processes)."""
     return _make_entry(values)
 
 
 def from_utc_states(head: tuple[object, ...], states: tuple[bytes | None, ...], tail: tuple[object, ...]) -> Entry:
     """An entry from the compact form ``Entry.__reduce__`` gives when its times are UTC (or missing): the
-    fields before the times, the bytes of each time's state, the fields after them."""
-    return entry_of((*head, *[None if s is None else datetime(s, UTC) for s in states], *tail))  # type: ignore[arg-type, call-arg]
+    fields before the times, the bytes of each time's state (each made a UTC time), the fields after them
+    (a ValueError for any other number of values)."""
+    return _from_states(head, states, tail)
 
 
 class ContentReader(Protocol):
