@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,8 @@ def test_a_read_by_others_stops_it_and_it_is_done_again() -> None:
     gated = _Gated(IMAGES / "ntfs.img")
     early = EarlyReverify(gated, "sha256", MediaReads.total)  # type: ignore[arg-type]
     early.start()
+    while gated.reads == 0:  # the early read is at its first chunk (waiting at the gate), not yet about to begin
+        time.sleep(0.001)
     assert gated.src.read_into(0, memoryview(bytearray(512))) == 512  # something else reads the source
     gated.gate.set()
     result = early.result(SilentReporter())
