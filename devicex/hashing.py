@@ -58,17 +58,18 @@ class ParallelHasher:
     while the caller's thread only reads. hashlib releases the GIL on large
     buffers, so reading and both hash threads overlap (on two cores the MD5
     thread sets the pace, as in the bench's hash floor); the digests are the
-    same as :class:`MultiHasher`'s. Call :meth:`digests` (or :meth:`close`) to
-    stop the helper threads."""
+    same as :class:`MultiHasher`'s. ``groups`` names the algorithms each helper
+    thread computes (one group of one: a single hash beside the reads). Call
+    :meth:`digests` / :meth:`hexdigest` (or :meth:`close`) to stop the helper
+    threads."""
 
-    def __init__(self, depth: int = 4) -> None:
-        self._md5 = hashlib.md5()
-        self._sha1 = hashlib.sha1()
-        self._sha256 = hashlib.sha256()
+    def __init__(self, depth: int = 4,
+                 groups: tuple[tuple[str, ...], ...] = (("md5",), ("sha1", "sha256"))) -> None:
+        self._hashes = {name: hashlib.new(name) for group in groups for name in group}
         self.size = 0
         self._queues: list[queue.Queue[bytes | bytearray | memoryview | None]] = [
-            queue.Queue(maxsize=depth), queue.Queue(maxsize=depth)]
-        self._hashed = [0, 0]  # buffers each thread is done with
+            queue.Queue(maxsize=depth) for _ in groups]
+        self._hashed = [0] * len(groups)  # buffers each thread is done with
         self._queued = 0
         self._done = threading.Condition()
         # buffers to read into (:meth:`buffer`), each with the number of buffers queued when it was handed out:
@@ -78,9 +79,9 @@ class ParallelHasher:
         self._slots = depth
         self._handed = 0
         self._threads = [
-            threading.Thread(target=self._run, args=(0, (self._md5.update,)), name="md5", daemon=True),
-            threading.Thread(target=self._run, args=(1, (self._sha1.update, self._sha256.update)), name="sha",
-                             daemon=True)]
+            threading.Thread(target=self._run, args=(index, tuple(self._hashes[name].update for name in group)),
+                             name="+".join(group), daemon=True)
+            for index, group in enumerate(groups)]
         for thread in self._threads:
             thread.start()
 
@@ -124,9 +125,13 @@ class ParallelHasher:
                 q.put(None)
                 thread.join()
 
-    def digests(self) -> Digests:
+    def hexdigest(self, name: str) -> str:
+        """One algorithm's digest (the helper threads are stopped first)."""
         self.close()
-        return Digests(self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest(), self.size)
+        return str(self._hashes[name].hexdigest())
+
+    def digests(self) -> Digests:
+        return Digests(self.hexdigest("md5"), self.hexdigest("sha1"), self.hexdigest("sha256"), self.size)
 
 
 PARALLEL_MIN = 64 << 20  # below this, a helper thread costs more than it saves
@@ -159,13 +164,23 @@ def hash_reader(read_into: ReadInto, size: int, chunk: int = CHUNK,
 def sha256_reader(read_into: ReadInto, size: int, chunk: int = CHUNK,
                   progress: Callable[[int], None] | None = None) -> tuple[str, int]:
     """(SHA-256, bytes hashed) of ``size`` bytes read by ``read_into(offset, buffer)``; unreadable chunks are
-    hashed as zeros (as the intake hash does), so damage the intake saw gives the same digest again."""
-    h = hashlib.sha256()
-    hashed = 0
-    for data in _chunks(read_into, size, chunk, progress, [], _one_buffer()):
-        h.update(data)
-        hashed += len(data)
-    return h.hexdigest(), hashed
+    hashed as zeros (as the intake hash does), so damage the intake saw gives the same digest again. Large
+    inputs are hashed on a helper thread while the next chunk is read (the read and the hash overlap: on a slow
+    device the hash costs no wall time beside the read)."""
+    if size < PARALLEL_MIN:
+        h = hashlib.sha256()
+        hashed = 0
+        for data in _chunks(read_into, size, chunk, progress, [], _one_buffer()):
+            h.update(data)
+            hashed += len(data)
+        return h.hexdigest(), hashed
+    hasher = ParallelHasher(groups=(("sha256",),))
+    try:
+        for data in _chunks(read_into, size, chunk, progress, [], hasher.buffer):
+            hasher.update(data)
+        return hasher.hexdigest("sha256"), hasher.size
+    finally:
+        hasher.close()
 
 
 def _one_buffer() -> Callable[[int], memoryview]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from devicex.hashing import (
     ParallelHasher,
     hash_reader,
     sha256_file,
+    sha256_reader,
 )
 
 
@@ -97,3 +99,38 @@ def test_a_source_that_runs_dry_reports_the_smaller_size(tmp_path: Path) -> None
     path = tmp_path / "short"
     path.write_bytes(data)
     assert got.size == 5000 and (got.md5, got.sha1, got.sha256) == _coreutils(path)
+
+
+@pytest.mark.parametrize("size", [1 << 20, PARALLEL_MIN + 12345])
+def test_sha256_reader_equals_coreutils(size: int, tmp_path: Path) -> None:
+    """Below PARALLEL_MIN on the caller's thread, above it on a helper thread beside the reads."""
+    data = os.urandom(size)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    assert sha256_reader(_reader(data), size, chunk=4 << 20) == (_coreutils(path)[2], size)
+
+
+def test_sha256_reader_hashes_unreadable_chunks_as_zeros_as_the_intake_does() -> None:
+    chunk = 1 << 20
+    data = os.urandom(PARALLEL_MIN + 3 * chunk)
+    failing = {chunk, 7 * chunk}
+    digest, size = sha256_reader(_reader(data, failing), len(data), chunk=chunk)
+    intake = hash_reader(_reader(data, failing), len(data), chunk=chunk, bad=[])
+    assert (digest, size) == (intake.sha256, intake.size)
+    assert digest != hash_reader(_reader(data), len(data), chunk=chunk).sha256
+
+
+def test_an_error_that_stops_the_sha256_read_stops_its_helper_thread() -> None:
+    class Stop(Exception):
+        pass
+
+    def read_into(offset: int, view: memoryview) -> int:
+        if offset >= 8 << 20:
+            raise Stop
+        view[:] = bytes(len(view))
+        return len(view)
+
+    before = set(threading.enumerate())
+    with pytest.raises(Stop):
+        sha256_reader(read_into, PARALLEL_MIN, chunk=1 << 20)
+    assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
