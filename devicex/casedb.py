@@ -234,7 +234,8 @@ class CaseDB:
         self.conn = connect(path)
         self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
+        # one transaction: each statement on its own would be a commit, and a file sync, of its own
+        self.conn.executescript(f"BEGIN;\n{SCHEMA}\nCOMMIT;")
         _add_missing_columns(self.conn)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         self.conn.commit()
