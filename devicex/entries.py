@@ -99,12 +99,15 @@ class Entry:
         # a frozen slotted dataclass costs (entries cross to the worker processes and the spools); UTC times as
         # the bytes of their state (pickling eight datetime objects cost more than all the rest)
         values = _ENTRY_VALUES(self)
-        states = [None if t is None else t.__reduce_ex__(4)[1] for t in values[_TIMES]]  # (bytes, tz); fold in bytes
-        for state in states:
-            if state is not None and (len(state) != 2 or state[1] is not UTC):
+        states: list[bytes | None] = []
+        for when in values[_TIMES]:
+            if when is None:
+                states.append(None)
+            elif when.tzinfo is UTC:
+                states.append(when.__reduce_ex__(4)[1][0])  # (bytes, tz): the fold is in the bytes
+            else:
                 return Entry, values
-        return from_utc_states, (values[:_TIMES.start], tuple([None if s is None else s[0] for s in states]),
-                                 values[_TIMES.stop:])
+        return from_utc_states, (values[:_TIMES.start], tuple(states), values[_TIMES.stop:])
 
     @property
     def full_path(self) -> str:

@@ -58,7 +58,8 @@ class Planned:
     compact: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.start = min(self.runs)[0]
+        runs = self.runs
+        self.start = runs[0][0] if len(runs) == 1 else min(runs)[0]
 
     @property
     def direct(self) -> bool:
