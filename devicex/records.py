@@ -204,11 +204,17 @@ def canonical_json_objects(objects: list[dict[str, Any]]) -> str:
 _Plan = tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...], tuple[int, ...]]
 _PLANS: dict[type, _Plan] = {}
 _SCALAR = frozenset({type(None), str, int, bool})
+_NATIVE = _SCALAR | {datetime, tuple}  # the types _native may accept
 
 
 def _native(values: tuple[Any, ...]) -> bool:
     """True if orjson writes every value as the json module writes its :func:`to_jsonable` form: strings,
     integers, booleans, nulls, UTC times, and arrays of the first four."""
+    kinds = set(map(type, values))
+    if kinds <= _SCALAR:  # (most records: no time or array to look at)
+        return True
+    if not kinds <= _NATIVE:
+        return False
     for value in values:
         kind = type(value)
         if kind in _SCALAR:
@@ -247,8 +253,10 @@ def serialise(record: Record) -> tuple[str, str | None]:
                                 option=orjson.OPT_UTC_Z).decode()
         except TypeError:  # integers past 64 bits, lone surrogates: the json module writes them
             return _serialise_fields(names, values, times)
-        first = next((values[i] for i in times if values[i] is not None), None)
-        return text, None if first is None else first.isoformat()[:-6] + "Z"
+        for i in times:  # the first time set
+            if values[i] is not None:
+                return text, values[i].isoformat()[:-6] + "Z"
+        return text, None
     return _serialise_fields(names, values, times)
 
 
