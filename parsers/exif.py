@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, BinaryIO, ClassVar
 
 from exifread.tags.makernote import nikon
+from exifread.utils import Ratio
 
 from devicex.entries import Entry
 from devicex.errors import Damage, NotMyFormat
@@ -88,8 +89,13 @@ def _int(tags: dict[str, Any], key: str) -> int | None:
 
 
 def _ratio(value: Any) -> float:
-    num = getattr(value, "num", None)
-    den = getattr(value, "den", None)
+    num: Any
+    den: Any
+    if type(value) is Ratio:  # exifread's: its numbers read as they are, not through its num/den properties
+        num, den = value.numerator, value.denominator
+    else:
+        num = getattr(value, "num", None)
+        den = getattr(value, "den", None)
     if num is not None and den is not None:
         if den == 0:
             raise ZeroDivisionError("zero denominator")
@@ -101,7 +107,8 @@ def _degrees(tags: dict[str, Any], key: str, ref_key: str, negative: str) -> flo
     tag = tags.get(key)
     if tag is None or not getattr(tag, "values", None) or len(tag.values) < 3:
         return None
-    d, m, s = (_ratio(v) for v in tag.values[:3])
+    values = tag.values
+    d, m, s = _ratio(values[0]), _ratio(values[1]), _ratio(values[2])
     value = d + m / 60.0 + s / 3600.0
     ref = _text(tags, ref_key)
     if ref and ref.upper().startswith(negative):
