@@ -9,12 +9,12 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 import parsers
 from devicex.entries import DELETED, ORPHAN, ContentReader, Entry
@@ -121,7 +121,8 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     result = Result(entry, file_id, export_rel, decision=decision)
     if entry.notes:
         result.problems.extend(Problem("source", "warning", note) for note in entry.notes)
-    _byte_runs(entry, reader, result)
+    if getattr(reader, "byte_runs", None) is not None:
+        _byte_runs(entry, reader, result)
     if decision is None and entry.has_content:
         # The scope needs content: decide BEFORE exporting anything, reading only what the
         # rules ask for (see pipelines.select.Content); out-of-scope bytes never reach OUT.
@@ -141,7 +142,7 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
         export_rel = result.export_rel = None
     target = f"{settings.data_path}/{export_rel}" if settings.export and export_rel else None
     tmp = f"{staging_dir(settings.data_dir)}/{file_id}.part" if target else None
-    read = _read(entry, reader, settings, result, _Export(export_rel, target, tmp))
+    read = _read(entry, reader, settings, result, export_rel, target, tmp)
     damage = getattr(reader, "damage", None)  # found once the bytes were read (a checksum): they are kept
     if damage:
         result.problems.append(Problem("read", "error", damage))
@@ -150,12 +151,12 @@ def process(entry: Entry, reader: ContentReader | None, file_id: int, export_rel
     result.digests = None if unread else (read.hasher or MultiHasher()).digests()
     result.ftype = read.ftype if read.ftype is not None else identify(read.head, entry.extension)
     _set_status(result, entry, read.offset, settings)
-    target = _place_export(result, entry, settings, _Export(export_rel, read.target, tmp))
+    target = _place_export(result, entry, settings, export_rel, read.target, tmp)
     if not (settings.export and target is not None):
         result.export_rel = None
     if result.ftype.mime in WHOLE_FILE_TYPES and read.offset > 0:
         result.ftype = _retype_whole(result.ftype, read.memory, target, reader, read.offset, entry.extension)
-    wanted = [s for s in read.wanted if records is None or records.wants(s)]
+    wanted = read.wanted if records is None else [s for s in read.wanted if records.wants(s)]
     if settings.parse and read.offset > 0 and wanted:
         opener = open_for_parsers(read.memory, target, reader, read.offset)
         for index, spec in enumerate(wanted):
@@ -182,15 +183,6 @@ def _byte_runs(entry: Entry, reader: ContentReader | None, result: Result) -> No
             result.problems.append(Problem("layout", "warning", f"block list unreadable: {one_line(exc)}"))
 
 
-class _Export(NamedTuple):
-    """Where one stream's export goes: its name under data/, the final path and the staging file (a named
-    tuple: made twice per stream, far cheaper than a frozen dataclass)."""
-
-    rel: str | None
-    target: str | None
-    tmp: str | None
-
-
 @dataclass
 class _Pass:
     """What the one read of a stream produced."""
@@ -201,19 +193,21 @@ class _Pass:
     offset: int = 0
     head: bytes = b""
     ftype: FileType | None = None
-    wanted: list[ParserSpec] = field(default_factory=list)
+    wanted: Sequence[ParserSpec] = ()
 
 
-def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result: Result, export: _Export) -> _Pass:
-    """Read the stream once in chunks: hash, type its head, keep it for parsers, write the staged export."""
+def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result: Result, rel: str | None,
+          target: str | None, tmp: str | None) -> _Pass:
+    """Read the stream once in chunks: hash, type its head, keep it for parsers, write the staged export
+    (``rel``: its name under data/, ``target``: its final path, ``tmp``: the staging file)."""
     size = entry.size
-    read = _Pass(bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None, export.target)
+    read = _Pass(bytearray() if size <= KEEP_IN_MEMORY and settings.parse else None, target)
     out: int | None = None  # the staged export's file descriptor
     # a stream in shared memory is read in place (pipelines.handoff.SharedContent)
-    chunk: Callable[[int, int], bytes | memoryview] = getattr(reader, "view", reader.read)
+    chunk: Callable[[int, int], bytes | memoryview] = getattr(reader, "view", None) or reader.read
     try:
-        if export.tmp is not None and export.target is not None:
-            out = create(export.tmp)
+        if tmp is not None and target is not None:
+            out = create(tmp)
         while read.offset < size:
             try:
                 data = chunk(read.offset, min(CHUNK, size - read.offset))
@@ -246,9 +240,9 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
             read.offset += len(data)
     except OSError as exc:  # export target problems
         if output_problem(exc):  # disk full, read-only: the run cannot go on
-            _discard(out, export.tmp)
+            _discard(out, tmp)
             out = None
-            raise OutputError(f"export {export.rel}: {output_problem(exc)}") from None
+            raise OutputError(f"export {rel}: {output_problem(exc)}") from None
         result.problems.append(Problem("export", "error", f"cannot write export: {one_line(exc)}"))
         read.target = None
     finally:
@@ -271,9 +265,9 @@ def _set_status(result: Result, entry: Entry, offset: int, settings: WorkerSetti
                         and not entry.content_guess)
 
 
-def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export: _Export) -> str | None:
+def _place_export(result: Result, entry: Entry, settings: WorkerSettings, rel: str | None, target: str | None,
+                  tmp: str | None) -> str | None:
     """Move the staged export to its name (or beside an earlier, different one); the final path or None."""
-    target, tmp = export.target, export.tmp
     if tmp is not None and target is not None and result.digests is not None:
         try:
             # the target's folder is made only now: an export that never completes leaves no empty folder
@@ -291,7 +285,7 @@ def _place_export(result: Result, entry: Entry, settings: WorkerSettings, export
         except OSError as exc:
             if output_problem(exc):
                 _discard(None, tmp)
-                raise OutputError(f"export {export.rel}: {output_problem(exc)}") from None
+                raise OutputError(f"export {rel}: {output_problem(exc)}") from None
             result.problems.append(Problem("export", "error", f"cannot finish export: {one_line(exc)}"))
             target = None
     else:
