@@ -4,7 +4,8 @@ A batch of tasks and a batch of results each travel as a ``marshal`` of plain tu
 bytes, lists, dicts): far cheaper to make and to read than pickling the objects, whose classes pickle by
 name and are rebuilt call by call. An entry goes as ``Entry.__reduce__``'s arguments, a decision as its
 values, a result as its values with the digests, file type, problems and parser outcomes as tuples. A batch
-holding anything else (an entry with a non-UTC time, a value of another type) goes pickled as it is.
+holding anything else (an entry with a non-UTC time, a value of another type, a decision of a subclass) goes
+pickled as it is.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def encode_tasks(tasks: list[Task]) -> bytes:
     plain = []
     for entry, file_id, export_rel, decision, content in tasks:
         args = _entry_args(entry)
-        if args is None:
+        if args is None or (decision is not None and type(decision) is not Decision):
             return PICKLE + pickle.dumps(_as_entries(tasks), pickle.HIGHEST_PROTOCOL)
         plain.append((args, file_id, export_rel,
                       None if decision is None else (decision.include, decision.reason, decision.records_only),
@@ -69,7 +70,7 @@ def encode_results(results: list[Result]) -> bytes:
     """A worker's results (their entries left out: the parent has them) as a blob."""
     try:
         return MARSHAL + marshal.dumps([_result_values(r) for r in results])
-    except ValueError:  # a value marshal does not hold
+    except ValueError:  # a value marshal (or this module) does not hold
         for result in results:
             result.entry = None  # type: ignore[assignment]  # the parent has it
             for outcome in result.parsed:
@@ -79,6 +80,8 @@ def encode_results(results: list[Result]) -> bytes:
 
 def _result_values(r: Result) -> tuple[Any, ...]:
     d, t, decision = r.digests, r.ftype, r.decision
+    if decision is not None and type(decision) is not Decision:
+        raise ValueError("a decision of another kind")  # (pickled as it is)
     return (r.file_id, r.export_rel, r.status,
             None if d is None else (d.md5, d.sha1, d.sha256, d.size),
             None if t is None else (t.mime, t.description, t.category, t.ext_mismatch),

@@ -92,3 +92,21 @@ def test_a_result_marshal_cannot_hold_goes_pickled() -> None:
     expected[1].problems.append(Problem("read", "warning", "odd"))
     assert back == expected
     assert back[1].entry is entries[1] and back[0].parsed[0].spec is parsers.by_name()["exif"]
+
+
+class Ruled(Decision):
+    """A decision of a kind the compact form does not know."""
+
+
+def test_a_decision_of_another_kind_goes_pickled() -> None:
+    tasks = [*_tasks(), (_entry(6), 16, None, Ruled(True, "rule 7"), True)]
+    blob = encode_tasks(tasks)
+    assert blob[:1] == PICKLE
+    assert type(decode_tasks(blob)[-1][3]) is Ruled
+    entries = [_entry(1), _entry(2)]
+    results = _results(entries)
+    results[1].decision = Ruled(False, "rule 7")
+    blob = encode_results(results)
+    assert blob[:1] == PICKLE
+    back = decode_results(blob, entries, parsers.by_name())
+    assert type(back[1].decision) is Ruled and back[1].entry is entries[1]
