@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import marshal
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from devicex.entries import Entry, from_utc_states
 from devicex.filetype import FileType
@@ -127,22 +127,25 @@ def _outcome(values: tuple[Any, ...], specs: Mapping[str, ParserSpec]) -> Parser
                          left)
 
 
-def _filetype(values: tuple[str, str, str, bool]) -> FileType:
-    found = _FILETYPES.get(values)
+_Made = TypeVar("_Made")
+
+
+def _shared(made: dict[Any, _Made], values: tuple[Any, ...], make: Callable[..., _Made]) -> _Made:
+    """The object ``make(*values)`` made earlier for the same values (immutable, so shared), else made now."""
+    found = made.get(values)
     if found is None:
-        if len(_FILETYPES) >= 4096:
-            _FILETYPES.clear()
-        found = _FILETYPES[values] = FileType(*values)
+        if len(made) >= 4096:
+            made.clear()
+        found = made[values] = make(*values)
     return found
+
+
+def _filetype(values: tuple[str, str, str, bool]) -> FileType:
+    return _shared(_FILETYPES, values, FileType)
 
 
 def _decision(values: tuple[bool, str, bool]) -> Decision:
-    found = _DECISIONS.get(values)
-    if found is None:
-        if len(_DECISIONS) >= 4096:
-            _DECISIONS.clear()
-        found = _DECISIONS[values] = Decision(*values)
-    return found
+    return _shared(_DECISIONS, values, Decision)
 
 
 # file types and decisions met so far, shared by the results and tasks that carry the same (both immutable)
