@@ -53,7 +53,11 @@ class Limits:
     def for_size(self, size: int) -> Limits:
         """The limits for one file of ``size`` bytes: its time grows with it (a 2 GiB WhatsApp store of a
         real phone needs more than a minute on a loaded machine, and losing it would lose the evidence)."""
-        return Limits(self.seconds + self.per_mib * max(size, 0) / (1 << 20), self.memory, self.per_mib)
+        return Limits(self.seconds_for(size), self.memory, self.per_mib)
+
+    def seconds_for(self, size: int) -> float:
+        """The time limit for one file of ``size`` bytes (see :meth:`for_size`)."""
+        return self.seconds + self.per_mib * max(size, 0) / (1 << 20)
 
 
 class LimitExceeded(BaseException):
@@ -100,8 +104,7 @@ class _Watchdog:
         now = time.monotonic()
         if now - self._rss_at > RSS_FRESH:  # the watchdog samples it while parses run; else read it now
             self._rss, self._rss_at = _rss(), now
-        seconds = limits.seconds + limits.per_mib * max(size, 0) / (1 << 20)  # as limits.for_size(size).seconds
-        watch = _Watch(threading.get_ident(), now + seconds, self._rss + limits.memory)
+        watch = _Watch(threading.get_ident(), now + limits.seconds_for(size), self._rss + limits.memory)
         self._begun = now
         with self._lock:
             self._watches[watch.thread_id] = watch
