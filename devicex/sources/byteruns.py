@@ -14,12 +14,11 @@ from typing import Any
 
 import pytsk3
 
-from devicex.sources.tskcontent import TskContent
+from devicex.sources.tskcontent import RUN_NOT_ON_MEDIA, TskContent, dfxml_run
 
 _ATTR_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _NONRES = int(pytsk3.TSK_FS_ATTR_NONRES)
 _RES = int(pytsk3.TSK_FS_ATTR_RES)
-_NOT_ON_MEDIA = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
 RESIDENT_LIMIT = 64 << 10  # resident data lives in a metadata record (1 or 4 KiB on NTFS): a sanity bound
 _NOT_PLAIN_ATTR = int(pytsk3.TSK_FS_ATTR_COMP) | int(pytsk3.TSK_FS_ATTR_ENC) | int(pytsk3.TSK_FS_ATTR_SPARSE)
 _NOT_PLAIN_RUN = (int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
@@ -70,7 +69,7 @@ def held(reader: TskContent, size: int) -> str | None:
             return "resident" if size <= RESIDENT_LIMIT else None
         if not flags & _NONRES:
             return None
-        on_media = any(not int(run.flags) & _NOT_ON_MEDIA for run in attr)
+        on_media = any(not int(run.flags) & RUN_NOT_ON_MEDIA for run in attr)
     except OSError:
         return None
     return None if on_media else "off-media"
@@ -81,21 +80,17 @@ def _runs(attr: Any, block: int, fs_offset: int, size: int, media_size: int) -> 
     dfxml: list[dict[str, int]] = []
     covered = 0
     for run in attr:
+        listed = dfxml_run(run, block, fs_offset, size)
         if covered >= size:  # runs past the stream's end: DFXML lists one only if it claims a byte before it
-            file_off = int(run.offset) * block
-            if not int(run.flags) & _NOT_ON_MEDIA and file_off < size:
-                fs_off = int(run.addr) * block
-                dfxml.append({"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
-                              "len": min(int(run.len) * block, size - file_off)})
+            if listed is not None:
+                dfxml.append(listed)
             continue
-        if int(run.flags) & _NOT_PLAIN_RUN or int(run.offset) * block != covered:
+        if listed is None or int(run.flags) & _NOT_PLAIN_RUN or listed["file_offset"] != covered:
             return None
-        length = min(int(run.len) * block, size - covered)
-        fs_off = int(run.addr) * block
-        start = fs_offset + fs_off
+        start, length = listed["img_offset"], listed["len"]
         if length <= 0 or start + length > media_size:
             return None
-        dfxml.append({"file_offset": covered, "fs_offset": fs_off, "img_offset": start, "len": length})
+        dfxml.append(listed)
         if out and out[-1][0] + out[-1][1] == start:
             out[-1] = (out[-1][0], out[-1][1] + length)
         else:

@@ -1,11 +1,13 @@
 """The content of one stream of a file read through pytsk3: its bytes and where they lie on the media."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytsk3
 
 _ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
 _ATTR_NONRES = int(pytsk3.TSK_FS_ATTR_NONRES)
-_RUN_NOT_ON_DISK = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
+RUN_NOT_ON_MEDIA = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
 
 
 class TskContent:
@@ -58,13 +60,15 @@ class TskContent:
         if attr is None or not int(attr.info.flags) & _ATTR_NONRES:
             return []
         block = int(self._file.info.fs_info.block_size)  # type: ignore[union-attr]
-        runs: list[dict[str, int]] = []
-        for run in attr:
-            file_off = int(run.offset) * block
-            if int(run.flags) & _RUN_NOT_ON_DISK or file_off >= size:
-                continue
-            length = min(int(run.len) * block, size - file_off)
-            fs_off = int(run.addr) * block
-            runs.append({"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
-                         "len": length})
-        return runs
+        return [listed for run in attr if (listed := dfxml_run(run, block, fs_offset, size)) is not None]
+
+
+def dfxml_run(run: Any, block: int, fs_offset: int, size: int) -> dict[str, int] | None:
+    """One TSK run of a stream of ``size`` bytes as a DFXML byte run (file, fs and image offsets and length in
+    bytes), or None when DFXML lists none for it (sparse or filler, or it begins past the stream's end)."""
+    file_off = int(run.offset) * block
+    if int(run.flags) & RUN_NOT_ON_MEDIA or file_off >= size:
+        return None
+    fs_off = int(run.addr) * block
+    return {"file_offset": file_off, "fs_offset": fs_off, "img_offset": fs_offset + fs_off,
+            "len": min(int(run.len) * block, size - file_off)}
