@@ -1,4 +1,5 @@
-"""The one read's plan, spooled to a private SQLite file (never all in memory) and read back by media offset.
+"""The one read's plan, kept as compact rows in memory up to a budget and beyond it spooled to a private SQLite
+file (so memory stays bounded whatever the image), read back by media offset.
 
 Each planned entry is written as a compact row: its fields and the entry's compact form (``Entry.__reduce__``:
 plain values, its UTC times as the bytes of their state) as ``marshal`` data, which costs far less than
@@ -55,35 +56,65 @@ def decode(blob: bytes, decisions: dict[tuple[Any, ...], Decision] | None = None
     return item
 
 
-class PlanStore:
-    """The plan, spooled to a private SQLite file (never all in memory), read back by media offset."""
+MEMORY_BUDGET = 8 << 20  # bytes of compact rows kept in memory before the plan goes to its spool file
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path)
-        self._conn.execute("PRAGMA journal_mode=OFF")
-        self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.execute("CREATE TABLE plan (start INTEGER NOT NULL, seq INTEGER NOT NULL, item BLOB NOT NULL)")
-        self._batch: list[tuple[int, int, bytes]] = []
+
+class PlanStore:
+    """The plan: compact rows in memory while they take at most ``budget`` bytes (a list sorted once, when it is
+    read back), else spooled to a private SQLite file (created then, never all in memory), read back by media
+    offset, then walk order."""
+
+    def __init__(self, path: Path, budget: int = MEMORY_BUDGET) -> None:
+        self._path, self._budget = path, budget
+        self._conn: sqlite3.Connection | None = None
+        self._held: list[tuple[int, int, bytes]] = []  # (start, seq, row): in memory, or waiting to be spooled
+        self._held_bytes = 0
         self.count = 0
         self.nbytes = 0
 
     def add(self, item: Planned) -> None:
-        self._batch.append((item.start, item.seq, encode(item)))
+        blob = encode(item)
+        self._held.append((item.start, item.seq, blob))
         self.count += 1
         self.nbytes += item.entry.size
-        if len(self._batch) >= 1024:
+        self._held_bytes += len(blob)
+        if self._conn is not None:
+            if len(self._held) >= 1024:
+                self._flush()
+        elif self._held_bytes > self._budget:
+            self._open()
             self._flush()
 
+    @property
+    def spooled(self) -> bool:
+        """Whether the plan outgrew its memory budget and went to its spool file."""
+        return self._conn is not None
+
+    def _open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = conn = sqlite3.connect(self._path)
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("CREATE TABLE plan (start INTEGER NOT NULL, seq INTEGER NOT NULL, item BLOB NOT NULL)")
+
     def _flush(self) -> None:
-        self._conn.executemany("INSERT INTO plan VALUES (?, ?, ?)", self._batch)
-        self._batch.clear()
+        assert self._conn is not None
+        self._conn.executemany("INSERT INTO plan VALUES (?, ?, ?)", self._held)
+        self._held.clear()
 
     def by_offset(self) -> Iterator[Planned]:
-        self._flush()
         decisions: dict[tuple[Any, ...], Decision] = {}
+        if self._conn is None:
+            held, self._held = self._held, []
+            held.sort(reverse=True)  # (start, seq) is unique: the rows themselves are never compared
+            while held:  # taken from the end, so that each row is let go of once it is decoded
+                yield decode(held.pop()[2], decisions)
+            return
+        self._flush()
         for (blob,) in self._conn.execute("SELECT item FROM plan ORDER BY start, seq"):
             yield decode(blob, decisions)
 
     def close(self) -> None:
-        self._conn.close()
+        self._held.clear()
+        if self._conn is not None:
+            self._conn.close()

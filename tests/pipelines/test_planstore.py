@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from devicex.entries import Entry
 from pipelines.onepass import Planned
-from pipelines.planstore import PlanStore, decode, encode
+from pipelines.planstore import MEMORY_BUDGET, PlanStore, decode, encode
 from pipelines.select import Decision
 from tests.pipelines.sample_entries import sample_entry as _entry
 
 
 def _planned(n: int, entry: Entry, decision: Decision | None = None) -> Planned:
-    runs = [(4096 * (50 - n), 512), (4096 * (60 - n), 488 + n)]
-    byte_runs = [{"file_offset": 0, "fs_offset": 4096 * (50 - n), "img_offset": 4096 * (50 - n), "len": 512}]
+    runs = [(4096 * (2000 - n), 512), (4096 * (2010 - n), 488 + n)]
+    byte_runs = [{"file_offset": 0, "fs_offset": 4096 * (2000 - n), "img_offset": 4096 * (2000 - n), "len": 512}]
     return Planned(n, entry, 100 + n, f"exports/f{n}" if n % 2 else None, decision, runs, byte_runs)
 
 
@@ -38,13 +40,17 @@ def test_what_the_compact_row_cannot_hold_is_pickled_and_comes_back_equal() -> N
     assert decode(blob).entry.atime.tzinfo == other_zone  # type: ignore[union-attr]
 
 
-def test_the_plan_is_read_back_by_media_offset_then_walk_order(tmp_path: Path) -> None:
-    store = PlanStore(tmp_path / "plan.sqlite")
-    items = [_planned(n, _entry(n)) for n in range(1, 40)]
-    items.append(Planned(40, _entry(40), 140, None, None, [(4096 * 11, 10)], None))  # same start as 39's
+@pytest.mark.parametrize("budget", [MEMORY_BUDGET, 2000, 0])  # in memory; spooled part way; spooled at once
+def test_the_plan_is_read_back_by_media_offset_then_walk_order(tmp_path: Path, budget: int) -> None:
+    store = PlanStore(tmp_path / "plan.sqlite", budget)
+    items = [_planned(n, _entry(n)) for n in range(1, 1500)]
+    items.append(Planned(1500, _entry(1500), 1600, None, None, [(4096 * (2000 - 39), 10)], None))  # 39's start
     for item in items:
         store.add(item)
+    assert store.spooled == (budget < MEMORY_BUDGET)
+    assert (tmp_path / "plan.sqlite").exists() == store.spooled
     back = list(store.by_offset())
     store.close()
     assert back == sorted(items, key=lambda p: (p.start, p.seq))
-    assert [p.seq for p in back][:3] == [39, 40, 38]
+    seqs = [p.seq for p in back]
+    assert seqs[:2] == [1499, 1498] and seqs[seqs.index(39) + 1] == 1500
