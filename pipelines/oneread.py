@@ -71,6 +71,7 @@ class OneRead:
         self.src, self.db, self.settings, self.writer, self.reporter = src, db, settings, writer, reporter
         self.name = name
         work = self.work = settings.data_dir / STAGING / "one-read"
+        work.mkdir(parents=True, exist_ok=True)  # the pass's spool files (and the plan's, if it outgrows memory)
         _large_buffers_mapped()
         # content travels with the entries: small batches keep what is in flight (and its copies) small
         self.runner = make_runner(max(1, workers), src.path, settings, batch_bytes=BATCH_BYTES)
