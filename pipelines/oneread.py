@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import marshal
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ from pipelines.parallel import ProcessRunner, make_runner
 from pipelines.planstore import PlanStore
 from pipelines.process import Result, WorkerSettings
 from pipelines.sequence import InOrder
+from pipelines.transfer import outcome_of, outcome_values
 
 GC_YOUNG = 10_000  # new container objects between runs of the cycle collector, in the main process
 BATCH_BYTES = 2 << 20  # content bytes per batch sent to a worker process
@@ -236,13 +239,29 @@ def _outcomes(item: tuple[Any, ...]) -> list[Any]:
     return item[1].parsed if item[0] == "result" else item[1][2] if item[0] == "rows" else []
 
 
-def _freeze(item: tuple[Any, ...]) -> tuple[Any, ...]:
+_MARSHALLED, _PICKLED = b"m", b"p"
+
+
+def _freeze(item: tuple[Any, ...]) -> bytes:
+    """A waiting item as bytes (:class:`~pipelines.sequence.InOrder`): a result's rows (plain values, the most
+    common by far) by ``marshal``, far cheaper both ways; anything else pickled, its parsers by name."""
+    if item[0] == "rows":
+        row, file_id, parsed = item[1]
+        try:
+            return _MARSHALLED + marshal.dumps((row, file_id, [outcome_values(o) for o in parsed]))
+        except ValueError:  # a value marshal does not hold
+            pass
     for outcome in _outcomes(item):
         outcome.spec = outcome.spec.name
-    return item
+    return _PICKLED + pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
 
 
-def _thaw(item: tuple[Any, ...]) -> tuple[Any, ...]:
+def _thaw(blob: bytes) -> tuple[Any, ...]:
+    if blob[:1] == _MARSHALLED:
+        row, file_id, parsed = marshal.loads(memoryview(blob)[1:])
+        specs = parsers.by_name() if parsed else {}
+        return "rows", (row, file_id, [outcome_of(values, specs) for values in parsed])
+    item: tuple[Any, ...] = pickle.loads(memoryview(blob)[1:])
     outcomes = _outcomes(item)
     if outcomes:
         specs = parsers.by_name()

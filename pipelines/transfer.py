@@ -85,12 +85,13 @@ def _result_values(r: Result) -> tuple[Any, ...]:
     return (r.file_id, r.export_rel, r.status,
             None if d is None else (d.md5, d.sha1, d.sha256, d.size),
             None if t is None else (t.mime, t.description, t.category, t.ext_mismatch),
-            r.recovered, [_outcome_values(o) for o in r.parsed], [(p.stage, p.severity, p.message) for p in r.problems],
+            r.recovered, [outcome_values(o) for o in r.parsed], [(p.stage, p.severity, p.message) for p in r.problems],
             None if decision is None else (decision.include, decision.reason, decision.records_only),
             r.export_reused, r.byte_runs, r.attachments, r.databases)
 
 
-def _outcome_values(o: ParserOutcome) -> tuple[Any, ...]:
+def outcome_values(o: ParserOutcome) -> tuple[Any, ...]:
+    """A parser outcome as plain values (its parser by name), given back by :func:`outcome_of`."""
     return (o.spec.name, o.rows, None if o.spool is None else str(o.spool), o.count, o.kinds, o.warnings, o.failed,
             o.left)
 
@@ -115,13 +116,14 @@ def _result(specs: Mapping[str, ParserSpec], entry: Entry, file_id: int, export_
             attachments: list[str], databases: list[str]) -> Result:
     return Result(entry, file_id, export_rel, status, None if digests is None else Digests(*digests),
                   None if ftype is None else _FILETYPES.get(ftype) or _filetype(ftype), recovered,
-                  [_outcome(o, specs) for o in parsed] if parsed else [],
+                  [outcome_of(o, specs) for o in parsed] if parsed else [],
                   [Problem(*p) for p in problems] if problems else [],
                   None if decision is None else _DECISIONS.get(decision) or _decision(decision), export_reused,
                   byte_runs, attachments, databases)
 
 
-def _outcome(values: tuple[Any, ...], specs: Mapping[str, ParserSpec]) -> ParserOutcome:
+def outcome_of(values: tuple[Any, ...], specs: Mapping[str, ParserSpec]) -> ParserOutcome:
+    """The parser outcome of :func:`outcome_values`' values, its parser found in ``specs`` by name."""
     name, rows, spool, count, kinds, warnings, failed, left = values
     return ParserOutcome(specs[name], rows, None if spool is None else Path(spool), count, kinds, warnings, failed,
                          left)

@@ -60,6 +60,55 @@ def test_fixture_outputs_equal_the_per_entry_engine(tmp_path: Path, name: str) -
             assert after[key] == before[key], (name, workers, key)
 
 
+@pytest.mark.parametrize("name", ["phone.img", "ntfs.img"])
+def test_waiting_results_frozen_or_spooled_give_the_same_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  name: str) -> None:
+    """Results waiting for an earlier entry, kept as they are, frozen in memory or spooled to disk: the same
+    outputs (with a limit of 1 and a budget of 256 bytes, every waiting result is frozen, most are spooled)."""
+    import pipelines.sequence as sequence
+
+    before = _extract(IMAGES / name, tmp_path / "kept", one_read=True, workers=2)
+    monkeypatch.setattr(sequence, "LIMIT", 1)
+    monkeypatch.setattr(sequence, "BUDGET", 256)
+    spooled: list[int] = []
+    spool = sequence.InOrder._spool
+
+    def counted(self: sequence.InOrder) -> None:
+        spooled.append(len(self._frozen))  # noqa: SLF001
+        spool(self)
+
+    monkeypatch.setattr(sequence.InOrder, "_spool", counted)
+    for workers in (1, 2):
+        spooled.clear()
+        after = _extract(IMAGES / name, tmp_path / f"spooled-{workers}", one_read=True, workers=workers)
+        assert after == before, (name, workers)
+        assert sum(spooled) >= 5, (name, workers)
+
+
+class _Text(str):
+    """A value marshal does not hold (a subclass of str)."""
+
+
+def test_waiting_items_freeze_and_thaw_equal() -> None:
+    """A result's rows and parser outcomes frozen by marshal, anything else (a value marshal does not hold,
+    another kind of item) pickled: each thaws equal, with its parsers."""
+    import parsers
+    from pipelines.oneread import _freeze, _thaw
+    from pipelines.process import ParserOutcome
+
+    spec = parsers.registry()[0]
+    outcome = ParserOutcome(spec, [("kind", 1, "{}", "t", 3)], Path("/tmp/x.spool"), 7, {"kind": "{}"}, 1, False,
+                            {"kind: left": 2})
+    for row in [(1, "a", None, 2.5, b"\x00"), (1, _Text("a"))]:
+        item = ("rows", (row, 9, [outcome]))
+        blob = _freeze(("rows", (row, 9, [ParserOutcome(spec, outcome.rows, outcome.spool, 7, outcome.kinds, 1,
+                                                        False, outcome.left)])))
+        assert blob[:1] == (b"m" if type(row[1]) is str else b"p")
+        back = _thaw(blob)
+        assert back == item and type(back[1][0][1]) is type(row[1])
+    assert _thaw(_freeze(("issue", "vol", "message"))) == ("issue", "vol", "message")
+
+
 @needs_corpus
 def test_corpus_outputs_equal_the_per_entry_engine(tmp_path: Path, decoded_dir: Path) -> None:
     from pipelines.validate import unsupported

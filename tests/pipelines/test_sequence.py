@@ -11,10 +11,11 @@ import pipelines.sequence as sequence
 from pipelines.sequence import InOrder
 
 
-def _run(order: list[int], tmp_path: Path, limit: int, late: bool = False) -> tuple[list[int], InOrder]:
+def _run(order: list[int], tmp_path: Path, limit: int, late: bool = False, budget: int = 0
+         ) -> tuple[list[int], InOrder]:
     out: list[int] = []
-    seq = InOrder(out.append, tmp_path / "waiting.sqlite", limit=limit,
-                  freeze=lambda item: ("frozen", item), thaw=lambda item: item[1])
+    seq = InOrder(out.append, tmp_path / "waiting.sqlite", limit=limit, budget=budget,
+                  freeze=lambda item: b"frozen %d" % item, thaw=lambda blob: int(blob.split()[1]))
     if late:  # numbered as they are walked, put when done: the walk runs ahead of what is put
         for _ in order:
             seq.number()
@@ -30,15 +31,16 @@ def _run(order: list[int], tmp_path: Path, limit: int, late: bool = False) -> tu
 
 @pytest.mark.parametrize("fetch", [1, 3, 256])
 @pytest.mark.parametrize("limit", [1, 5, 1000])
+@pytest.mark.parametrize("budget", [0, 100, 1 << 20])
 @pytest.mark.parametrize("seed", range(6))
 def test_any_order_comes_out_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fetch: int, limit: int,
-                                      seed: int) -> None:
+                                      budget: int, seed: int) -> None:
     monkeypatch.setattr(sequence, "FETCH", fetch)
     rng = random.Random(seed)
     n = 700
     order = list(range(n))
     rng.shuffle(order)
-    out, seq = _run(order, tmp_path, limit, late=seed % 2 == 0)
+    out, seq = _run(order, tmp_path, limit, late=seed % 2 == 0, budget=budget)
     assert out == list(range(n))
     assert seq.released == n and seq.waiting == 0
     seq.close()
@@ -73,7 +75,7 @@ def test_item_spooled_inside_a_range_already_taken_back(tmp_path: Path, monkeypa
     """Items taken back, then an earlier gap filled late and spooled again: nothing is lost or repeated."""
     monkeypatch.setattr(sequence, "FETCH", 4)
     out: list[int] = []
-    seq = InOrder(out.append, tmp_path / "w.sqlite", limit=2)
+    seq = InOrder(out.append, tmp_path / "w.sqlite", limit=2, budget=0)
     for _ in range(12):
         seq.number()
     for n in (1, 2, 3, 5, 6, 7, 9, 10, 11):  # spooled (limit 2), waiting for 0, 4 and 8
@@ -84,3 +86,28 @@ def test_item_spooled_inside_a_range_already_taken_back(tmp_path: Path, monkeypa
     seq.put(4, 4)
     assert out == list(range(12))
     seq.close()
+
+
+def test_frozen_items_stay_in_memory_within_the_budget(tmp_path: Path) -> None:
+    """Past ``limit`` the waiting items are frozen; within ``budget`` bytes of them nothing is spooled, and past it
+    they are; frozen or spooled, each comes back thawed, once, in order."""
+    frozen: list[int] = []
+
+    def freeze(item: int) -> bytes:
+        frozen.append(item)
+        return b"%08d" % item
+
+    out: list[int] = []
+    seq = InOrder(out.append, tmp_path / "w.sqlite", limit=3, budget=8 * 20, freeze=freeze, thaw=int)
+    for _ in range(50):
+        seq.number()
+    for n in range(1, 21):  # all wait for 0: frozen 4 at a time (past the limit), 20 of 8 bytes fit the budget
+        seq.put(n, n)
+    assert sorted(frozen) == list(range(1, 21)) and not (tmp_path / "w.sqlite").exists()
+    for n in range(21, 50):
+        seq.put(n, n)
+    assert (tmp_path / "w.sqlite").exists()
+    seq.put(0, 0)
+    assert out == list(range(50)) and seq.waiting == 0
+    seq.close()
+    assert not (tmp_path / "w.sqlite").exists()
