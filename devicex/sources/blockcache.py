@@ -137,30 +137,34 @@ class BlockCache:
         return bytes(buf)
 
     def _pass_read_into(self, offset: int, view: memoryview) -> int:
-        """A big read into ``view``: held blocks from memory, the rest from the media; the held blocks it covers
-        are let go (the pass does not come back). The count read (short where the media ends or reads short)."""
+        """A big read into ``view``: held blocks from memory (a run of consecutive blocks in consecutive slots
+        copied at once), the bytes between them from the media; the held blocks it covers are let go (the pass
+        does not come back). The count read (short where the media ends or reads short)."""
         end = min(offset + len(view), self._size)
         with self._lock:
-            if not self._held(offset, end):
+            held = self._held_blocks(offset, end)
+            if not held:
                 return self._read_media_into(offset, view)  # nothing held here: straight from the media
-            pos = offset
-            while pos < end:
-                block = pos // BLOCK
-                slot = self._where.get(block)
-                if slot is not None:
-                    hi = min(end, (block + 1) * BLOCK)
-                    view[pos - offset:hi - offset] = self._buf[slot * BLOCK + pos - block * BLOCK:
-                                                              slot * BLOCK + hi - block * BLOCK]
-                    pos = hi
-                    continue
-                stop = min(end, (block + 1) * BLOCK)
-                while stop < end and stop // BLOCK not in self._where:
-                    stop = min(end, stop + BLOCK)
-                pos += self._read_media_into(pos, view[pos - offset:stop - offset])
-                if pos < stop:
-                    break  # the media ends (or reads short) here: as the media gives it
-            for block in self._held_blocks(offset, pos // BLOCK * BLOCK):
-                self._let_go(block)
+            where, buf = self._where, self._buf
+            pos, i = offset, 0
+            while i < len(held):
+                first = held[i]
+                slot, j = where[first], i + 1
+                while j < len(held) and held[j] == first + j - i and where[held[j]] == slot + j - i:
+                    j += 1
+                lo = first * BLOCK
+                if pos < lo:  # the bytes before the run, from the media
+                    pos += self._read_media_into(pos, view[pos - offset:lo - offset])
+                    if pos < lo:
+                        break  # the media ends (or reads short) here: as the media gives it
+                hi = min(end, (first + j - i) * BLOCK)
+                at = slot * BLOCK - lo
+                view[pos - offset:hi - offset] = buf[at + pos:at + hi]
+                pos, i = hi, j
+            else:
+                if pos < end:
+                    pos += self._read_media_into(pos, view[pos - offset:end - offset])
+            self._let_go_all([b for b in held if b < pos // BLOCK])
         return pos - offset
 
     def _held(self, offset: int, end: int) -> bool:
@@ -177,13 +181,19 @@ class BlockCache:
         hi = bisect.bisect_right(drained, (end - 1) // BLOCK)
         return [b for b in drained[lo:hi] if b in where]
 
-    def _let_go(self, block: int) -> None:
-        slot = self._where.pop(block, None)
-        if slot is None:
+    def _let_go_all(self, blocks: list[int]) -> None:
+        """Let the held ``blocks`` go, their memory given back to the system a run of consecutive slots at once."""
+        slots = sorted(slot for slot in map(self._where.pop, blocks) if slot is not None)
+        self._free.extend(slots)
+        if not hasattr(mmap, "MADV_DONTNEED"):
             return
-        self._free.append(slot)
-        if hasattr(mmap, "MADV_DONTNEED"):
-            self._buf.madvise(mmap.MADV_DONTNEED, slot * BLOCK, BLOCK)  # its memory goes back to the system
+        i = 0
+        while i < len(slots):
+            j = i + 1
+            while j < len(slots) and slots[j] == slots[i] + j - i:
+                j += 1
+            self._buf.madvise(mmap.MADV_DONTNEED, slots[i] * BLOCK, (j - i) * BLOCK)  # back to the system
+            i = j
 
     def close(self) -> None:
         with self._lock:

@@ -115,3 +115,44 @@ def test_the_pass_takes_the_held_blocks_instead_of_reading_them_again(tmp_path: 
     finally:
         cache.close()
         os.close(fd)
+
+
+def test_the_pass_over_scattered_held_blocks_gives_the_media_bytes(tmp_path: Path) -> None:
+    """Held blocks scattered, in runs and alone, in slots out of order; pass reads not aligned to blocks, the
+    last one past the media's end: the media's bytes, no byte read twice from the media, each block taken from
+    memory let go."""
+    size = 2 * BYPASS + 3 * BLOCK + 123
+    path, data = _media(tmp_path, size)
+    fd = os.open(path, os.O_RDONLY)
+    reads: list[tuple[int, int]] = []
+
+    def read_media(offset: int, length: int) -> bytes:
+        got = os.pread(fd, length, offset)
+        reads.append((offset, len(got)))
+        return got
+
+    rng = random.Random(3)
+    cache = BlockCache(read_media, size, capacity=1 << 20)
+    try:
+        for _ in range(60):  # metadata read by the walk, in no order
+            offset, length = rng.randrange(size - 3 * BLOCK), rng.randint(1, 3 * BLOCK)
+            assert cache.read(offset, length) == data[offset:offset + length]
+        held = set(cache._where)
+        assert len(held) > 20
+        cache.drain()
+        reads.clear()
+        out = bytearray()
+        pos = 0
+        for length in (BYPASS + 777, BYPASS + 5000, 2 * BYPASS):  # the last one past the end
+            view = memoryview(bytearray(length))
+            count = cache.read_into(pos, view)
+            out += view[:count]
+            pos += count
+        assert bytes(out) == data
+        ranges = sorted(reads)
+        assert all(a[0] + a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))  # no byte read twice
+        assert sum(n for _, n in reads) == size - len(held) * BLOCK  # the held blocks not read again
+        assert not cache._where  # let go as the pass went by
+    finally:
+        cache.close()
+        os.close(fd)
