@@ -100,11 +100,19 @@ class Entry:
         # the bytes of their state (pickling eight datetime objects cost more than all the rest)
         values = _ENTRY_VALUES(self)
         states: list[bytes | None] = []
+        # the last two times and their states: the same object again (the walk shares equal times) gives its state
+        last = other = last_state = other_state = None
         for when in values[_TIMES]:
             if when is None:
                 states.append(None)
+            elif when is last:
+                states.append(last_state)
+            elif when is other:
+                states.append(other_state)
             elif when.tzinfo is UTC:
-                states.append(when.__reduce_ex__(4)[1][0])  # (bytes, tz): the fold is in the bytes
+                state = when.__reduce_ex__(4)[1][0]  # (bytes, tz): the fold is in the bytes
+                last, last_state, other, other_state = when, state, last, last_state
+                states.append(state)
             else:
                 return Entry, values
         return from_utc_states, (values[:_TIMES.start], tuple(states), values[_TIMES.stop:])

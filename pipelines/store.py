@@ -160,15 +160,32 @@ class ResultWriter:
         hashes = (None, None, None, None) if d is None else (d.md5, d.sha1, d.sha256, d.size)
         typed = (None, None, None, e.extension, None) if t is None else (
             t.mime, t.description, t.category, e.extension, int(t.ext_mismatch))
-        times = self._iso
         return (
             r.file_id, self.run_id, self.source_id, self.fs_id, e.volume, e.path, e.name, _name_hex(e), e.stream,
-            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, times(e.mtime), times(e.atime),
-            times(e.ctime), times(e.crtime), times(e.fn_mtime), times(e.fn_atime), times(e.fn_ctime),
-            times(e.fn_crtime), e.uid, e.gid, e.mode, e.link_target, *hashes, *typed, int(r.recovered), r.status,
+            e.address, e.inode, e.kind, e.alloc, int(e.realloc), e.size, *self._times(e),
+            e.uid, e.gid, e.mode, e.link_target, *hashes, *typed, int(r.recovered), r.status,
             r.export_rel, canonical_json_objects(r.byte_runs) if r.byte_runs else None, e.content_guess, e.locator,
             e.stored_name, e.mtime_local, e.extra,
             canonical_json({k: format_utc_offset(m) for k, m in e.utc_offsets}) if e.utc_offsets else None)
+
+    def _times(self, e: Entry) -> list[str | None]:
+        """The texts of the entry's eight times (mtime ... fn_crtime): a time equal to one of the last two
+        distinct ones takes its text (a comparison costs a tenth of a look-up: on NTFS, eight times are
+        often two), any other is looked up (``_iso``)."""
+        texts: list[str | None] = []
+        last = other = last_text = other_text = None
+        for when in (e.mtime, e.atime, e.ctime, e.crtime, e.fn_mtime, e.fn_atime, e.fn_ctime, e.fn_crtime):
+            if when is None:
+                texts.append(None)
+            elif when == last:
+                texts.append(last_text)
+            elif when == other:
+                texts.append(other_text)
+            else:
+                text = self._iso(when)
+                last, last_text, other, other_text = when, text, last, last_text
+                texts.append(text)
+        return texts
 
     def _iso(self, when: datetime | None) -> str | None:
         """``iso`` of a time, remembered for the next ones (a row's times are often the same, and so are many

@@ -50,4 +50,9 @@ def _fn_times(file: pytsk3.File, attr_id: int) -> tuple[datetime | None, ...]:
     if len(data) < 40:
         return NO_TIMES
     cr, m, c, a = struct.unpack_from("<4Q", data, 8)
-    return (from_filetime(m), from_filetime(a), from_filetime(c), from_filetime(cr))
+    # each time made once: a time equal to one before it is the same object (the four are often equal)
+    mtime = from_filetime(m)
+    atime = mtime if a == m else from_filetime(a)
+    ctime = mtime if c == m else atime if c == a else from_filetime(c)
+    crtime = mtime if cr == m else atime if cr == a else ctime if cr == c else from_filetime(cr)
+    return mtime, atime, ctime, crtime

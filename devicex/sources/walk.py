@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import pytsk3
@@ -368,7 +369,18 @@ def _fields(fs: FileSystem, source: str, f: Any, meta: Any, fn: tuple[Any, ...],
                 (alloc, realloc, None, None, None, None, None, None, None, None, None, None, None, None, None,
                  _content_guess(fs, meta, alloc, realloc), *_LATER))
     return ((source, fs.label, fs.offset, fs.fs_type, addr), (path, _decode(raw), raw, kind),
-            (alloc, realloc, int(meta.seq), from_unix(meta.mtime, meta.mtime_nano),
-             from_unix(meta.atime, meta.atime_nano), from_unix(meta.ctime, meta.ctime_nano),
-             from_unix(meta.crtime, meta.crtime_nano), *fn, int(meta.uid), int(meta.gid), int(meta.mode),
+            (alloc, realloc, int(meta.seq), *_meta_times(meta), *fn, int(meta.uid), int(meta.gid), int(meta.mode),
              _decode(meta.link) if meta.link else None, _content_guess(fs, meta, alloc, realloc), *_LATER))
+
+
+def _meta_times(meta: Any) -> tuple[datetime | None, datetime | None, datetime | None, datetime | None]:
+    """The metadata's mtime, atime, ctime and crtime (``from_unix``), each made once: a time equal to one before
+    it is the same object (a file's times are often equal: NTFS files' mtime and ctime, atime and crtime)."""
+    ms, mn, as_, an = meta.mtime, meta.mtime_nano, meta.atime, meta.atime_nano
+    cs, cn, rs, rn = meta.ctime, meta.ctime_nano, meta.crtime, meta.crtime_nano
+    m = from_unix(ms, mn)
+    a = m if as_ == ms and an == mn else from_unix(as_, an)
+    c = m if cs == ms and cn == mn else a if cs == as_ and cn == an else from_unix(cs, cn)
+    r = (m if rs == ms and rn == mn else a if rs == as_ and rn == an else c if rs == cs and rn == cn
+         else from_unix(rs, rn))
+    return m, a, c, r

@@ -29,6 +29,8 @@ def _entry(**times: datetime | None) -> Entry:
     {"atime": datetime(2020, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))},  # another zone: kept as it is
     {"atime": datetime(2020, 1, 1, 12)},  # a naive time (a zip's local time would be one): kept as it is
     {"mtime": datetime(2021, 11, 7, 1, 30, tzinfo=UTC, fold=1)},
+    # the same time object in several fields, and an equal one with another fold (its state is its own)
+    {"atime": _WHEN, "crtime": _WHEN, "fn_atime": _WHEN, "fn_ctime": _WHEN.replace(fold=1), "fn_crtime": _WHEN},
 ])
 def test_an_entry_comes_back_equal_from_pickle(times: dict[str, datetime | None]) -> None:
     entry = _entry(**times)
