@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
+from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from exifread.core.exceptions import ExifNotFound, InvalidExif
@@ -39,11 +40,15 @@ _LONG_VALUES = 1000  # exifread reads no values of a field with this many or mor
 
 
 class _Header(ExifHeader):
-    """exifread's EXIF reader, reading from the bytes in memory (``data``) where it can."""
+    """exifread's EXIF reader, reading from the bytes in memory (``data``) where it can; with ``wanted``, only
+    the tags it names (by IFD name; see :func:`exifread_tags`)."""
 
-    def __init__(self, data: bytes, fh: BinaryIO, endian: str, offset: int, fake_exif: int, details: bool) -> None:
+    def __init__(self, data: bytes, fh: BinaryIO, endian: str, offset: int, fake_exif: int, details: bool,
+                 wanted: Mapping[str, frozenset[int]] | None = None) -> None:
         super().__init__(fh, endian, offset, fake_exif, False, False, details, True)
         self._data, self._size = data, len(data)
+        self._wanted = wanted
+        self.left = False  # a tag exifread would have kept was left out (not wanted)
 
     def s2n(self, offset: int, length: int, signed: bool = False) -> int:
         unpack = _UNPACK.get((self.endian == "I", length, signed))
@@ -67,11 +72,17 @@ class _Header(ExifHeader):
         except TypeError:
             return  # a damaged IFD: exifread logs it and goes on
         unpack, data, base, size, every = _ENTRY[self.endian == "I"], self._data, self.offset, self._size, self.detailed
+        keep = None if self._wanted is None else self._wanted.get(ifd_name, _SUB_IFDS)
         for i in range(entries):
             entry = ifd + 2 + 12 * i
             at = base + entry
             fields = unpack(data, at) if at >= 0 and at + 12 <= size else None
             tag = self.s2n(entry, 2) if fields is None else fields[0]
+            if keep is not None and fields is not None and tag not in keep:
+                # not wanted: exifread would have kept it (and read its values) if its type is one it reads
+                self.left = self.left or (fields[1] in _FIELD_TYPES and fields[1] != _PROPRIETARY
+                                          and tag not in IGNORE_TAGS)
+                continue  # (exifread's stop tag is never a name: nothing to stop at)
             tag_entry = tag_dict.get(tag)
             tag_name = tag_entry[0] if tag_entry else f"Tag 0x{tag:04X}"
             if every or tag not in IGNORE_TAGS:
@@ -210,13 +221,30 @@ def _exif_segment_base(base: int, data: bytes) -> int:
 def exifread_tags(fh: BinaryIO, details: bool) -> dict[str, Any]:
     """``exifread.process_file(fh, details=details, extract_thumbnail=False)``, read from the bytes in memory
     when ``fh`` is an ``io.BytesIO``."""
+    tags, _ = _exifread(fh, details, None)
+    return tags
+
+
+def wanted_tags(fh: BinaryIO, wanted: Mapping[str, frozenset[int]]) -> tuple[dict[str, Any], bool]:
+    """The tags of ``exifread_tags(fh, details=False)`` that ``wanted`` names (tag numbers by IFD name; in an
+    IFD it does not name, only the GPS IFD's pointer, which exifread follows from any IFD), each the same as
+    exifread's, and whether exifread would have given any tag at all. The others are neither read nor
+    formatted (most of a photo's tags; a thumbnail's IFD, the interoperability IFD)."""
+    return _exifread(fh, False, wanted)
+
+
+_GPS_INFO = next(tag for tag, entry in EXIF_TAGS.items() if entry[0] == "GPSInfo")
+_SUB_IFDS = frozenset({_GPS_INFO})  # what is wanted from an IFD ``wanted`` does not name
+
+
+def _exifread(fh: BinaryIO, details: bool, wanted: Mapping[str, frozenset[int]] | None) -> tuple[dict[str, Any], bool]:
     fh.seek(0)
     try:
         offset, endian, fake_exif = _determine_type(fh)
     except (ExifNotFound, InvalidExif):
-        return {}
+        return {}, False
     data = fh.getvalue() if isinstance(fh, io.BytesIO) else b""
-    hdr = _Header(data, fh, get_endian_str(endian)[0], offset, fake_exif, details)
+    hdr = _Header(data, fh, get_endian_str(endian)[0], offset, fake_exif, details, wanted)
     for index, ifd in enumerate(hdr.list_ifd()):
         hdr.dump_ifd(ifd=ifd, ifd_name=("Image", "Thumbnail")[index] if index < 2 else f"IFD {index}")
     exif_ifd = hdr.tags.get("Image ExifOffset")
@@ -230,4 +258,4 @@ def exifread_tags(fh: BinaryIO, details: bool) -> dict[str, Any]:
         with contextlib.suppress(ValueError):  # as exifread: a maker note it cannot decode is left out
             hdr.decode_maker_note()
     tags: dict[str, Any] = hdr.tags
-    return tags
+    return tags, bool(tags) or hdr.left

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, BinaryIO, ClassVar
 
+from exifread.tags.exif import EXIF_TAGS
 from exifread.tags.makernote import nikon
 from exifread.utils import Ratio
 
@@ -32,6 +33,7 @@ from devicex.parsing import ParserContext
 from devicex.records import Provenance, Record
 from devicex.timeutil import clock_to_utc
 from parsers._exif_reader import exifread_tags as _exifread
+from parsers._exif_reader import wanted_tags
 
 NAME = "exif"
 VERSION = "1.1"
@@ -42,6 +44,17 @@ EXTENSIONS: frozenset[str] = frozenset()
 _OFFSET_RE = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 _NIKON_SERIAL = next(tag for tag, entry in nikon.TAGS_NEW.items() if entry[0] == "SerialNumber")
 _NIKON_TYPE3 = b"Nikon\x00\x02"  # then the version's 2nd byte, 2 zero bytes and a TIFF header (10 bytes in)
+# every tag the record is made of (exifread's "IFD name" keys, as read below): the only ones read from a photo
+_KEYS = ("Image Make", "Image Model", "Image Software", "Image Orientation", "Image ExifOffset", "Image GPSInfo",
+         "EXIF DateTimeOriginal", "EXIF OffsetTimeOriginal", "EXIF OffsetTime", "EXIF BodySerialNumber",
+         "EXIF ExifImageWidth", "EXIF ExifImageLength", "EXIF GPSInfo", "GPS GPSLatitude", "GPS GPSLatitudeRef",
+         "GPS GPSLongitude", "GPS GPSLongitudeRef", "GPS GPSAltitude", "GPS GPSAltitudeRef", "GPS GPSTimeStamp",
+         "GPS GPSDate")
+_GPS_TAGS: dict[int, Any] = next(entry[1][1] for entry in EXIF_TAGS.values()  # type: ignore[index]
+                                 if entry[0] == "GPSInfo")
+_WANTED = {ifd: frozenset(number for number, entry in (_GPS_TAGS if ifd == "GPS" else EXIF_TAGS).items()
+                          if f"{ifd} {entry[0]}" in _KEYS)
+           for ifd in dict.fromkeys(key.split(" ", 1)[0] for key in _KEYS)}
 _EXIFREAD_ERRORS = (ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, EOFError, struct.error)
 
 
@@ -144,7 +157,7 @@ def taken_fields(data: bytes) -> tuple[str | None, str | None]:
     """(DateTimeOriginal, OffsetTimeOriginal) as recorded, from a JPEG/TIFF head;
     (None, None) when there is no readable EXIF."""
     try:
-        tags = _read_tags(io.BytesIO(data))
+        tags, _ = _read_tags(io.BytesIO(data))
     except Damage:
         return None, None
     return _text(tags, "EXIF DateTimeOriginal"), _text(tags, "EXIF OffsetTimeOriginal", "EXIF OffsetTime")
@@ -179,22 +192,31 @@ def _exif_segment(fh: BinaryIO) -> bytes | None:
             return body[6:]
 
 
-def _process(fh: BinaryIO, details: bool) -> dict[str, Any]:
-    """exifread's tags (maker notes decoded when ``details``), from wherever the EXIF segment is."""
-    tags = _exifread(fh, details)
-    if not tags:
+def _tags(fh: BinaryIO, details: bool) -> tuple[dict[str, Any], bool]:
+    """exifread's tags: all of them with maker notes decoded (``details``), else those of :data:`_KEYS`; and
+    whether exifread found any tag at all."""
+    if details:
+        tags = _exifread(fh, details)
+        return tags, bool(tags)
+    return wanted_tags(fh, _WANTED)
+
+
+def _process(fh: BinaryIO, details: bool) -> tuple[dict[str, Any], bool]:
+    """:func:`_tags` from wherever the EXIF segment is."""
+    tags, found = _tags(fh, details)
+    if not found:
         blob = _exif_segment(fh)
         if blob:
-            tags = _exifread(io.BytesIO(blob), details)
-    return tags
+            tags, found = _tags(io.BytesIO(blob), details)
+    return tags, found
 
 
-def _read_tags(fh: BinaryIO) -> dict[str, Any]:
+def _read_tags(fh: BinaryIO) -> tuple[dict[str, Any], bool]:
+    """The tags of :data:`_KEYS`, and whether the photo has any EXIF tag."""
     try:
-        tags = _process(fh, details=False)
+        return _process(fh, details=False)
     except _EXIFREAD_ERRORS as exc:
         raise Damage(f"EXIF unreadable: {type(exc).__name__}: {exc}") from None
-    return tags
 
 
 def _note_bytes(note: Any) -> bytes | None:
@@ -207,7 +229,7 @@ def _note_bytes(note: Any) -> bytes | None:
 def _nikon_serial(fh: BinaryIO) -> str | None:
     """SerialNumber of a Nikon maker note (``Damage`` if exifread cannot read it)."""
     try:
-        full = _process(fh, details=True)
+        full, _ = _process(fh, details=True)
         note = _note_bytes(full.get("EXIF MakerNote"))
         if note is None or not note.startswith(_NIKON_TYPE3):
             return _text(full, "MakerNote SerialNumber")  # types 1 and 2 use the EXIF's byte order and offsets
@@ -232,9 +254,9 @@ def _serial(fh: BinaryIO, tags: dict[str, Any], ctx: ParserContext) -> str | Non
 
 def parse(entry: Entry, ctx: ParserContext) -> Iterator[ExifRecord]:
     with ctx.open() as fh:
-        tags = _read_tags(fh)
+        tags, found = _read_tags(fh)
         serial = _serial(fh, tags, ctx) if tags else None
-    if not tags:
+    if not found:
         raise NotMyFormat("no EXIF data")
     local = _text(tags, "EXIF DateTimeOriginal")
     offset = _text(tags, "EXIF OffsetTimeOriginal", "EXIF OffsetTime")

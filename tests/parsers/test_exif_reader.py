@@ -12,6 +12,7 @@ import exifread
 import pytest
 
 from parsers import _exif_reader as exif_reader
+from parsers import exif
 from tests.conftest import needs_corpus
 from tests.parsers.test_exif import EXIF_DIR, _nikon_jpeg, _type3_note
 
@@ -85,3 +86,34 @@ def test_the_reader_finds_what_exifread_finds() -> None:
     tags = exif_reader.exifread_tags(io.BytesIO(_NIKON[0]), details=False)
     assert tags["Image Make"].printable == "NIKON CORPORATION"
     assert tags["EXIF DateTimeOriginal"].printable == "2017:06:05 07:08:42"
+
+
+def _same_wanted(data: bytes) -> None:
+    """What the EXIF parser reads (only the tags its record is made of) is exifread's, tag for tag: the same
+    values, the same error, and whether exifread found any tag at all."""
+    expected = _outcome(lambda: exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False))
+    try:
+        tags, found = exif_reader.wanted_tags(io.BytesIO(data), exif._WANTED)
+    except Exception as exc:  # noqa: BLE001 - the error itself is what is compared
+        assert f"{type(exc).__name__}: {exc}" == expected
+        return
+    assert isinstance(expected, dict)
+    assert {k: v for k, v in _tags(tags).items() if k in exif._KEYS} == {
+        k: v for k, v in expected.items() if k in exif._KEYS}
+    assert found == bool(expected)
+
+
+@needs_corpus
+@pytest.mark.parametrize("photo", _photos(), ids=lambda p: p.name)
+def test_the_wanted_tags_are_exifreads_on_the_corpus(photo: Path) -> None:
+    data = photo.read_bytes()
+    _same_wanted(data)
+    for damaged in _damaged(data, seed=len(data)):
+        _same_wanted(damaged)
+
+
+def test_the_wanted_tags_are_exifreads_on_nikon_notes() -> None:
+    for data in _NIKON:
+        _same_wanted(data)
+        for damaged in _damaged(data, seed=len(data)):
+            _same_wanted(damaged)
