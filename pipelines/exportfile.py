@@ -18,12 +18,13 @@ HOLE = 64 << 10  # all-zero runs of this size (aligned in the stream) are left a
 _ZERO = bytes(HOLE)
 
 
-def write_sparse(fd: int, data: bytes | bytearray | memoryview, at: int) -> None:
+def write_sparse(fd: int, data: bytes | bytearray | memoryview, at: int) -> bool:
     """Write ``data`` at offset ``at`` of the file ``fd``, leaving its all-zero blocks of ``HOLE`` bytes
     (counted from the start of ``data``) unwritten, so a sparse stream is exported sparse (its bytes read
-    back the same once the file's length is set). The blocks in between go in one write each run."""
+    back the same once the file's length is set). The blocks in between go in one write each run. True if
+    the last byte of ``data`` was written (the file then reaches its end), False if it lies in a hole."""
     if len(data) < HOLE and os.pwrite(fd, data, at) == len(data):  # too short for a hole (most streams)
-        return  # (a short write is written again whole below: positioned writes of the same bytes)
+        return True  # (a short write is written again whole below: positioned writes of the same bytes)
     view = memoryview(data)
     size = len(view)
     start = 0  # the first byte not yet written or skipped
@@ -33,6 +34,7 @@ def write_sparse(fd: int, data: bytes | bytearray | memoryview, at: int) -> None
                 _write_at(fd, view[start:block], at + start)
                 start = block + HOLE
     _write_at(fd, view[start:], at + start)
+    return start < size
 
 
 def _write_at(fd: int, view: memoryview, at: int) -> None:

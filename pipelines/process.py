@@ -194,6 +194,7 @@ class _Pass:
     head: bytes = b""
     ftype: FileType | None = None
     wanted: Sequence[ParserSpec] = ()
+    at_end: bool = True  # the staged export's last write reached its last byte (no trailing hole)
 
 
 def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result: Result, rel: str | None,
@@ -236,7 +237,7 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
             if read.memory is not None:
                 read.memory += data
             if out is not None:
-                write_sparse(out, data, read.offset)
+                read.at_end = write_sparse(out, data, read.offset)
             read.offset += len(data)
     except OSError as exc:  # export target problems
         if output_problem(exc):  # disk full, read-only: the run cannot go on
@@ -246,7 +247,7 @@ def _read(entry: Entry, reader: ContentReader, settings: WorkerSettings, result:
         result.problems.append(Problem("export", "error", f"cannot write export: {one_line(exc)}"))
         read.target = None
     finally:
-        if out is not None and not _close_sparse(out, read.offset, result, entry):
+        if out is not None and not _close_sparse(out, None if read.at_end else read.offset, result, entry):
             read.target = None
     return read
 
@@ -305,11 +306,13 @@ def _discard(out: int | None, tmp: str | None) -> None:
             os.unlink(tmp)
 
 
-def _close_sparse(out: int, written: int, result: Result, entry: Entry) -> bool:
-    """Set the export's length (a trailing hole is only a gap until then) and then its times (on the open
-    file: no path to look up, and they go with it into place), and close it; False if that failed."""
+def _close_sparse(out: int, length: int | None, result: Result, entry: Entry) -> bool:
+    """Set the export's length when it ends in a hole (``length``: a trailing hole is only a gap until then;
+    None: the last write reached the end, so the file has its length), then its times (on the open file: no
+    path to look up, and they go with it into place), and close it; False if that failed."""
     try:
-        os.ftruncate(out, written)
+        if length is not None:
+            os.ftruncate(out, length)
         _set_times(out, entry)
     except OSError as exc:
         if output_problem(exc):

@@ -12,11 +12,12 @@ from pipelines.exportfile import HOLE, create, place, write_sparse
 def _export(path: Path, chunks: list[bytes]) -> None:
     fd = create(str(path))
     try:
-        at = 0
+        at, at_end = 0, True
         for chunk in chunks:
-            write_sparse(fd, chunk, at)
+            at_end = write_sparse(fd, chunk, at)
             at += len(chunk)
-        os.ftruncate(fd, at)  # as the export is finished: a trailing hole only counts once the length is set
+        if not at_end:  # as the export is finished: a trailing hole only counts once the length is set
+            os.ftruncate(fd, at)
     finally:
         os.close(fd)
 
@@ -51,6 +52,13 @@ def test_zero_blocks_become_holes_and_the_bytes_are_the_same(tmp_path: Path) -> 
 
 def test_a_stream_of_zeros_only_is_all_hole_and_a_small_one_is_written(tmp_path: Path) -> None:
     zeros, small = tmp_path / "zeros", tmp_path / "small"
+    fd = create(str(tmp_path / "ends"))
+    try:  # whether the file reaches the end of what was written, or must be given its length
+        assert write_sparse(fd, b"a" * 10, 0) and write_sparse(fd, b"b" * HOLE + bytes(HOLE), 10) is False
+        assert os.fstat(fd).st_size == HOLE + 10  # (the hole is not part of the file yet)
+        assert write_sparse(fd, bytes(HOLE) + b"c", 2 * HOLE + 10) and os.fstat(fd).st_size == 3 * HOLE + 11
+    finally:
+        os.close(fd)
     _export(zeros, [bytes(4 * HOLE)])
     _export(small, [b"a" + bytes(99)])
     assert zeros.read_bytes() == bytes(4 * HOLE) and _data_runs(zeros) == []
