@@ -14,6 +14,7 @@ import contextlib
 import io
 import struct
 from collections.abc import Mapping
+from math import gcd
 from typing import Any, BinaryIO
 
 from exifread.core.exceptions import ExifNotFound, InvalidExif
@@ -80,8 +81,7 @@ class _Header(ExifHeader):
             tag = self.s2n(entry, 2) if fields is None else fields[0]
             if keep is not None and fields is not None and tag not in keep:
                 # not wanted: exifread would have kept it (and read its values) if its type is one it reads
-                self.left = self.left or (fields[1] in _FIELD_TYPES and fields[1] != _PROPRIETARY
-                                          and tag not in IGNORE_TAGS)
+                self.left = self.left or (fields[1] in _KINDS and tag not in IGNORE_TAGS)
                 continue  # (exifread's stop tag is never a name: nothing to stop at)
             tag_entry = tag_dict.get(tag)
             tag_name = tag_entry[0] if tag_entry else f"Tag 0x{tag:04X}"
@@ -107,26 +107,49 @@ class _Header(ExifHeader):
     def _store(self, ifd: int, ifd_name: str, tag_entry: Any, entry: int, tag_name: str, relative: int,
                stop_tag: str, fields: tuple[int, int, int, int]) -> None:
         """The rest of ``ExifHeader._process_tag`` (exifread 3.5), without its debug log line: the entry's
-        values, and the tag made of them (``fields``: the entry's tag, type, count and value or offset)."""
+        values, and the tag made of them (``fields``: the entry's tag, type, count and value or offset). Values
+        in memory are read here in one unpack, and their text made as exifread makes it; others by the
+        general methods below."""
         tag, type_id, count, value = fields
-        field_type = _FIELD_TYPES.get(type_id)
-        if field_type is None or field_type is _PROPRIETARY:
-            return  # not handled (exifread raises only when strict)
-        type_length = _TYPE_LENGTH[field_type]
+        kind = _KINDS.get(type_id)
+        if kind is None:
+            return  # (proprietary or unknown) not handled: exifread raises only when strict
+        field_type, type_length, number = kind
+        length = count * type_length
         offset = entry + 8
-        if count * type_length > 4:  # the value is elsewhere: this is its offset
+        if length > 4:  # the value is elsewhere: this is its offset
             offset = value + (ifd - 8 + (18 if self.fake_exif else 0) if relative else 0)
-        values: Any
-        if field_type is _ASCII:
-            values = self._process_ascii_field(ifd_name, tag_name, count, offset)
+        at = self.offset + offset
+        values: Any = None
+        printable: str | None = None
+        if at < 0 or at + length > self._size or count >= _LONG_VALUES or count == 0 or number is None:
+            pass  # (not all in memory, none, too many, or floats: the general methods)
+        elif number == "":  # ASCII: up to the first NUL
+            raw = self._data[at:at + count].split(b"\x00", 1)[0]
+            try:
+                values = printable = raw.decode("utf-8")
+            except UnicodeDecodeError:  # exifread keeps the bytes (and logs it)
+                values = raw
+        elif number in "Ii" and type_length == 8:  # ratios: two 4-byte numbers each
+            numbers = struct.unpack_from(f"{'<' if self.endian == 'I' else '>'}{2 * count}{number}", self._data, at)
+            values = [_ratio(numbers[i], numbers[i + 1]) for i in range(0, 2 * count, 2)]
+            if count <= 50:
+                texts = [_ratio_text(numbers[i], numbers[i + 1]) for i in range(0, 2 * count, 2)]
+                printable = texts[0] if count == 1 else "[" + ", ".join(texts) + "]"
         else:
-            values = self._process_field(tag_name, count, field_type, type_length, offset)
+            values = list(struct.unpack_from(f"{'<' if self.endian == 'I' else '>'}{count}{number}", self._data, at))
+            if count == 1:
+                printable = str(values[0])
+        if values is None:
+            values = (self._process_ascii_field(ifd_name, tag_name, count, offset) if field_type is _ASCII
+                      else self._process_field(tag_name, count, field_type, type_length, offset))
         if tag_entry and tag_entry[1] is not None:  # a mapping, a lookup table or a sub-IFD: exifread's own way
             printable, prefer = self._get_printable_for_field(count, values, field_type, tag_entry, stop_tag)
         else:  # ``_get_printable_for_field``'s first steps, all it does for such a tag
-            printable, prefer = self._plain_printable(count, values, field_type), False
-        self.tags[ifd_name + " " + tag_name] = IfdTag(printable, tag, field_type, values, offset,
-                                                      count * type_length, prefer)
+            prefer = False
+            if printable is None:
+                printable = self._plain_printable(count, values, field_type)
+        self.tags[ifd_name + " " + tag_name] = IfdTag(printable, tag, field_type, values, offset, length, prefer)
 
     def _plain_printable(self, count: int, values: Any, field_type: FieldType) -> str:
         """``ExifHeader._get_printable_for_field``'s text of the values (exifread 3.5), before any mapping."""
@@ -147,7 +170,7 @@ class _Header(ExifHeader):
         order = "<" if self.endian == "I" else ">"
         if field_type in RATIO_FIELD_TYPES:
             numbers = struct.unpack_from(f"{order}{2 * count}{_NUMBER[4, signed]}", self._data, at)
-            return [Ratio(numbers[i], numbers[i + 1]) for i in range(0, 2 * count, 2)]
+            return [_ratio(numbers[i], numbers[i + 1]) for i in range(0, 2 * count, 2)]
         return list(struct.unpack_from(f"{order}{count}{_NUMBER[type_length, signed]}", self._data, at))
 
     def _process_ascii_field(self, ifd_name: str, tag_name: str, count: int, offset: int) -> str | bytes:
@@ -161,6 +184,39 @@ class _Header(ExifHeader):
         except UnicodeDecodeError:  # exifread keeps the bytes (and logs it)
             return raw
 
+
+def _ratio(numerator: int, denominator: int) -> Ratio:
+    """``Ratio(numerator, denominator)`` for two integers, made as ``fractions.Fraction`` makes it (reduced, the
+    sign on the numerator) or, for a zero denominator, as exifread keeps it (as read), without the calls."""
+    ratio: Ratio = _new(Ratio)
+    if denominator:
+        g = gcd(numerator, denominator)
+        if denominator < 0:
+            g = -g
+        numerator //= g
+        denominator //= g
+    ratio._numerator, ratio._denominator = numerator, denominator
+    return ratio
+
+
+def _ratio_text(numerator: int, denominator: int) -> str:
+    """``str(_ratio(numerator, denominator))`` (``Fraction.__str__``), also its ``repr`` (exifread's)."""
+    if denominator:
+        g = gcd(numerator, denominator)
+        if denominator < 0:
+            g = -g
+        numerator //= g
+        denominator //= g
+    return str(numerator) if denominator == 1 else f"{numerator}/{denominator}"
+
+
+_new = object.__new__
+# field type number -> (type, length, the unpack letter of one number: "" for ASCII, None for floats, read by
+# exifread's own code); proprietary and unknown types are left out (not handled)
+_KINDS: dict[int, tuple[FieldType, int, str | None]] = {
+    int(t): (t, _TYPE_LENGTH[t], "" if t == FieldType.ASCII else None if t in FLOAT_FIELD_TYPES
+             else _NUMBER[min(_TYPE_LENGTH[t], 4), t in SIGNED_FIELD_TYPES])
+    for t in FieldType if t != FieldType.PROPRIETARY}
 
 _HEIF = (b"ftypheic", b"ftypavif", b"ftypmif1")  # brands exifread looks for before it looks for a JPEG
 _JFIF = (b"JFIF", b"JFXX", b"OLYM", b"Phot")
