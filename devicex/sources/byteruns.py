@@ -99,27 +99,32 @@ def _runs(attr: Any, block: int, fs_offset: int, size: int, media_size: int) -> 
     return (out, dfxml) if covered == size else None
 
 
+_U16 = struct.Struct("<H")
+_U64 = struct.Struct("<Q")
+_ATTR_HEAD = struct.Struct("<II")  # an attribute's type and length
+_USA = struct.Struct("<HH")  # the update sequence array's offset and count
+
+
 def _ntfs_initsize(fs: Any, inode: int, attr_id: int) -> int | None:
     """The initialised size of a non-resident $DATA attribute, from the file's base MFT record (None if the
     record cannot be read or the attribute is not in it: the stream is then read per entry)."""
     record = _mft_record(fs, inode)
     if record is None:
         return None
-    pos = struct.unpack_from("<H", record, 0x14)[0]
-    while pos + 0x40 <= len(record):
-        atype, length = struct.unpack_from("<II", record, pos)
-        if atype == 0xFFFFFFFF or length < 0x18 or pos + length > len(record):
+    pos, size = _U16.unpack_from(record, 0x14)[0], len(record)
+    while pos + 0x40 <= size:
+        atype, length = _ATTR_HEAD.unpack_from(record, pos)
+        if atype == 0xFFFFFFFF or length < 0x18 or pos + length > size:
             return None
-        if atype == 0x80 and struct.unpack_from("<H", record, pos + 0x0E)[0] == attr_id:
-            non_resident, lowest_vcn = record[pos + 8], struct.unpack_from("<Q", record, pos + 0x10)[0]
-            if not non_resident or lowest_vcn != 0:
-                return None
-            return int(struct.unpack_from("<Q", record, pos + 0x38)[0])
+        if atype == 0x80 and _U16.unpack_from(record, pos + 0x0E)[0] == attr_id:
+            if not record[pos + 8] or _U64.unpack_from(record, pos + 0x10)[0] != 0:
+                return None  # resident, or not the attribute's first extent
+            return int(_U64.unpack_from(record, pos + 0x38)[0])
         pos += length
     return None
 
 
-def _mft_record(fs: Any, inode: int) -> bytes | None:
+def _mft_record(fs: Any, inode: int) -> bytearray | None:
     """The file's MFT record with its update sequence applied, read through TSK's $MFT."""
     try:
         raw = bytearray(_MftRecords.of(fs).raw(inode))
@@ -128,15 +133,16 @@ def _mft_record(fs: Any, inode: int) -> bytes | None:
     size = len(raw)
     if raw[:4] != b"FILE":
         return None
-    usa_off, usa_count = struct.unpack_from("<HH", raw, 4)
+    usa_off, usa_count = _USA.unpack_from(raw, 4)
     if usa_off + 2 * usa_count > size or (usa_count - 1) * 512 > size:
         return None
+    check = raw[usa_off:usa_off + 2]
     for i in range(1, usa_count):
         end = i * 512 - 2
-        if raw[end:end + 2] != raw[usa_off:usa_off + 2]:
+        if raw[end:end + 2] != check:
             return None  # a torn record
         raw[end:end + 2] = raw[usa_off + 2 * i:usa_off + 2 * i + 2]
-    return bytes(raw)
+    return raw
 
 
 class _MftRecords:

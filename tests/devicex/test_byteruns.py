@@ -61,3 +61,28 @@ def test_mft_records_read_by_chunks_are_the_records_read_alone() -> None:
             records.raw(count + records.CHUNK)
     finally:
         src.close()
+
+
+def test_ntfs_initialised_sizes_are_those_istat_gives() -> None:
+    """The initialised size read from each file's MFT record is the ``init_size`` TSK's istat prints for its
+    non-resident $DATA attributes."""
+    import re
+    import subprocess
+
+    from devicex.sources.byteruns import _ntfs_initsize
+
+    image = IMAGES / "ntfs.img"
+    src = open_source(image)
+    compared = 0
+    try:
+        view = next(v for v in src.layout().filesystems if v.fs_type == "ntfs")
+        inodes = sorted({e.inode for e, _ in view.entries(src.label) if e is not None and e.inode is not None})
+        for inode in inodes:
+            shown = subprocess.run(["istat", "-o", str(view.offset // 512), str(image), str(inode)],
+                                   capture_output=True, text=True, check=False).stdout  # (a record it cannot read)
+            for attr_id, init in re.findall(r"Type: \$DATA \(128-(\d+)\).*Non-Resident.*init_size: (\d+)", shown):
+                assert _ntfs_initsize(view, inode, int(attr_id)) == int(init), (inode, attr_id)
+                compared += 1
+    finally:
+        src.close()
+    assert compared >= 3
