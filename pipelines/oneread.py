@@ -239,29 +239,31 @@ def _outcomes(item: tuple[Any, ...]) -> list[Any]:
     return item[1].parsed if item[0] == "result" else item[1][2] if item[0] == "rows" else []
 
 
-_MARSHALLED, _PICKLED = b"m", b"p"
+_PICKLED = pickle.PROTO[0]  # the first byte of a pickle (protocol 2 and later); marshal's never is
 
 
 def _freeze(item: tuple[Any, ...]) -> bytes:
     """A waiting item as bytes (:class:`~pipelines.sequence.InOrder`): a result's rows (plain values, the most
     common by far) by ``marshal``, far cheaper both ways; anything else pickled, its parsers by name."""
     if item[0] == "rows":
-        row, file_id, parsed = item[1]
+        rows = row, file_id, parsed = item[1]
         try:
-            return _MARSHALLED + marshal.dumps((row, file_id, [outcome_values(o) for o in parsed]))
+            return marshal.dumps((row, file_id, [outcome_values(o) for o in parsed]) if parsed else rows)
         except ValueError:  # a value marshal does not hold
             pass
     for outcome in _outcomes(item):
         outcome.spec = outcome.spec.name
-    return _PICKLED + pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
 
 
 def _thaw(blob: bytes) -> tuple[Any, ...]:
-    if blob[:1] == _MARSHALLED:
-        row, file_id, parsed = marshal.loads(memoryview(blob)[1:])
-        specs = parsers.by_name() if parsed else {}
-        return "rows", (row, file_id, [outcome_of(values, specs) for values in parsed])
-    item: tuple[Any, ...] = pickle.loads(memoryview(blob)[1:])
+    if blob[0] != _PICKLED:
+        row, file_id, parsed = marshal.loads(blob)
+        if parsed:
+            specs = parsers.by_name()
+            parsed = [outcome_of(values, specs) for values in parsed]
+        return "rows", (row, file_id, parsed)
+    item: tuple[Any, ...] = pickle.loads(blob)
     outcomes = _outcomes(item)
     if outcomes:
         specs = parsers.by_name()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -103,10 +104,13 @@ def test_waiting_items_freeze_and_thaw_equal() -> None:
         item = ("rows", (row, 9, [outcome]))
         blob = _freeze(("rows", (row, 9, [ParserOutcome(spec, outcome.rows, outcome.spool, 7, outcome.kinds, 1,
                                                         False, outcome.left)])))
-        assert blob[:1] == (b"m" if type(row[1]) is str else b"p")
+        assert (blob[:1] == pickle.PROTO) == (type(row[1]) is not str)  # marshal, or pickled when it must be
         back = _thaw(blob)
         assert back == item and type(back[1][0][1]) is type(row[1])
     assert _thaw(_freeze(("issue", "vol", "message"))) == ("issue", "vol", "message")
+    for plain in [(1, "a", None), tuple(range(300))]:  # no outcomes: the rows marshalled as they are
+        assert _freeze(("rows", (plain, 3, [])))[:1] != pickle.PROTO
+        assert _thaw(_freeze(("rows", (plain, 3, [])))) == ("rows", (plain, 3, []))
 
 
 @needs_corpus
