@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from operator import attrgetter
 from types import MemberDescriptorType
 from typing import Any, ClassVar
@@ -172,6 +173,18 @@ def to_jsonable(value: Any) -> Any:
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 _IN_ORDER = json.JSONEncoder(sort_keys=False, ensure_ascii=False, separators=(",", ":"))
+# ``_IN_ORDER.encode`` of an object whose values are scalars or arrays of scalars: the json module's C encoder
+# made once (``encode`` makes it again for every call), without its check for circular references (none in
+# such an object)
+_FLAT = None if c_make_encoder is None else c_make_encoder(
+    None, _IN_ORDER.default, encode_basestring, None, ":", ",", False, False, True)
+
+
+def _flat_json(out: dict[str, Any]) -> str:
+    """``_IN_ORDER.encode(out)`` for ``out`` holding scalars and arrays of scalars only."""
+    if _FLAT is None:
+        return _IN_ORDER.encode(out)
+    return "".join(_FLAT(out, 0))
 
 
 def canonical_json(value: Any) -> str:
@@ -274,6 +287,9 @@ def _serialise_fields(names: tuple[str, ...], values: tuple[Any, ...], times: tu
             out[name] = value.isoformat()[:-6] + "Z"
         elif kind is tuple and all(v is None or type(v) in _FAST for v in value):
             out[name] = value  # both encoders write a tuple as the array to_jsonable would make of it
+        elif kind is float:  # (to_jsonable keeps it; only the json module writes it as the json module does)
+            out[name] = value
+            fast = False
         else:
             value = out[name] = to_jsonable(value)
             kind = type(value)
@@ -287,4 +303,4 @@ def _serialise_fields(names: tuple[str, ...], values: tuple[Any, ...], times: tu
             return orjson.dumps(out, option=orjson.OPT_SORT_KEYS).decode(), primary
         except TypeError:
             pass  # integers past 64 bits, lone surrogates: the json module writes them
-    return (_IN_ORDER if flat else _CANONICAL).encode(out), primary
+    return _flat_json(out) if flat else _CANONICAL.encode(out), primary

@@ -38,7 +38,9 @@ def test_text_of_every_kind_is_written_as_the_json_module_writes_it(text: str) -
                                    {"sent_utc": datetime(1, 1, 1, tzinfo=UTC), "read": False},
                                    {"time_utc": datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)},
                                    {"time_utc": datetime(2023, 1, 1, 12), "participants": ("a", None)},
-                                   {"participants": (("a", "b"), "c")}, {"time_raw": -2**63}, {"time_raw": 2**64}])
+                                   {"participants": (("a", "b"), "c")}, {"time_raw": -2**63}, {"time_raw": 2**64},
+                                   {"time_raw": float("nan")}, {"time_raw": float("-inf")}, {"time_raw": -0.0},
+                                   {"time_raw": 1e-7, "participants": ("é\u2028", 2.5e-300)}])
 def test_other_values_are_written_as_the_json_module_writes_them(extra: dict[str, object]) -> None:
     record = Message(provenance=PROV, app="SMS", body="hi", **extra)  # type: ignore[arg-type]
     assert serialise(record) == _expected(record)
