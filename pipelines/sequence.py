@@ -18,7 +18,7 @@ from typing import Any
 _MISSING = object()
 FETCH = 256  # spooled items taken back per query, at most
 LIMIT = 1024  # waiting items kept as they are, at most
-BUDGET = 16 << 20  # bytes of frozen waiting items kept in memory, at most (then spooled)
+BUDGET = 24 << 20  # bytes of frozen waiting items kept in memory, at most (then spooled)
 
 
 def _pickled(item: Any) -> bytes:
