@@ -185,28 +185,28 @@ class _Header(ExifHeader):
             return raw
 
 
-def _ratio(numerator: int, denominator: int) -> Ratio:
-    """``Ratio(numerator, denominator)`` for two integers, made as ``fractions.Fraction`` makes it (reduced, the
-    sign on the numerator) or, for a zero denominator, as exifread keeps it (as read), without the calls."""
-    ratio: Ratio = _new(Ratio)
+def _reduced(numerator: int, denominator: int) -> tuple[int, int]:
+    """The two terms as ``fractions.Fraction`` keeps them (reduced, the sign on the numerator), or as read
+    for a zero denominator (as exifread keeps them)."""
     if denominator:
         g = gcd(numerator, denominator)
         if denominator < 0:
             g = -g
         numerator //= g
         denominator //= g
-    ratio._numerator, ratio._denominator = numerator, denominator
+    return numerator, denominator
+
+
+def _ratio(numerator: int, denominator: int) -> Ratio:
+    """``Ratio(numerator, denominator)`` for two integers (:func:`_reduced`), without the calls."""
+    ratio: Ratio = _new(Ratio)
+    ratio._numerator, ratio._denominator = _reduced(numerator, denominator)
     return ratio
 
 
 def _ratio_text(numerator: int, denominator: int) -> str:
     """``str(_ratio(numerator, denominator))`` (``Fraction.__str__``), also its ``repr`` (exifread's)."""
-    if denominator:
-        g = gcd(numerator, denominator)
-        if denominator < 0:
-            g = -g
-        numerator //= g
-        denominator //= g
+    numerator, denominator = _reduced(numerator, denominator)
     return str(numerator) if denominator == 1 else f"{numerator}/{denominator}"
 
 
