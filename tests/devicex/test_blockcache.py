@@ -18,17 +18,31 @@ def _media(tmp_path: Path, size: int) -> tuple[Path, bytes]:
     return path, data
 
 
+class _Media:
+    """The media file read as the cache's reader does, every read recorded as (offset, bytes returned)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        self.reads: list[tuple[int, int]] = []
+
+    def read(self, offset: int, length: int) -> bytes:
+        got = os.pread(self._fd, length, offset)
+        self.reads.append((offset, len(got)))
+        return got
+
+    def no_byte_read_twice(self) -> bool:
+        ranges = sorted(self.reads)
+        return all(a[0] + a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 def test_cached_reads_equal_the_media_and_each_block_is_read_once(tmp_path: Path) -> None:
     size = 64 * BLOCK + 1000  # a partial last block, never held
     path, data = _media(tmp_path, size)
-    fd = os.open(path, os.O_RDONLY)
-    reads: list[tuple[int, int]] = []
-
-    def read_media(offset: int, length: int) -> bytes:
-        reads.append((offset, length))
-        return os.pread(fd, length, offset)
-
-    cache = BlockCache(read_media, size, capacity=size)
+    media = _Media(path)
+    cache = BlockCache(media.read, size, capacity=size)
     rng = random.Random(9)
     try:
         for _ in range(2000):
@@ -37,7 +51,8 @@ def test_cached_reads_equal_the_media_and_each_block_is_read_once(tmp_path: Path
             assert cache.read(offset, length) == data[offset:offset + length]
     finally:
         cache.close()
-        os.close(fd)
+        media.close()
+    reads = media.reads
     blocks = [b for off, n in reads if off + n <= 64 * BLOCK for b in range(off // BLOCK, (off + n) // BLOCK)]
     assert len(blocks) == len(set(blocks))  # no held block read twice
     assert all(off % BLOCK == 0 and n % BLOCK == 0 for off, n in reads if off + n <= 64 * BLOCK)
@@ -46,27 +61,22 @@ def test_cached_reads_equal_the_media_and_each_block_is_read_once(tmp_path: Path
 def test_capacity_bounds_what_is_held_and_big_reads_go_straight_to_the_media(tmp_path: Path) -> None:
     size = BYPASS * 3
     path, data = _media(tmp_path, size)
-    fd = os.open(path, os.O_RDONLY)
-    reads: list[int] = []
-
-    def read_media(offset: int, length: int) -> bytes:
-        reads.append(length)
-        return os.pread(fd, length, offset)
-
-    cache = BlockCache(read_media, size, capacity=8 * BLOCK)
+    media = _Media(path)
+    reads = media.reads
+    cache = BlockCache(media.read, size, capacity=8 * BLOCK)
     try:
         for offset in range(0, 16 * BLOCK, BLOCK):  # 16 blocks through a cache of 8
             cache.read(offset, 100)
         assert len(cache._where) == 8
         reads.clear()
         cache.read(0, 100)  # evicted: read again
-        assert reads == [BLOCK]
+        assert reads == [(0, BLOCK)]
         reads.clear()
         assert cache.read(BLOCK, BYPASS) == data[BLOCK:BLOCK + BYPASS]
-        assert reads == [BYPASS]
+        assert reads == [(BLOCK, BYPASS)]
     finally:
         cache.close()
-        os.close(fd)
+        media.close()
 
 
 def test_image_counts_only_media_reads_while_blocks_are_held(tmp_path: Path) -> None:
@@ -89,15 +99,9 @@ def test_image_counts_only_media_reads_while_blocks_are_held(tmp_path: Path) -> 
 def test_the_pass_takes_the_held_blocks_instead_of_reading_them_again(tmp_path: Path) -> None:
     size = 3 * BYPASS + 5000
     path, data = _media(tmp_path, size)
-    fd = os.open(path, os.O_RDONLY)
-    reads: list[tuple[int, int]] = []
-
-    def read_media(offset: int, length: int) -> bytes:
-        data = os.pread(fd, length, offset)
-        reads.append((offset, len(data)))
-        return data
-
-    cache = BlockCache(read_media, size, capacity=1 << 20)
+    media = _Media(path)
+    reads = media.reads
+    cache = BlockCache(media.read, size, capacity=1 << 20)
     try:
         for offset in (100, BYPASS + 3 * BLOCK + 1, 2 * BYPASS - 10):  # metadata read by the walk
             assert cache.read(offset, 9000) == data[offset:offset + 9000]
@@ -107,14 +111,13 @@ def test_the_pass_takes_the_held_blocks_instead_of_reading_them_again(tmp_path: 
         out = b"".join(cache.read(pos, BYPASS) for pos in range(0, size, BYPASS))  # the pass
         assert out == data
         assert sum(n for _, n in reads) - walked == size - len(held) * BLOCK  # held blocks not read again
-        ranges = sorted(reads)
-        assert all(a[0] + a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))  # no byte read twice
+        assert media.no_byte_read_twice()
         assert not cache._where  # let go as the pass went by
         assert cache.read(100, 50) == data[100:150]  # afterwards: from the media, nothing held anew
         assert not cache._where
     finally:
         cache.close()
-        os.close(fd)
+        media.close()
 
 
 def test_the_pass_over_scattered_held_blocks_gives_the_media_bytes(tmp_path: Path) -> None:
@@ -123,16 +126,10 @@ def test_the_pass_over_scattered_held_blocks_gives_the_media_bytes(tmp_path: Pat
     memory let go."""
     size = 2 * BYPASS + 3 * BLOCK + 123
     path, data = _media(tmp_path, size)
-    fd = os.open(path, os.O_RDONLY)
-    reads: list[tuple[int, int]] = []
-
-    def read_media(offset: int, length: int) -> bytes:
-        got = os.pread(fd, length, offset)
-        reads.append((offset, len(got)))
-        return got
-
+    media = _Media(path)
+    reads = media.reads
     rng = random.Random(3)
-    cache = BlockCache(read_media, size, capacity=1 << 20)
+    cache = BlockCache(media.read, size, capacity=1 << 20)
     try:
         for _ in range(60):  # metadata read by the walk, in no order
             offset, length = rng.randrange(size - 3 * BLOCK), rng.randint(1, 3 * BLOCK)
@@ -149,10 +146,9 @@ def test_the_pass_over_scattered_held_blocks_gives_the_media_bytes(tmp_path: Pat
             out += view[:count]
             pos += count
         assert bytes(out) == data
-        ranges = sorted(reads)
-        assert all(a[0] + a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))  # no byte read twice
+        assert media.no_byte_read_twice()
         assert sum(n for _, n in reads) == size - len(held) * BLOCK  # the held blocks not read again
         assert not cache._where  # let go as the pass went by
     finally:
         cache.close()
-        os.close(fd)
+        media.close()
