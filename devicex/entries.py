@@ -99,23 +99,10 @@ class Entry:
         # a frozen slotted dataclass costs (entries cross to the worker processes and the spools); UTC times as
         # the bytes of their state (pickling eight datetime objects cost more than all the rest)
         values = _ENTRY_VALUES(self)
-        states: list[bytes | None] = []
-        # the last two times and their states: the same object again (the walk shares equal times) gives its state
-        last = other = last_state = other_state = None
-        for when in values[_TIMES]:
-            if when is None:
-                states.append(None)
-            elif when is last:
-                states.append(last_state)
-            elif when is other:
-                states.append(other_state)
-            elif when.tzinfo is UTC:
-                state = when.__reduce_ex__(4)[1][0]  # (bytes, tz): the fold is in the bytes
-                last, last_state, other, other_state = when, state, last, last_state
-                states.append(state)
-            else:
-                return Entry, values
-        return from_utc_states, (values[:_TIMES.start], tuple(states), values[_TIMES.stop:])
+        states = _time_states(values)
+        if states is None:
+            return Entry, values
+        return from_utc_states, (values[:_TIMES.start], states, values[_TIMES.stop:])
 
     @property
     def full_path(self) -> str:
@@ -150,12 +137,17 @@ assert list(range(_TIMES.start, _TIMES.stop)) == _TIME_AT
 
 def _makers() -> dict[str, object]:
     """``entry_of`` and ``from_utc_states``, generated: the entry made bare, then each slot set by its own
-    setter, one line per field (a loop over the setters costs half as much again), each time made in place."""
+    setter, one line per field (a loop over the setters costs half as much again), each time made in place, once
+    for equal states."""
     count = len(fields(Entry))
     env: dict[str, object] = {f"set_{i}": getattr(Entry, f.name).__set__ for i, f in enumerate(fields(Entry))}
     env.update(new=object.__new__, Entry=Entry, datetime=datetime, UTC=UTC)
     values = [f"v{i}" for i in range(count)]
-    times = [f"None if v{i} is None else datetime(v{i}, UTC)" for i in range(_TIMES.start, _TIMES.stop)]
+    times = [f"t{i}" for i in range(_TIMES.start, _TIMES.stop)]
+    made_times = ""  # each time made once: a state equal to one before it gives the same object (equal times)
+    for i in range(_TIMES.start, _TIMES.stop):
+        earlier = "".join(f"t{j} if v{i} == v{j} else " for j in range(_TIMES.start, i))
+        made_times += f"    t{i} = {earlier}None if v{i} is None else datetime(v{i}, UTC)\n"
 
     def unpack(names: list[str], source: str) -> str:
         return f"    ({', '.join(names)},) = {source}\n"
@@ -165,16 +157,33 @@ def _makers() -> dict[str, object]:
             "    return entry\n"
 
     exec("def entry_of(values):\n" + unpack(values, "values") + made(values)  # noqa: S102
+         + _time_states_source()
          + "def from_utc_states(head, states, tail):\n" + unpack(values[:_TIMES.start], "head")
-         + unpack(values[_TIMES], "states") + unpack(values[_TIMES.stop:], "tail")
+         + unpack(values[_TIMES], "states") + unpack(values[_TIMES.stop:], "tail") + made_times
          + made([*values[:_TIMES.start], *times, *values[_TIMES.stop:]]), env)
     return env
+
+
+def _time_states_source() -> str:
+    """``time_states(values)``: the state of each UTC time among an entry's ``values`` (a time's bytes: the
+    fold is in them), None for a missing one, the same bytes again for the same time object (the walk shares
+    equal times); None if a time is not in UTC."""
+    times = [f"w{i}" for i in range(_TIMES.stop - _TIMES.start)]
+    source = f"def time_states(values):\n    ({', '.join(times)},) = values[{_TIMES.start}:{_TIMES.stop}]\n"
+    for i, when in enumerate(times):
+        source += f"    if {when} is None:\n        s{i} = None\n"
+        source += "".join(f"    elif {when} is w{j}:\n        s{i} = s{j}\n" for j in range(i))
+        source += (f"    elif {when}.tzinfo is UTC:\n        s{i} = {when}.__reduce_ex__(4)[1][0]\n"
+                   "    else:\n        return None\n")
+    return source + f"    return ({', '.join(f's{i}' for i in range(len(times)))},)\n"
 
 
 _MADE = _makers()
 _make_entry: Callable[[Iterable[object]], Entry] = _MADE["entry_of"]  # type: ignore[assignment]
 _from_states: Callable[[tuple[object, ...], tuple[bytes | None, ...], tuple[object, ...]], Entry]
 _from_states = _MADE["from_utc_states"]  # type: ignore[assignment]
+_time_states: Callable[[tuple[object, ...]], tuple[bytes | None, ...] | None]
+_time_states = _MADE["time_states"]  # type: ignore[assignment]
 
 
 def entry_of(values: Iterable[object]) -> Entry:

@@ -39,6 +39,7 @@ class BlockCache:
         self._buf = mmap.mmap(-1, self._slots * BLOCK, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         if hasattr(mmap, "MADV_DONTFORK"):
             self._buf.madvise(mmap.MADV_DONTFORK)  # processes forked while it is held do not get a copy
+        self._view = memoryview(self._buf)  # its slices copy nothing (a read's blocks are copied once, joined)
         self._where: OrderedDict[int, int] = OrderedDict()  # block number -> slot, least recently used first
         self._free = list(range(self._slots - 1, -1, -1))
         self._lock = threading.Lock()
@@ -67,15 +68,20 @@ class BlockCache:
             if not self._fill(first, last):
                 return self._read_media(offset, size)  # a short or failed read: as the media gives it
             # (_fill has made them the most recently used, in this order)
-            where, buf = self._where, self._buf
-            if first == last:
-                at = where[first] * BLOCK - first * BLOCK
-                return buf[at + offset:at + end]
-            pieces = []
-            for block in range(first, last + 1):
-                at = where[block] * BLOCK - block * BLOCK
-                pieces.append(buf[at + max(offset, block * BLOCK):at + min(end, (block + 1) * BLOCK)])
-            return b"".join(pieces)
+            return self._held_bytes(offset, end, first, last)
+
+    def _held_bytes(self, offset: int, end: int, first: int, last: int) -> bytes:
+        """The bytes from ``offset`` to ``end`` of the held blocks ``first`` to ``last``: one copy of them, out of
+        consecutive slots at once (as a run of blocks read together is stored)."""
+        where, view = self._where, self._view
+        slots = [where[block] for block in range(first, last + 1)]
+        base = slots[0] * BLOCK - first * BLOCK
+        if slots[-1] - slots[0] == last - first and slots == list(range(slots[0], slots[-1] + 1)):
+            return bytes(view[base + offset:base + end])
+        pieces = [view[slot * BLOCK:(slot + 1) * BLOCK] for slot in slots]
+        pieces[-1] = pieces[-1][:end - last * BLOCK]  # (first, then last: the same piece when first == last)
+        pieces[0] = pieces[0][offset - first * BLOCK:]
+        return b"".join(pieces)
 
     def _fill(self, first: int, last: int) -> bool:
         """Read the blocks from ``first`` to ``last`` that are not held, in runs of consecutive missing blocks;
@@ -145,7 +151,7 @@ class BlockCache:
             held = self._held_blocks(offset, end)
             if not held:
                 return self._read_media_into(offset, view)  # nothing held here: straight from the media
-            where, buf = self._where, self._buf
+            where, buf = self._where, self._view
             pos, i = offset, 0
             while i < len(held):
                 first = held[i]
@@ -199,6 +205,7 @@ class BlockCache:
         with self._lock:
             self._where.clear()
             self._free = []
+            self._view.release()
             self._buf.close()
 
 

@@ -41,14 +41,15 @@ def plan_runs(fs: Any, reader: TskContent, size: int, media_size: int) -> Plan |
         attr = reader.attribute()
         if file is None or attr is None or size <= 0:
             return None
-        flags = int(attr.info.flags)
+        info = attr.info
+        flags = int(info.flags)
         if not flags & _NONRES or flags & _NOT_PLAIN_ATTR:
             return None
-        found = _runs(attr, int(file.info.fs_info.block_size), fs.offset, size, media_size)
+        found = _runs(attr, fs.block_size, fs.offset, size, media_size)
     except OSError:
         return None
-    if found is not None and fs.fs_type == "ntfs" and int(attr.info.type) == _ATTR_NTFS_DATA:
-        init = _ntfs_initsize(fs, int(file.info.meta.addr), int(attr.info.id))
+    if found is not None and fs.fs_type == "ntfs" and int(info.type) == _ATTR_NTFS_DATA:
+        init = _ntfs_initsize(fs, int(file.info.meta.addr), int(info.id))
         if init is None or init < size:
             return None
     return found
@@ -147,10 +148,12 @@ def _mft_record(fs: Any, inode: int) -> bytearray | None:
 
 class _MftRecords:
     """A file system's MFT records as stored (no fixup), read through TSK's $MFT ``CHUNK`` records at a time,
-    the last ``KEEP`` chunks kept (the walk reaches records in name order, mostly near the previous one)."""
+    the last ``KEEP`` chunks kept, until the walk is done (:func:`walk_done`). The walk reaches records in name
+    order, folder by folder, near records reached a little before: on the NTFS bench image, 16 chunks kept read
+    2,142 chunks for 20,032 records, 64 chunks (4 MiB) read 324, and more read hardly fewer."""
 
     CHUNK = 64
-    KEEP = 16
+    KEEP = 64
 
     def __init__(self, fs: Any) -> None:
         self.size = _record_size(fs)
@@ -185,6 +188,11 @@ class _MftRecords:
         if len(record) != self.size:
             raise OSError(f"MFT record {inode} read short")
         return record
+
+
+def walk_done(fs: Any) -> None:
+    """Let the MFT records kept for the walk of the view ``fs`` go (read again if ever needed)."""
+    fs.__dict__.pop("_mft", None)
 
 
 def _record_size(fs: Any) -> int:

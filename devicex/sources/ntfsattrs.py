@@ -35,9 +35,11 @@ def read(file: pytsk3.File) -> tuple[list[Stream], tuple[datetime | None, ...]]:
             if fname is None and int(info.size) >= 40:
                 fname = int(info.id)
             continue
+        if atype != _ATTR_DATA and atype != _ATTR_IDXROOT:
+            continue  # (its name is not read: no other type is a stream)
         raw = info.name
         name = raw.decode("utf-8", "backslashreplace") if raw else None
-        if atype == _ATTR_DATA or (atype == _ATTR_IDXROOT and name and name != "$I30"):
+        if atype == _ATTR_DATA or (name and name != "$I30"):
             out.append((atype, int(info.id), name, int(info.size), attr))
     return out, NO_TIMES if fname is None else _fn_times(file, fname)
 

@@ -113,9 +113,12 @@ def walk(fs: FileSystem, source: str) -> Iterator[tuple[E.Entry, TskContent | No
     inodes are then scanned for what it still holds (:mod:`inode_scan`).
     """
     state = WalkState(int(fs.handle.info.root_inum))
-    yield from walk_from(fs, source, [("", state.root, False)], state)
-    if state.root_damaged:
-        yield from _scan_unreached(fs, source, state)  # type: ignore[misc]
+    try:
+        yield from walk_from(fs, source, [("", state.root, False)], state)
+        if state.root_damaged:
+            yield from _scan_unreached(fs, source, state)  # type: ignore[misc]
+    finally:
+        byteruns.walk_done(fs)  # (each entry yielded has been planned by now)
 
 
 def _scan_unreached(fs: FileSystem, source: str, state: WalkState) -> Iterator[tuple[E.Entry | None, Any]]:

@@ -152,3 +152,24 @@ def test_the_pass_over_scattered_held_blocks_gives_the_media_bytes(tmp_path: Pat
     finally:
         cache.close()
         media.close()
+
+
+def test_a_read_over_blocks_held_in_scattered_slots_equals_one_over_consecutive_slots(tmp_path: Path) -> None:
+    size = 32 * BLOCK
+    path, data = _media(tmp_path, size)
+    media = _Media(path)
+    cache = BlockCache(media.read, size, capacity=size)
+    try:
+        assert cache.read(3 * BLOCK + 7, 10) == data[3 * BLOCK + 7:3 * BLOCK + 17]  # block 3 held first
+        assert cache.read(1 * BLOCK, 1) == data[BLOCK:BLOCK + 1]  # then block 1
+        slots = [cache._where[block] for block in (1, 3)]
+        assert slots == [1, 0]  # out of order: a read over blocks 0 to 4 takes them from scattered slots
+        assert cache.read(100, 4 * BLOCK + 50) == data[100:4 * BLOCK + 150]
+        assert cache.read(10 * BLOCK + 5, 3 * BLOCK) == data[10 * BLOCK + 5:13 * BLOCK + 5]  # read together
+        assert [cache._where[block] for block in range(10, 14)] == list(range(5, 9))  # held side by side
+        assert cache.read(10 * BLOCK + 5, 3 * BLOCK) == data[10 * BLOCK + 5:13 * BLOCK + 5]
+        assert cache.read(0, 5 * BLOCK) == data[:5 * BLOCK]
+    finally:
+        cache.close()
+        media.close()
+    assert media.no_byte_read_twice()

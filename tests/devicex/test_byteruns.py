@@ -53,12 +53,28 @@ def test_mft_records_read_by_chunks_are_the_records_read_alone() -> None:
     try:
         view = next(v for v in src.layout().filesystems if v.fs_type == "ntfs")
         records = _MftRecords.of(view)
+        records.KEEP = 1  # (this image's records would all be kept)
         count = int(records.file.info.meta.size) // records.size
         assert count > records.CHUNK  # several chunks, the last one short
         for inode in (*range(count), *range(count - 1, -1, -7)):  # forwards, then back over evicted chunks
             assert records.raw(inode) == records._alone(inode), inode
         with pytest.raises(OSError):
             records.raw(count + records.CHUNK)
+    finally:
+        src.close()
+
+
+def test_the_mft_records_kept_for_the_walk_go_once_it_is_done() -> None:
+    src = open_source(IMAGES / "ntfs.img")
+    try:
+        view = next(v for v in src.layout().filesystems if v.fs_type == "ntfs")
+        kept = []
+        for entry, reader in view.entries(src.label):
+            if entry is not None and entry.has_content and entry.size > 0:
+                view.plan_runs(entry, reader, src.size)
+                kept.append("_mft" in view.__dict__)
+        assert kept and all(kept)
+        assert "_mft" not in view.__dict__
     finally:
         src.close()
 

@@ -42,3 +42,18 @@ def test_an_entry_comes_back_equal_from_pickle(times: dict[str, datetime | None]
         if mine is not None:
             assert theirs.tzinfo is mine.tzinfo or theirs.tzinfo == mine.tzinfo
             assert theirs.fold == mine.fold and theirs.isoformat() == mine.isoformat()
+
+
+def test_equal_times_come_back_as_one_object_and_unequal_ones_apart() -> None:
+    equal = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)  # equal to _WHEN, another object
+    entry = _entry(atime=_WHEN, crtime=equal, fn_mtime=_WHEN, fn_atime=_WHEN.replace(fold=1), fn_ctime=None,
+                   fn_crtime=equal)
+    rebuild, args = entry.__reduce__()
+    assert rebuild is not Entry  # the compact form
+    states = args[1]
+    assert states[0] is states[1] and states[1] == states[3] and states[5] != states[0]  # fold in the state
+    back = rebuild(*args)
+    assert back == entry
+    assert back.mtime is back.atime is back.crtime is back.fn_mtime is back.fn_crtime
+    assert back.fn_atime is not back.mtime and back.fn_atime.fold == 1  # type: ignore[union-attr]
+    assert back.ctime is not back.mtime and back.fn_ctime is None
