@@ -310,8 +310,8 @@ def _entries_for(fs: FileSystem, source: str, f: pytsk3.File | _DetachedName | i
         name: pytsk3.TSK_FS_NAME | _DetachedName | inode_scan.Found = f
         f, meta = _reopen(fs, f)
     else:
-        name = f.info.name
-        meta = f.info.meta
+        info = f.info  # (a new object at each reading)
+        name, meta = info.name, info.meta
     addr = int(name.meta_addr)
     name_unalloc = bool(int(name.flags) & _NAME_UNALLOC)
     if meta is None and addr:
