@@ -223,13 +223,15 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+FILE_BATCH = 2000  # files (and errors) rows held before they are written in one transaction
 RECORD_BATCH = 20_000  # records held before they are written in one transaction
+_INSERT_FILES = f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
 
 
 class CaseDB:
     """Single-writer access to the case database, batching inserts."""
 
-    def __init__(self, path: Path, batch: int = 2000) -> None:
+    def __init__(self, path: Path, batch: int | None = None) -> None:
         self.path = path
         self.conn = connect(path)
         self.conn.execute("PRAGMA journal_mode=DELETE")
@@ -239,13 +241,17 @@ class CaseDB:
         _add_missing_columns(self.conn)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         self.conn.commit()
-        self._batch = batch
+        self._batch = FILE_BATCH if batch is None else batch
         self._files: list[FileRow | tuple[Any, ...]] = []
         self._records: list[RecordRow | tuple[Any, ...]] = []
         self._errors: list[ErrorRow] = []
         row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM files").fetchone()
         self._next_file_id = int(row[0]) + 1
         self._lock_fd = -1
+        self._hold: Path | None = None  # the scratch database holding files rows ahead of their turn (hold_ahead)
+        self._held = 0  # rows in it
+        self._hold_attached = False
+        self._settled = self._next_file_id - 1  # every files row up to this id has been added (hold_ahead)
 
     def lock_for_run(self) -> None:
         """Hold the case for one run (an advisory lock on the database file, released when this
@@ -278,10 +284,23 @@ class CaseDB:
         self.conn.commit()
 
     def add_file(self, row: FileRow | tuple[Any, ...]) -> None:
-        """A ``files`` row (FileRow, or a plain tuple of its fields in its order)."""
+        """A ``files`` row (FileRow, or a plain tuple of its fields in its order), in the order of file ids: every
+        row before it has been added (or never will be)."""
+        self._files.append(row)
+        self._settled = max(self._settled, row[0])
+        if len(self._files) >= self._batch:
+            self.flush()
+
+    def add_file_ahead(self, row: FileRow | tuple[Any, ...]) -> None:
+        """A ``files`` row added before rows of lower file ids may be (``hold_ahead``): inserted once ``settle``
+        has passed it."""
         self._files.append(row)
         if len(self._files) >= self._batch:
             self.flush()
+
+    def settle(self, file_id: int) -> None:
+        """Every ``files`` row up to ``file_id`` has been added (or never will be)."""
+        self._settled = max(self._settled, file_id)
 
     def add_records(self, rows: Iterable[RecordRow | tuple[Any, ...]]) -> None:
         """``records`` rows (RecordRow, or plain tuples of its fields in its order)."""
@@ -298,11 +317,44 @@ class CaseDB:
         if len(self._errors) >= self._batch:
             self.flush()
 
+    def hold_ahead(self, scratch: Path) -> None:
+        """From now on ``files`` rows may be added ahead of their turn (``add_file_ahead``); those still ahead of
+        ``settle`` when written wait in a private database at ``scratch``, so that every row goes into ``files``
+        in the order of file ids, as if added in that order (the same table, laid out the same, and a run that
+        stops leaves an unbroken run of rows), whatever order they come in. ``end_hold`` ends it."""
+        self._hold = scratch
+
+    def end_hold(self) -> None:
+        """Write what is settled, drop the scratch database (and what it still held: nothing, once every row
+        added has been settled)."""
+        try:
+            self.flush()
+        finally:
+            scratch, self._hold, self._held = self._hold, None, 0
+            if self._hold_attached:
+                self.conn.commit()
+                self.conn.execute("DETACH DATABASE held")
+                self._hold_attached = False
+            if scratch is not None:
+                scratch.unlink(missing_ok=True)
+
     def flush(self) -> None:
+        files, settled = self._files, self._settled
+        ahead = [row for row in files if row[0] > settled] if self._hold is not None else []
+        if ahead and not self._hold_attached:
+            self._attach_hold()
         with self.conn:
-            pending = (("files", FILE_COLUMNS, self._files), ("records", RECORD_COLUMNS, self._records),
-                       ("errors", ERROR_COLUMNS, self._errors))
-            for table, columns, rows in pending:
+            if self._held:
+                self._through_hold(files)
+            elif files:
+                if ahead:
+                    files = [row for row in files if row[0] <= settled]  # all before those ahead
+                    self._through_hold(ahead)
+                if self._hold is not None:
+                    files.sort()  # rows added ahead and since settled among them
+                self.conn.executemany(_INSERT_FILES, files)
+            for table, columns, rows in (("records", RECORD_COLUMNS, self._records),
+                                         ("errors", ERROR_COLUMNS, self._errors)):
                 if rows:
                     self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
                                           f"VALUES ({', '.join('?' * len(columns))})", rows)
@@ -310,11 +362,32 @@ class CaseDB:
         self._records.clear()
         self._errors.clear()
 
+    def _through_hold(self, rows: list[FileRow | tuple[Any, ...]]) -> None:
+        """``rows`` into the held ones, and the held rows settled into ``files``, in the order of their ids (by
+        the index: no sort, and no row bound from Python values twice)."""
+        self.conn.executemany(f"INSERT INTO held.files VALUES ({', '.join('?' * len(FILE_COLUMNS))})", rows)
+        moved = self.conn.execute(f"INSERT INTO main.files ({', '.join(FILE_COLUMNS)}) SELECT * FROM held.files "
+                                  "WHERE id <= ? ORDER BY id", (self._settled,)).rowcount
+        self.conn.execute("DELETE FROM held.files WHERE id <= ?", (self._settled,))
+        self._held += len(rows) - moved
+
+    def _attach_hold(self) -> None:
+        assert self._hold is not None
+        self.conn.commit()  # ATTACH is refused inside a transaction
+        self._hold.unlink(missing_ok=True)
+        self.conn.execute("ATTACH DATABASE ? AS held", (str(self._hold),))
+        self.conn.execute("PRAGMA held.journal_mode = OFF")  # scratch, deleted at the end of the run
+        self.conn.execute("PRAGMA held.synchronous = OFF")
+        self.conn.execute(f"CREATE TABLE held.files ({', '.join(FILE_COLUMNS)})")  # rows in the order they came
+        self.conn.execute("CREATE INDEX held.files_id ON files(id)")
+        self._hold_attached = True
+
     def drop_pending(self) -> None:
-        """Forget rows not yet written (the output cannot take them)."""
+        """Forget rows not yet written (the output cannot take them), held ones too."""
         self._files.clear()
         self._records.clear()
         self._errors.clear()
+        self._hold, self._held = None, 0
 
     def close(self) -> None:
         try:

@@ -79,6 +79,7 @@ class OneRead:
         # content travels with the entries: small batches keep what is in flight (and its copies) small
         self.runner = make_runner(max(1, workers), src.path, settings, batch_bytes=BATCH_BYTES)
         self.order = InOrder(self._emit, work / "waiting.sqlite", freeze=_freeze, thaw=_thaw)
+        db.hold_ahead(work / "held.sqlite")  # files rows of results written before their turn (ResultWriter.early)
         self.dispatch = Dispatcher(self.runner, self.order, self._done)
         if isinstance(self.runner, ProcessRunner):
             self.runner.waiting = self._tail
@@ -109,6 +110,8 @@ class OneRead:
             self.dispatch.drain()
             if self.order.waiting:
                 raise RuntimeError(f"{self.order.waiting} entries walked but never processed")
+            # every files row settled: written (a run that fails keeps the hold, and writes what is settled)
+            self.db.end_hold()
             return outcome
         finally:
             gc.set_threshold(*thresholds)
@@ -203,19 +206,19 @@ class OneRead:
         return reopen
 
     def _done(self, seq: int, result: Result) -> None:
-        """A result, put in walk order; one that writes nothing whose order shows but its rows
-        (``ResultWriter.early``) is counted now, and only its rows wait: a files row of plain values, and its
-        parsers' outcomes, far cheaper to spool than the result (a result waits for every entry walked before
-        it: on NTFS nearly all do, its files lying on the media in no relation to the order of their names)."""
+        """A result, put in walk order (a result waits for every entry walked before it: on NTFS nearly all do,
+        its files lying on the media in no relation to the order of their names). One that writes nothing whose
+        order shows but its rows (``ResultWriter.early``) is counted, and its ``files`` row added, now: only its
+        file id and its parsers' outcomes wait."""
         if self.writer.early(result):
-            self.order.put(seq, ("rows", self.writer.counted(result, self.fs_ids[result.entry.volume])))
+            self.order.put(seq, ("rows", result.file_id, self.writer.counted(result, self.fs_ids[result.entry.volume])))
         else:
             self.order.put(seq, ("result", result))
 
     def _emit(self, item: tuple[Any, ...]) -> None:
         kind = item[0]
         if kind == "rows":
-            self.writer.add(item[1])
+            self.writer.add(item[1], item[2])
         elif kind == "fs":
             self.writer.fs_id = item[1]
         elif kind == "issue":
@@ -235,20 +238,20 @@ def _in_memory(view: Any, entry: Entry, reader: ContentReader | None) -> Content
 
 
 def _outcomes(item: tuple[Any, ...]) -> list[Any]:
-    """The parser outcomes a waiting item holds (a result's, or those kept with a result's rows)."""
-    return item[1].parsed if item[0] == "result" else item[1][2] if item[0] == "rows" else []
+    """The parser outcomes a waiting item holds (a result's, or those of a result whose row is written)."""
+    return item[1].parsed if item[0] == "result" else item[2] if item[0] == "rows" else []
 
 
 _PICKLED = pickle.PROTO[0]  # the first byte of a pickle (protocol 2 and later); marshal's never is
 
 
 def _freeze(item: tuple[Any, ...]) -> bytes:
-    """A waiting item as bytes (:class:`~pipelines.sequence.InOrder`): a result's rows (plain values, the most
-    common by far) by ``marshal``, far cheaper both ways; anything else pickled, its parsers by name."""
+    """A waiting item as bytes (:class:`~pipelines.sequence.InOrder`): a written result's file id and parser
+    outcomes (the most common by far) by ``marshal``, far cheaper both ways; anything else pickled, its parsers by
+    name."""
     if item[0] == "rows":
-        rows = row, file_id, parsed = item[1]
         try:
-            return marshal.dumps((row, file_id, [outcome_values(o) for o in parsed]) if parsed else rows)
+            return marshal.dumps((item[1], [outcome_values(o) for o in item[2]]))
         except ValueError:  # a value marshal does not hold
             pass
     for outcome in _outcomes(item):
@@ -258,11 +261,11 @@ def _freeze(item: tuple[Any, ...]) -> bytes:
 
 def _thaw(blob: bytes) -> tuple[Any, ...]:
     if blob[0] != _PICKLED:
-        row, file_id, parsed = marshal.loads(blob)
+        file_id, parsed = marshal.loads(blob)
         if parsed:
             specs = parsers.by_name()
             parsed = [outcome_of(values, specs) for values in parsed]
-        return "rows", (row, file_id, parsed)
+        return "rows", file_id, parsed
     item: tuple[Any, ...] = pickle.loads(blob)
     outcomes = _outcomes(item)
     if outcomes:

@@ -124,29 +124,31 @@ class ResultWriter:
         self._write(r)
 
     def early(self, r: Result) -> bool:
-        """True if ``r`` can be counted when it comes back, before the results walked ahead of it, its rows (its
-        ``files`` row, its records) kept to be added in walk order (``counted``, ``add``): nothing else it writes
-        shows the order (problems reported, a scoped run's folders, exclusions, attachments, databases read for
-        selected records)."""
+        """True if ``r`` can be written when it comes back, before the results walked ahead of it (``counted``),
+        only its place in walk order kept (``add``): nothing else it writes shows the order (problems reported,
+        a scoped run's folders, exclusions, attachments, databases read for selected records), and its
+        ``files`` row is put in its place by its id (:meth:`devicex.casedb.CaseDB.hold_ahead`)."""
         return not (self._defer_folders or r.problems or r.attachments or r.databases or r.status == "excluded"
                     or (r.decision is not None and r.decision.records_only))
 
-    def counted(self, r: Result, fs_id: int) -> tuple[tuple[Any, ...], int, list[ParserOutcome]]:
-        """An ``early`` result of the file system ``fs_id`` counted now (the run's counts, the progress); what
-        ``add`` adds in walk order: its ``files`` row (plain values), its file id and its parsers' outcomes."""
+    def counted(self, r: Result, fs_id: int) -> list[ParserOutcome]:
+        """An ``early`` result of the file system ``fs_id`` counted (the run's counts, the progress) and its
+        ``files`` row added ahead of its turn, now; returns its parsers' outcomes, whose records ``add`` adds
+        in walk order (``records.id`` is given on insert)."""
         current, self.fs_id = self.fs_id, fs_id
         try:
             row = self._row(r)
         finally:
             self.fs_id = current
+        self.db.add_file_ahead(row)
         self._count(r)
         self._count_parsed(r)
         self.reporter.advance(nbytes=r.entry.size if r.entry.has_content else 0, nfiles=1)
-        return row, r.file_id, r.parsed
+        return r.parsed
 
-    def add(self, rows: tuple[tuple[Any, ...], int, list[ParserOutcome]]) -> None:
-        row, file_id, parsed = rows
-        self.db.add_file(row)
+    def add(self, file_id: int, parsed: list[ParserOutcome]) -> None:
+        """An ``early`` result's turn in walk order: its ``files`` row is settled, its records are added."""
+        self.db.settle(file_id)
         for outcome in parsed:
             self.summary.records -= self._records(file_id, outcome, _every)
 

@@ -64,26 +64,38 @@ def test_fixture_outputs_equal_the_per_entry_engine(tmp_path: Path, name: str) -
 @pytest.mark.parametrize("name", ["phone.img", "ntfs.img"])
 def test_waiting_results_frozen_or_spooled_give_the_same_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   name: str) -> None:
-    """Results waiting for an earlier entry, kept as they are, frozen in memory or spooled to disk: the same
-    outputs (with a limit of 1 and a budget of 256 bytes, every waiting result is frozen, most are spooled)."""
+    """Results waiting for an earlier entry, kept as they are, frozen in memory or spooled to disk, their files
+    rows written ahead of their turn and held until it comes: the same outputs (with a limit of 1 and a budget
+    of 16 bytes, every waiting result is frozen, most are spooled; with files rows written 3 at a time, rows are
+    held)."""
+    import devicex.casedb as casedb
     import pipelines.sequence as sequence
 
     before = _extract(IMAGES / name, tmp_path / "kept", one_read=True, workers=2)
     monkeypatch.setattr(sequence, "LIMIT", 1)
-    monkeypatch.setattr(sequence, "BUDGET", 256)
+    monkeypatch.setattr(sequence, "BUDGET", 16)
+    monkeypatch.setattr(casedb, "FILE_BATCH", 3)
     spooled: list[int] = []
-    spool = sequence.InOrder._spool
+    held: list[int] = []
+    spool, hold = sequence.InOrder._spool, casedb.CaseDB._through_hold
 
     def counted(self: sequence.InOrder) -> None:
         spooled.append(len(self._frozen))  # noqa: SLF001
         spool(self)
 
+    def held_rows(self: casedb.CaseDB, rows: list[tuple[object, ...]]) -> None:
+        held.append(len(rows))
+        hold(self, rows)  # type: ignore[arg-type]
+
     monkeypatch.setattr(sequence.InOrder, "_spool", counted)
+    monkeypatch.setattr(casedb.CaseDB, "_through_hold", held_rows)
     for workers in (1, 2):
         spooled.clear()
+        held.clear()
         after = _extract(IMAGES / name, tmp_path / f"spooled-{workers}", one_read=True, workers=workers)
         assert after == before, (name, workers)
-        assert sum(spooled) >= 5, (name, workers)
+        assert sum(spooled) >= 5 and sum(held) >= 5, (name, workers, spooled, held)
+        assert not list((tmp_path / f"spooled-{workers}").rglob("*.sqlite"))  # the scratch databases removed
 
 
 class _Text(str):
@@ -91,26 +103,25 @@ class _Text(str):
 
 
 def test_waiting_items_freeze_and_thaw_equal() -> None:
-    """A result's rows and parser outcomes frozen by marshal, anything else (a value marshal does not hold,
-    another kind of item) pickled: each thaws equal, with its parsers."""
+    """A written result's file id and parser outcomes frozen by marshal, anything else (a value marshal does not
+    hold, another kind of item) pickled: each thaws equal, with its parsers."""
     import parsers
     from pipelines.oneread import _freeze, _thaw
     from pipelines.process import ParserOutcome
 
     spec = parsers.registry()[0]
-    outcome = ParserOutcome(spec, [("kind", 1, "{}", "t", 3)], Path("/tmp/x.spool"), 7, {"kind": "{}"}, 1, False,
-                            {"kind: left": 2})
-    for row in [(1, "a", None, 2.5, b"\x00"), (1, _Text("a"))]:
-        item = ("rows", (row, 9, [outcome]))
-        blob = _freeze(("rows", (row, 9, [ParserOutcome(spec, outcome.rows, outcome.spool, 7, outcome.kinds, 1,
-                                                        False, outcome.left)])))
-        assert (blob[:1] == pickle.PROTO) == (type(row[1]) is not str)  # marshal, or pickled when it must be
+
+    def outcome(row: tuple[object, ...]) -> ParserOutcome:
+        return ParserOutcome(spec, [row], Path("/tmp/x.spool"), 7, {"kind": "{}"}, 1, False, {"kind: left": 2})
+
+    for row in [("kind", 1, "{}", "t", 3), ("kind", None, _Text("{}"), None, None)]:
+        blob = _freeze(("rows", 9, [outcome(row), outcome(row)]))
+        assert (blob[:1] == pickle.PROTO) == (type(row[2]) is not str)  # marshal, or pickled when it must be
         back = _thaw(blob)
-        assert back == item and type(back[1][0][1]) is type(row[1])
+        assert back == ("rows", 9, [outcome(row), outcome(row)]) and type(back[2][0].rows[0][2]) is type(row[2])
+        assert back[2][0].spec is spec
     assert _thaw(_freeze(("issue", "vol", "message"))) == ("issue", "vol", "message")
-    for plain in [(1, "a", None), tuple(range(300))]:  # no outcomes: the rows marshalled as they are
-        assert _freeze(("rows", (plain, 3, [])))[:1] != pickle.PROTO
-        assert _thaw(_freeze(("rows", (plain, 3, [])))) == ("rows", (plain, 3, []))
+    assert _freeze(("rows", 3, []))[:1] != pickle.PROTO and _thaw(_freeze(("rows", 3, []))) == ("rows", 3, [])
 
 
 @needs_corpus
