@@ -325,8 +325,9 @@ class CaseDB:
         self._hold = scratch
 
     def end_hold(self) -> None:
-        """Write what is settled, drop the scratch database (and what it still held: nothing, once every row
-        added has been settled)."""
+        """Write what is settled; drop the scratch database, and the rows never settled (none, unless the run
+        stopped early)."""
+        self._files = [row for row in self._files if row[0] <= self._settled]
         try:
             self.flush()
         finally:

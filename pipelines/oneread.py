@@ -7,6 +7,7 @@ import ctypes
 import gc
 import marshal
 import pickle
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -110,9 +111,11 @@ class OneRead:
             self.dispatch.drain()
             if self.order.waiting:
                 raise RuntimeError(f"{self.order.waiting} entries walked but never processed")
-            # every files row settled: written (a run that fails keeps the hold, and writes what is settled)
-            self.db.end_hold()
+            self.db.end_hold()  # every files row settled: all written
             return outcome
+        except BaseException:
+            self._stop_hold()
+            raise
         finally:
             gc.set_threshold(*thresholds)
             _blocks(self.src, "release_blocks")
@@ -120,6 +123,14 @@ class OneRead:
             self.runner.close()
             self.order.close()
             summary.media_bytes_read += self.runner.media_bytes_read  # what worker processes read per entry
+
+    def _stop_hold(self) -> None:
+        """The run stops early: the files rows settled are written, those ahead of their turn dropped, as far as
+        the output still takes writes (if not, the run's failure says why, and nothing more is written)."""
+        try:
+            self.db.end_hold()
+        except (OSError, sqlite3.Error):
+            self.db.drop_pending()
 
     def _walk_all(self, layout: Layout, vol_ids: dict[str, int], summary: Any) -> None:
         for fs in layout.filesystems:

@@ -115,3 +115,22 @@ def test_rows_dropped_when_the_output_cannot_take_them_are_held_ones_too(tmp_pat
     db.close()
     with sqlite3.connect(tmp_path / "case.db") as conn:
         assert [r[0] for r in conn.execute("SELECT id FROM files")] == [9]
+
+
+def test_ending_the_hold_of_a_run_stopped_early_writes_what_is_settled_only(tmp_path: Path) -> None:
+    """A run cancelled part way (its staging folder, where the scratch database would go, already removed):
+    the settled rows are written, the rows ahead of their turn dropped, nothing attached."""
+    scratch = tmp_path / "staging" / "held.sqlite"
+    scratch.parent.mkdir()
+    db = CaseDB(tmp_path / "case.db", batch=100)
+    db.hold_ahead(scratch)
+    for file_id in (2, 3, 1, 7, 6):
+        db.add_file_ahead(_row(file_id))
+    for file_id in (1, 2, 3):
+        db.settle(file_id)
+    scratch.parent.rmdir()
+    db.end_hold()
+    db.add_file(_row(4))
+    db.close()
+    with sqlite3.connect(tmp_path / "case.db") as conn:
+        assert [r[0] for r in conn.execute("SELECT id FROM files")] == [1, 2, 3, 4]
