@@ -147,16 +147,17 @@ def _mft_record(fs: Any, inode: int) -> bytearray | None:
 
 
 class _MftRecords:
-    """A file system's MFT records as stored (no fixup), read through TSK's $MFT ``CHUNK`` records at a time,
-    the last ``KEEP`` chunks kept, until the walk is done (:func:`walk_done`). The walk reaches records in name
-    order, folder by folder, near records reached a little before: on the NTFS bench image, 16 chunks kept read
-    2,142 chunks for 20,032 records, 64 chunks (4 MiB) read 324, and more read hardly fewer."""
+    """A file system's MFT records as stored (no fixup), read through TSK's $MFT ``CHUNK_BYTES`` at a time, the
+    last ``KEEP`` chunks kept (4 MiB), until the walk is done (:func:`walk_done`). The walk reaches records in
+    name order, folder by folder, near records reached a little before: on the NTFS bench image (1 KiB records),
+    16 chunks kept read 2,142 chunks for 20,032 records, 64 chunks read 324, and more read hardly fewer."""
 
-    CHUNK = 64
+    CHUNK_BYTES = 64 << 10
     KEEP = 64
 
     def __init__(self, fs: Any) -> None:
         self.size = _record_size(fs)
+        self.chunk = max(1, self.CHUNK_BYTES // self.size)  # records a chunk holds
         self.file = fs.handle.open_meta(inode=_MFT_INODE)
         self.chunks: dict[int, bytes] = {}  # chunk number -> its bytes, oldest first
 
@@ -170,11 +171,11 @@ class _MftRecords:
 
     def raw(self, inode: int) -> bytes:
         """Record ``inode`` as stored; raises OSError if it cannot be read whole."""
-        number, at = divmod(inode, self.CHUNK)
+        number, at = divmod(inode, self.chunk)
         chunk = self.chunks.get(number)
         if chunk is None:
             try:
-                chunk = self.file.read_random(number * self.CHUNK * self.size, self.CHUNK * self.size)
+                chunk = self.file.read_random(number * self.chunk * self.size, self.chunk * self.size)
             except OSError:  # a part of the chunk cannot be read: the record alone, as it is
                 return self._alone(inode)
             if len(self.chunks) >= self.KEEP:

@@ -55,11 +55,11 @@ def test_mft_records_read_by_chunks_are_the_records_read_alone() -> None:
         records = _MftRecords.of(view)
         records.KEEP = 1  # (this image's records would all be kept)
         count = int(records.file.info.meta.size) // records.size
-        assert count > records.CHUNK  # several chunks, the last one short
+        assert count > records.chunk  # several chunks, the last one short
         for inode in (*range(count), *range(count - 1, -1, -7)):  # forwards, then back over evicted chunks
             assert records.raw(inode) == records._alone(inode), inode
         with pytest.raises(OSError):
-            records.raw(count + records.CHUNK)
+            records.raw(count + records.chunk)
     finally:
         src.close()
 
