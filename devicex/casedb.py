@@ -345,12 +345,9 @@ class CaseDB:
         if ahead and not self._hold_attached:
             self._attach_hold()
         with self.conn:
-            if self._held:
-                self._through_hold(files)
+            if ahead or self._held:
+                self._files_held(files, ahead)
             elif files:
-                if ahead:
-                    files = [row for row in files if row[0] <= settled]  # all before those ahead
-                    self._through_hold(ahead)
                 if self._hold is not None:
                     files.sort()  # rows added ahead and since settled among them
                 self.conn.executemany(_INSERT_FILES, files)
@@ -363,14 +360,32 @@ class CaseDB:
         self._records.clear()
         self._errors.clear()
 
-    def _through_hold(self, rows: list[FileRow | tuple[Any, ...]]) -> None:
-        """``rows`` into the held ones, and the held rows settled into ``files``, in the order of their ids (by
-        the index: no sort, and no row bound from Python values twice)."""
-        self.conn.executemany(f"INSERT INTO held.files VALUES ({', '.join('?' * len(FILE_COLUMNS))})", rows)
+    def _files_held(self, files: list[FileRow | tuple[Any, ...]], ahead: list[FileRow | tuple[Any, ...]]) -> None:
+        """The settled rows, held or just added, into ``files`` in the order of their ids, and the rows ahead of
+        their turn into the held ones. Few held rows settled (a handful of entries waiting long, the others in
+        walk order: ext4): they are taken back and written with the others; many (NTFS: most rows wait): the
+        rows just added join them, and they are moved by the index, no row bound from Python values twice."""
+        now = [row for row in files if row[0] <= self._settled] if ahead else files
+        held = self.conn.execute("SELECT count(*) FROM held.files WHERE id <= ?", (self._settled,)).fetchone()[0]
+        if held <= len(now):
+            back = [tuple(row) for row in self.conn.execute("SELECT * FROM held.files WHERE id <= ?",
+                                                            (self._settled,))]
+            self.conn.execute("DELETE FROM held.files WHERE id <= ?", (self._settled,))
+            now = sorted([*now, *back])
+            self.conn.executemany(_INSERT_FILES, now)
+            self._hold_rows(ahead)
+            self._held -= len(back)
+            return
+        self._hold_rows(files)
         moved = self.conn.execute(f"INSERT INTO main.files ({', '.join(FILE_COLUMNS)}) SELECT * FROM held.files "
                                   "WHERE id <= ? ORDER BY id", (self._settled,)).rowcount
         self.conn.execute("DELETE FROM held.files WHERE id <= ?", (self._settled,))
-        self._held += len(rows) - moved
+        self._held -= moved
+
+    def _hold_rows(self, rows: list[FileRow | tuple[Any, ...]]) -> None:
+        if rows:
+            self.conn.executemany(f"INSERT INTO held.files VALUES ({', '.join('?' * len(FILE_COLUMNS))})", rows)
+            self._held += len(rows)
 
     def _attach_hold(self) -> None:
         assert self._hold is not None

@@ -77,7 +77,7 @@ def test_waiting_results_frozen_or_spooled_give_the_same_outputs(tmp_path: Path,
     monkeypatch.setattr(casedb, "FILE_BATCH", 3)
     spooled: list[int] = []
     held: list[int] = []
-    spool, hold = sequence.InOrder._spool, casedb.CaseDB._through_hold
+    spool, hold = sequence.InOrder._spool, casedb.CaseDB._hold_rows
 
     def counted(self: sequence.InOrder) -> None:
         spooled.append(len(self._frozen))  # noqa: SLF001
@@ -88,7 +88,7 @@ def test_waiting_results_frozen_or_spooled_give_the_same_outputs(tmp_path: Path,
         hold(self, rows)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sequence.InOrder, "_spool", counted)
-    monkeypatch.setattr(casedb.CaseDB, "_through_hold", held_rows)
+    monkeypatch.setattr(casedb.CaseDB, "_hold_rows", held_rows)
     for workers in (1, 2):
         spooled.clear()
         held.clear()
