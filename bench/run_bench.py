@@ -361,6 +361,7 @@ def clean(out: Path) -> None:
 # 5.5 s vs 16-17 s, devicex sys time 2.9 s vs 12 s. So each run writes to a fresh folder under RUNS, which is
 # emptied before measuring starts (then the recency window is waited out) and after it ends.
 RUNS = WORK / "runs"
+OUT_FS: dict[str, Path] = {}  # --out-fs: the loop-mounted output file system and its image
 RECENTLY_DELETED = 61.0  # seconds: ext4's RECENTCY_MIN (60) plus a margin; sync first so blocks are not dirty
 _run_seq = [0]
 
@@ -375,6 +376,30 @@ def settle() -> None:
         print(f"  (deleted earlier outputs; waiting {RECENTLY_DELETED:.0f} s so that no measured run pays "
               f"for their inodes)", flush=True)
         time.sleep(RECENTLY_DELETED)
+
+
+def output_fs(gib: int) -> None:
+    """The runs' outputs on a fresh journaled ext4 of ``gib`` GiB (a sparse file in WORK, loop-mounted): the file
+    system an examiner's output disk has. The machine's own disk has no journal (``/proc/fs/jbd2`` lists none),
+    and ext4 without a journal checks every inode freed in the last minutes before it reuses one, so every
+    tool's system time moved from round to round with what earlier runs had written and deleted."""
+    global RUNS
+    image, mount = WORK / "outfs.img", WORK / "outfs"
+    image.unlink(missing_ok=True)
+    with open(image, "wb") as fh:
+        fh.truncate(gib << 30)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-O", "has_journal", str(image)], check=True)
+    mount.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-o", "loop", str(image), str(mount)], check=True)
+    OUT_FS["image"], OUT_FS["mount"] = image, mount
+    RUNS = mount / "runs"
+
+
+def drop_output_fs() -> None:
+    if "mount" in OUT_FS:
+        subprocess.run(["umount", str(OUT_FS["mount"])], check=False)
+        OUT_FS["mount"].rmdir()
+        OUT_FS["image"].unlink(missing_ok=True)
 
 
 def fresh_out(tool: str) -> Path:
@@ -572,6 +597,9 @@ def main() -> None:
                     help="wait up to S seconds for a quiet machine before each run (default 120)")
     ap.add_argument("--retries", type=int, default=RETRIES,
                     help=f"measure a contended run again up to this many times (default {RETRIES})")
+    ap.add_argument("--out-fs", type=int, metavar="GIB",
+                    help="write every run's output to a fresh journaled ext4 of GIB GiB, loop-mounted for the "
+                         "measurements (root; a sparse file in bench/work), instead of the machine's own disk")
     ap.add_argument("--floor", metavar="IMAGE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.floor:
@@ -588,11 +616,14 @@ def main() -> None:
         label, _, path = spec.partition("=")
         SOURCES[label] = Path(path).resolve()
     WORK.mkdir(exist_ok=True)
+    if args.out_fs:
+        output_fs(args.out_fs)
     settle()
     try:
         result = {"compare": compare, "memory": memory, "scale": scale, "determinism": determinism}[args.mode](args)
     finally:
         shutil.rmtree(RUNS, ignore_errors=True)  # after the last measurement
+        drop_output_fs()
         if "cgroup" in COLD:
             COLD["cgroup"].rmdir()
         if "disk" in COLD:
