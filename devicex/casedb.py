@@ -226,6 +226,7 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 FILE_BATCH = 2000  # files (and errors) rows held before they are written in one transaction
 RECORD_BATCH = 20_000  # records held before they are written in one transaction
 _INSERT_FILES = f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
+_INSERT_HELD = f"INSERT INTO held.files VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
 
 
 class CaseDB:
@@ -286,10 +287,8 @@ class CaseDB:
     def add_file(self, row: FileRow | tuple[Any, ...]) -> None:
         """A ``files`` row (FileRow, or a plain tuple of its fields in its order), in the order of file ids: every
         row before it has been added (or never will be)."""
-        self._files.append(row)
         self._settled = max(self._settled, row[0])
-        if len(self._files) >= self._batch:
-            self.flush()
+        self.add_file_ahead(row)
 
     def add_file_ahead(self, row: FileRow | tuple[Any, ...]) -> None:
         """A ``files`` row added before rows of lower file ids may be (``hold_ahead``): inserted once ``settle``
@@ -384,7 +383,7 @@ class CaseDB:
 
     def _hold_rows(self, rows: list[FileRow | tuple[Any, ...]]) -> None:
         if rows:
-            self.conn.executemany(f"INSERT INTO held.files VALUES ({', '.join('?' * len(FILE_COLUMNS))})", rows)
+            self.conn.executemany(_INSERT_HELD, rows)
             self._held += len(rows)
 
     def _attach_hold(self) -> None:

@@ -154,6 +154,7 @@ class _MftRecords:
 
     CHUNK_BYTES = 64 << 10
     KEEP = 64
+    _KEY = "_mft"  # where a view keeps its records (``of``, ``drop``)
 
     def __init__(self, fs: Any) -> None:
         self.size = _record_size(fs)
@@ -164,10 +165,15 @@ class _MftRecords:
     @classmethod
     def of(cls, fs: Any) -> _MftRecords:
         """The records of the view ``fs`` (made on first need). Raises OSError if $MFT cannot be opened."""
-        found: _MftRecords | None = fs.__dict__.get("_mft")
+        found: _MftRecords | None = fs.__dict__.get(cls._KEY)
         if found is None:
-            found = fs.__dict__["_mft"] = cls(fs)
+            found = fs.__dict__[cls._KEY] = cls(fs)
         return found
+
+    @classmethod
+    def drop(cls, fs: Any) -> None:
+        """Let the records kept for the view ``fs`` go (read again if ever needed)."""
+        fs.__dict__.pop(cls._KEY, None)
 
     def raw(self, inode: int) -> bytes:
         """Record ``inode`` as stored; raises OSError if it cannot be read whole."""
@@ -192,8 +198,8 @@ class _MftRecords:
 
 
 def walk_done(fs: Any) -> None:
-    """Let the MFT records kept for the walk of the view ``fs`` go (read again if ever needed)."""
-    fs.__dict__.pop("_mft", None)
+    """The walk of the view ``fs`` is done: the MFT records kept for it go."""
+    _MftRecords.drop(fs)
 
 
 def _record_size(fs: Any) -> int:

@@ -72,9 +72,9 @@ def test_the_mft_records_kept_for_the_walk_go_once_it_is_done() -> None:
         for entry, reader in view.entries(src.label):
             if entry is not None and entry.has_content and entry.size > 0:
                 view.plan_runs(entry, reader, src.size)
-                kept.append("_mft" in view.__dict__)
+                kept.append(_MftRecords._KEY in view.__dict__)
         assert kept and all(kept)
-        assert "_mft" not in view.__dict__
+        assert _MftRecords._KEY not in view.__dict__
     finally:
         src.close()
 
