@@ -225,8 +225,17 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 FILE_BATCH = 2000  # files (and errors) rows held before they are written in one transaction
 RECORD_BATCH = 20_000  # records held before they are written in one transaction
-_INSERT_FILES = f"INSERT INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
-_INSERT_HELD = f"INSERT INTO held.files VALUES ({', '.join('?' * len(FILE_COLUMNS))})"
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    """The statement inserting a row of ``columns`` (its values in their order) into ``table``."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_INSERT_FILES = _insert("files", FILE_COLUMNS)
+_INSERT_HELD = _insert("held.files", FILE_COLUMNS)
+_INSERT_RECORDS = _insert("records", RECORD_COLUMNS)
+_INSERT_ERRORS = _insert("errors", ERROR_COLUMNS)
 
 
 class CaseDB:
@@ -350,11 +359,9 @@ class CaseDB:
                 if self._hold is not None:
                     files.sort()  # rows added ahead and since settled among them
                 self.conn.executemany(_INSERT_FILES, files)
-            for table, columns, rows in (("records", RECORD_COLUMNS, self._records),
-                                         ("errors", ERROR_COLUMNS, self._errors)):
+            for statement, rows in ((_INSERT_RECORDS, self._records), (_INSERT_ERRORS, self._errors)):
                 if rows:
-                    self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
-                                          f"VALUES ({', '.join('?' * len(columns))})", rows)
+                    self.conn.executemany(statement, rows)
         self._files.clear()
         self._records.clear()
         self._errors.clear()
